@@ -1,0 +1,1 @@
+"""Registry of teams, products, environments, customers and tag aliases."""

@@ -1,0 +1,135 @@
+"""The registry: who can own spend (teams, products), where it runs, and for which customer."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+# Tags an event can carry; a tag policy may require any of them.
+EVENT_TAGS = ("team", "product", "feature", "environment", "customer", "agent", "trace_id")
+
+
+class Team(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    business_unit = models.CharField(max_length=200, blank=True)
+    is_shared = models.BooleanField(
+        default=False, help_text="A platform team whose costs are shared out onto the teams that use it."
+    )
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="products")
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Environment(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=100)
+    is_production = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerAccount(models.Model):
+    external_id = models.CharField(max_length=128, unique=True)
+    name = models.CharField(max_length=200)
+    tier = models.CharField(max_length=64, blank=True)
+    monthly_revenue = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True, help_text="USD per month, for margins."
+    )
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
+
+
+class TeamMembership(models.Model):
+    class Role(models.TextChoices):
+        LEAD = "lead", "Lead"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="unique_team_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.role})"
+
+
+class TagAlias(models.Model):
+    """Maps a tag value as services send it onto the registered value (`Search-Team` → `search`)."""
+
+    class Dimension(models.TextChoices):
+        TEAM = "team", "Team"
+        PRODUCT = "product", "Product"
+        ENVIRONMENT = "environment", "Environment"
+        FEATURE = "feature", "Feature"
+        AGENT = "agent", "Agent"
+        CUSTOMER = "customer", "Customer"
+        PROVIDER = "provider", "Provider"
+
+    dimension = models.CharField(max_length=16, choices=Dimension.choices)
+    alias = models.CharField(max_length=128, help_text="Matched after trimming and lowercasing.")
+    target = models.CharField(max_length=128, help_text="The registered slug the alias stands for.")
+
+    class Meta:
+        ordering = ["dimension", "alias"]
+        verbose_name_plural = "tag aliases"
+        constraints = [models.UniqueConstraint(fields=["dimension", "alias"], name="unique_tag_alias")]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}: {self.alias} → {self.target}"
+
+    def save(self, *args, **kwargs):
+        from .registry import normalize_tag
+
+        self.alias = normalize_tag(self.alias)
+        if self.dimension != self.Dimension.CUSTOMER:
+            self.target = normalize_tag(self.target)
+        super().save(*args, **kwargs)
+
+
+class TagPolicy(models.Model):
+    """Which tags an event must carry in an environment; events missing them are flagged, not refused."""
+
+    environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="tag_policy")
+    required_tags = models.JSONField(default=list, help_text='e.g. ["team", "product", "environment"]')
+
+    class Meta:
+        verbose_name_plural = "tag policies"
+
+    def __str__(self) -> str:
+        return f"{self.environment}: {', '.join(self.required_tags)}"
+
+    def clean(self) -> None:
+        if not isinstance(self.required_tags, list) or not all(isinstance(t, str) for t in self.required_tags):
+            raise ValidationError({"required_tags": "Give a list of tag names."})
+        unknown = sorted(set(self.required_tags) - set(EVENT_TAGS))
+        if unknown:
+            raise ValidationError(
+                {"required_tags": f"Unknown tags: {', '.join(unknown)}. Choose from {', '.join(EVENT_TAGS)}."}
+            )

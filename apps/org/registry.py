@@ -1,0 +1,49 @@
+"""Tag normalization against a cached snapshot of the registry (teams, products, aliases, policy)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from attribution_site.snapshots import VersionedSnapshot
+
+from .models import Environment, Product, TagAlias, TagPolicy, Team
+
+_NOT_SLUG = re.compile(r"[^a-z0-9._-]+")
+
+
+def normalize_tag(value: str) -> str:
+    """`  Search Team ` → `search-team`: trimmed, lowercased, runs of other characters as one dash."""
+    return _NOT_SLUG.sub("-", value.strip().lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class Registry:
+    team_ids: dict[str, int]
+    product_ids: dict[str, int]
+    environment_ids: dict[str, int]
+    aliases: dict[str, dict[str, str]]
+    required_tags: dict[str, tuple[str, ...]]
+
+    def canonical(self, dimension: str, value: str) -> str:
+        """The registered value a normalized tag stands for (itself unless an alias says otherwise)."""
+        return self.aliases.get(dimension, {}).get(value, value)
+
+
+def _build() -> Registry:
+    aliases: dict[str, dict[str, str]] = {}
+    for dimension, alias, target in TagAlias.objects.values_list("dimension", "alias", "target"):
+        aliases.setdefault(dimension, {})[normalize_tag(alias)] = target
+    return Registry(
+        team_ids=dict(Team.objects.values_list("slug", "id")),
+        product_ids=dict(Product.objects.values_list("slug", "id")),
+        environment_ids=dict(Environment.objects.values_list("slug", "id")),
+        aliases=aliases,
+        required_tags={
+            slug: tuple(tags) for slug, tags in TagPolicy.objects.values_list("environment__slug", "required_tags")
+        },
+    )
+
+
+registry = VersionedSnapshot("org-registry", _build)
+registry.invalidate_on_change(Team, Product, Environment, TagAlias, TagPolicy)

@@ -1,0 +1,24 @@
+"""Reads of the registry: who may see what."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from .models import Team
+
+FINANCE_GROUP = "finance"
+
+
+def user_sees_all_teams(user) -> bool:
+    """Staff and the finance group see the whole organisation."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or user.is_superuser or user.groups.filter(name=FINANCE_GROUP).exists()
+
+
+def teams_visible_to(user) -> QuerySet[Team]:
+    if user_sees_all_teams(user):
+        return Team.objects.all()
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user=user).distinct()

@@ -1,0 +1,1 @@
+"""Effective-dated model prices, negotiated discounts and the rating function."""

@@ -1,0 +1,1 @@
+"""Usage events: ingestion API, API keys, idempotent storage."""

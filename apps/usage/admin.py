@@ -1,0 +1,57 @@
+"""Admin for API keys (the secret is shown once, on creation) and, read-only, usage events."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from .models import ApiKey, DirtyDay, UsageEvent
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "prefix", "pinned_tags", "default_tags", "created_at", "revoked_at")
+    list_filter = ("team",)
+    search_fields = ("name", "prefix")
+    readonly_fields = ("prefix", "created_at")
+    fields = ("name", "team", "pinned_tags", "default_tags", "prefix", "created_at", "revoked_at")
+    actions = ("revoke",)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            raw = obj.set_new_key()
+            messages.warning(
+                request,
+                f"The API key for {obj.name} is {raw} — copy it now; it is not stored and cannot be shown again.",
+            )
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset):
+        # Saved one by one (not queryset.update) so the key cache hears of it at once.
+        keys = list(queryset.filter(revoked_at__isnull=True))
+        for key in keys:
+            key.revoked_at = timezone.now()
+            key.save(update_fields=["revoked_at"])
+        self.message_user(request, f"Revoked {len(keys)} key(s).")
+
+
+@admin.register(UsageEvent)
+class UsageEventAdmin(admin.ModelAdmin):
+    list_display = ("event_id", "timestamp", "team", "team_tag", "product", "model", "billed_cost", "unpriced")
+    list_filter = ("unpriced", "provider", "team")
+    search_fields = ("event_id", "trace_id", "customer")
+    date_hierarchy = "timestamp"
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DirtyDay)
+class DirtyDayAdmin(admin.ModelAdmin):
+    list_display = ("day", "generation", "marked_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -1,0 +1,215 @@
+"""Events API: ingestion (POST) and request-level diagnostics (GET)."""
+
+from __future__ import annotations
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from attribution_site.exceptions import ApplicationError
+
+from .filters import UsageEventFilter
+from .permissions import IsApiKey, IsApiKeyOrStaff
+from .selectors import events_visible
+from .services import events_ingest
+from .validation import SERVICE_TIERS
+
+
+class EventInSerializer(serializers.Serializer):
+    """The canonical event, for the schema; validation itself is apps.usage.validation (no
+    serializer per event on the hot path)."""
+
+    event_id = serializers.CharField(max_length=128, help_text="Client idempotency key, unique per API key.")
+    timestamp = serializers.DateTimeField(help_text="RFC 3339 with offset: when the call happened.")
+    provider = serializers.CharField(max_length=64, help_text="anthropic, openai, aws.bedrock, gcp.vertex_ai, …")
+    model = serializers.CharField(max_length=128, help_text="As the provider named it; dated snapshots resolve.")
+    input_tokens = serializers.IntegerField(min_value=0, default=0, help_text="ALL input tokens, cached included.")
+    output_tokens = serializers.IntegerField(min_value=0, default=0, help_text="Output tokens, reasoning included.")
+    cache_read_tokens = serializers.IntegerField(min_value=0, default=0, help_text="Subset of input_tokens.")
+    cache_write_tokens = serializers.IntegerField(
+        min_value=0, default=0, help_text="All cache writes; subset of input."
+    )
+    cache_write_1h_tokens = serializers.IntegerField(
+        min_value=0, default=0, help_text="1-hour writes; subset of writes."
+    )
+    reasoning_tokens = serializers.IntegerField(min_value=0, default=0, help_text="Informational subset of output.")
+    team = serializers.CharField(required=False, max_length=128)
+    product = serializers.CharField(required=False, max_length=128)
+    feature = serializers.CharField(required=False, max_length=128)
+    environment = serializers.CharField(required=False, max_length=64, help_text="production, staging, prod, dev, …")
+    customer = serializers.CharField(required=False, max_length=128, help_text="Your customer's external id.")
+    agent = serializers.CharField(required=False, max_length=128)
+    trace_id = serializers.CharField(required=False, max_length=128, help_text="Groups the calls of one agent task.")
+    service_tier = serializers.ChoiceField(choices=SERVICE_TIERS, default="standard")
+    outcome = serializers.CharField(required=False, max_length=32, default="success")
+    latency_ms = serializers.IntegerField(required=False, min_value=0)
+    attributes = serializers.DictField(child=serializers.CharField(), required=False, help_text="≤ 20 flat tags.")
+
+
+class IngestOutSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    duplicates = serializers.IntegerField()
+    rejected = inline_serializer(
+        "RejectedEvent",
+        {
+            "index": serializers.IntegerField(),
+            "event_id": serializers.CharField(allow_null=True),
+            "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        },
+        many=True,
+    )
+
+
+class EventOutSerializer(serializers.Serializer):
+    event_id = serializers.CharField()
+    api_key = serializers.CharField(source="api_key.name")
+    timestamp = serializers.DateTimeField()
+    received_at = serializers.DateTimeField()
+    provider = serializers.CharField()
+    model = serializers.CharField()
+    service_tier = serializers.CharField()
+    outcome = serializers.CharField()
+    latency_ms = serializers.IntegerField(allow_null=True)
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    cache_read_tokens = serializers.IntegerField()
+    cache_write_tokens = serializers.IntegerField()
+    cache_write_1h_tokens = serializers.IntegerField()
+    reasoning_tokens = serializers.IntegerField()
+    list_cost = serializers.DecimalField(max_digits=20, decimal_places=9)
+    billed_cost = serializers.DecimalField(max_digits=20, decimal_places=9)
+    price = inline_serializer(
+        "PriceUsed",
+        {
+            "id": serializers.IntegerField(),
+            "provider": serializers.CharField(),
+            "model": serializers.CharField(),
+            "effective_from": serializers.DateTimeField(),
+        },
+        allow_null=True,
+    )
+    tags = serializers.SerializerMethodField()
+    raw_tags = serializers.DictField(child=serializers.CharField())
+    attributes = serializers.DictField(child=serializers.CharField())
+    flags = serializers.SerializerMethodField()
+
+    def get_tags(self, event) -> dict[str, str | None]:
+        return {
+            "team": event.team.slug if event.team else None,
+            "product": event.product.slug if event.product else None,
+            "environment": event.environment.slug if event.environment else None,
+            "feature": event.feature,
+            "customer": event.customer,
+            "agent": event.agent,
+            "trace_id": event.trace_id,
+        }
+
+    def get_flags(self, event) -> dict[str, object]:
+        return {
+            "unpriced": event.unpriced,
+            "unattributed": event.team_id is None,
+            "unattributed_reason": event.unattributed_reason,
+            "missing_tags": event.missing_tags.split(",") if event.missing_tags else [],
+        }
+
+
+class EventCursorPagination(CursorPagination):
+    ordering = "-id"
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class EventsApi(APIView):
+    def get_permissions(self):
+        return [IsApiKey()] if self.request.method == "POST" else [IsApiKeyOrStaff()]
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary='Send one usage event, or a batch as {"events": [...]}',
+        request={"application/json": EventInSerializer},
+        responses={202: IngestOutSerializer},
+        examples=[
+            OpenApiExample(
+                "Batch",
+                value={
+                    "events": [
+                        {
+                            "event_id": "req_01",
+                            "timestamp": "2026-11-24T10:00:00Z",
+                            "provider": "anthropic",
+                            "model": "claude-sonnet-4-5",
+                            "input_tokens": 1200,
+                            "output_tokens": 300,
+                        }
+                    ]
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        events = self._events(request)
+        result = events_ingest(key=request.auth, events=events)
+        return Response(IngestOutSerializer(result).data, status=status.HTTP_202_ACCEPTED)
+
+    def _events(self, request) -> list:
+        too_big = ApplicationError(
+            f"The body is larger than {settings.INGEST_MAX_BODY_BYTES} bytes; send smaller batches.",
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+        try:
+            if int(request.META.get("CONTENT_LENGTH") or 0) > settings.INGEST_MAX_BODY_BYTES:
+                raise too_big
+            body = request.body
+        except RequestDataTooBig:
+            raise too_big from None
+        except ValueError:
+            raise ApplicationError("Content-Length is not a number.") from None
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ApplicationError(f"The body is not valid JSON: {exc}.") from None
+        if isinstance(payload, dict) and "events" in payload:
+            events = payload["events"]
+            if not isinstance(events, list):
+                raise ApplicationError('"events" must be a list of event objects.')
+            if len(payload) > 1:
+                extra = ", ".join(sorted(k for k in payload if k != "events"))
+                raise ApplicationError(f'A batch body has only an "events" list; unexpected: {extra}.')
+        elif isinstance(payload, dict):
+            events = [payload]
+        else:
+            raise ApplicationError('Send one event object, or {"events": [event, ...]}.')
+        if len(events) > settings.INGEST_MAX_BATCH:
+            raise ApplicationError(
+                f"A batch holds at most {settings.INGEST_MAX_BATCH} events; this one has {len(events)}."
+            )
+        return events
+
+    @extend_schema(operation_id="events_list", responses=EventOutSerializer(many=True), filters=True)
+    def get(self, request):
+        filterset = UsageEventFilter(request.query_params, queryset=events_visible(request))
+        if not filterset.is_valid():
+            raise serializers.ValidationError(filterset.errors)
+        queryset = filterset.qs
+        paginator = EventCursorPagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(EventOutSerializer(page, many=True).data)
+
+
+class EventDetailApi(APIView):
+    permission_classes = [IsApiKeyOrStaff]
+
+    @extend_schema(operation_id="events_retrieve", responses=EventOutSerializer)
+    def get(self, request, event_id: str):
+        event = events_visible(request).filter(event_id=event_id).order_by("-id").first()
+        if event is None:
+            raise Http404("No event with this event_id is visible to you.")
+        return Response(EventOutSerializer(event).data)

@@ -1,0 +1,43 @@
+"""manage.py create_api_key --team TEAM --name NAME [--pin tag=value] [--default tag=value]."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.org.models import Team
+from apps.usage.services import api_key_create
+
+
+def _tag_pairs(pairs: list[str], option: str) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise CommandError(f"{option} expects tag=value, got {pair!r}.")
+        tags[name.strip()] = value.strip()
+    return tags
+
+
+class Command(BaseCommand):
+    help = "Create an API key for a team and print it once."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--team", required=True, help="Team slug.")
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--pin", action="append", default=[], metavar="TAG=VALUE", help="Tag forced on events.")
+        parser.add_argument("--default", action="append", default=[], metavar="TAG=VALUE", help="Tag used if absent.")
+
+    def handle(self, *args, **options):
+        try:
+            team = Team.objects.get(slug=options["team"])
+        except Team.DoesNotExist:
+            raise CommandError(f"No team with slug {options['team']!r}.") from None
+        try:
+            _, raw = api_key_create(
+                team=team,
+                name=options["name"],
+                pinned_tags=_tag_pairs(options["pin"], "--pin"),
+                default_tags=_tag_pairs(options["default"], "--default"),
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+        self.stdout.write(raw)

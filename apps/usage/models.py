@@ -1,0 +1,164 @@
+"""Usage events (immutable facts), the API keys that send them, and the days they made dirty."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from apps.org.models import Environment, Product, Team
+from apps.pricing.fields import MoneyField
+from apps.pricing.models import ModelPrice
+
+KEY_PREFIX = "lca_"
+
+
+def api_key_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A service's credential. Only the hash is stored; the key itself is shown once, at creation."""
+
+    name = models.CharField(max_length=100)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="api_keys")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The key's first characters, to recognise it.")
+    hashed_key = models.CharField(max_length=64, unique=True, editable=False)
+    pinned_tags = models.JSONField(
+        default=dict, blank=True, help_text='Tags forced on every event, e.g. {"team": "search"}.'
+    )
+    default_tags = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Tags used when an event leaves them out, e.g. {"environment": "production"}.',
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team", "name"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def clean(self) -> None:
+        from apps.org.models import EVENT_TAGS
+
+        for name in ("pinned_tags", "default_tags"):
+            tags = getattr(self, name)
+            if not isinstance(tags, dict) or not all(isinstance(v, str) and v for v in tags.values()):
+                raise ValidationError(
+                    {name: 'Give an object of tag names to non-empty strings, e.g. {"team": "search"}.'}
+                )
+            unknown = sorted(set(tags) - set(EVENT_TAGS))
+            if unknown:
+                raise ValidationError(
+                    {name: f"Unknown tags: {', '.join(unknown)}. Choose from {', '.join(EVENT_TAGS)}."}
+                )
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def set_new_key(self) -> str:
+        """Give this key a fresh secret and return it; the caller shows it once."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        self.prefix = raw[:12]
+        self.hashed_key = api_key_hash(raw)
+        return raw
+
+
+class UsageEvent(models.Model):
+    """One LLM call as a service reported it, with its normalized tags and exact cost.
+
+    Token counts follow the canonical event (DESIGN.md): cache reads and writes are subsets of
+    input_tokens, 1h cache writes a subset of cache writes, reasoning a subset of output.
+    """
+
+    class ServiceTier(models.TextChoices):
+        STANDARD = "standard"
+        BATCH = "batch"
+        PRIORITY = "priority"
+        FLEX = "flex"
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="events")
+    event_id = models.CharField(max_length=128)
+    timestamp = models.DateTimeField()
+    day = models.DateField(help_text="UTC day of the timestamp: the rollup grain.")
+    received_at = models.DateTimeField()
+
+    provider = models.CharField(max_length=64)
+    model = models.CharField(max_length=128)
+    service_tier = models.CharField(max_length=16, choices=ServiceTier.choices, default=ServiceTier.STANDARD)
+    outcome = models.CharField(max_length=32, default="success")
+    latency_ms = models.PositiveIntegerField(null=True)
+
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_1h_tokens = models.PositiveBigIntegerField(default=0)
+    reasoning_tokens = models.PositiveBigIntegerField(default=0)
+
+    price = models.ForeignKey(ModelPrice, on_delete=models.PROTECT, null=True, related_name="+")
+    list_cost = MoneyField(default=0)
+    billed_cost = MoneyField(default=0)
+    unpriced = models.BooleanField(default=False)
+
+    # Normalized tags. team/product/environment keep the normalized value as sent (`*_tag`) next
+    # to the registry row it resolved to; a NULL row with a tag is an unknown value, which a later
+    # registration or alias re-attributes (apps.usage.services.events_reattribute).
+    team_tag = models.CharField(max_length=128, blank=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+")
+    product_tag = models.CharField(max_length=128, blank=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, related_name="+")
+    environment_tag = models.CharField(max_length=64, blank=True)
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+")
+    feature = models.CharField(max_length=128, blank=True)
+    customer = models.CharField(max_length=128, blank=True)
+    agent = models.CharField(max_length=128, blank=True)
+    trace_id = models.CharField(max_length=128, blank=True)
+    missing_tags = models.CharField(max_length=128, blank=True, help_text="Required tags the event lacked.")
+    raw_tags = models.JSONField(default=dict, help_text="Tag values exactly as the event sent them.")
+    attributes = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            # Idempotency is the database's job: concurrent resends cannot both insert.
+            models.UniqueConstraint(fields=["api_key", "event_id"], name="unique_event_per_key"),
+        ]
+        indexes = [
+            models.Index(fields=["day"], name="usage_event_day"),
+            models.Index(fields=["team", "id"], name="usage_event_team_id"),
+            models.Index(fields=["provider", "model", "timestamp"], name="usage_event_rating"),
+            models.Index(fields=["trace_id"], name="usage_event_trace"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} ({self.provider}/{self.model})"
+
+    @property
+    def unattributed_reason(self) -> str:
+        """Why the event has no team: empty when it has one."""
+        if self.team_id is not None:
+            return ""
+        return f"unknown team '{self.team_tag}'" if self.team_tag else "missing team tag"
+
+
+class DirtyDay(models.Model):
+    """A UTC day whose events changed since its rollup was last built.
+
+    Ingestion bumps `generation` in the same transaction as the insert; a rebuild that read
+    generation N deletes the row only if it is still N, so a change during a rebuild is not lost.
+    """
+
+    day = models.DateField(primary_key=True)
+    generation = models.PositiveBigIntegerField(default=1)
+    marked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day} (generation {self.generation})"

@@ -1,0 +1,233 @@
+"""Writes for usage: ingesting events, creating API keys, re-attributing history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.org.models import Team
+from apps.org.registry import Registry, normalize_tag, registry
+from apps.pricing.fields import to_nanos
+from apps.pricing.rating import Catalog, catalog, event_rate
+
+from .keys import ApiKeyInfo
+from .models import ApiKey, DirtyDay, UsageEvent
+from .validation import TAG_FIELDS, event_validate
+
+# Rows per INSERT statement: keeps under SQLite's 32,766 bound parameters.
+INSERT_CHUNK = 500
+
+_COLUMNS = (
+    "api_key_id",
+    "event_id",
+    "timestamp",
+    "day",
+    "received_at",
+    "provider",
+    "model",
+    "service_tier",
+    "outcome",
+    "latency_ms",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "price_id",
+    "list_cost",
+    "billed_cost",
+    "unpriced",
+    "team_tag",
+    "team_id",
+    "product_tag",
+    "product_id",
+    "environment_tag",
+    "environment_id",
+    "feature",
+    "customer",
+    "agent",
+    "trace_id",
+    "missing_tags",
+    "raw_tags",
+    "attributes",
+)
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _tags(clean: dict[str, Any], key: ApiKeyInfo) -> tuple[dict[str, str], dict[str, str]]:
+    """(effective tag values, raw values as sent). Defaults fill gaps; pins always win."""
+    raw = {name: clean[name] for name in TAG_FIELDS if clean.get(name)}
+    tags = {**key.default_tags, **raw, **key.pinned_tags}
+    return tags, raw
+
+
+def _event_row(
+    clean: dict[str, Any],
+    *,
+    key: ApiKeyInfo,
+    reg: Registry,
+    prices: Catalog,
+    received_at: datetime,
+    ops,
+) -> tuple:
+    tags, raw = _tags(clean, key)
+    provider = reg.canonical("provider", normalize_tag(clean["provider"]))
+    timestamp = clean["timestamp"].astimezone(UTC)
+    rating = event_rate(
+        provider=provider,
+        model=clean["model"],
+        timestamp=timestamp,
+        input_tokens=clean["input_tokens"],
+        output_tokens=clean["output_tokens"],
+        cache_read_tokens=clean["cache_read_tokens"],
+        cache_write_tokens=clean["cache_write_tokens"],
+        cache_write_1h_tokens=clean["cache_write_1h_tokens"],
+        service_tier=clean["service_tier"],
+        prices=prices,
+    )
+    team_tag = normalize_tag(tags.get("team", ""))
+    product_tag = normalize_tag(tags.get("product", ""))
+    environment_tag = normalize_tag(tags.get("environment", ""))
+    team_slug = reg.canonical("team", team_tag)
+    product_slug = reg.canonical("product", product_tag)
+    environment_slug = reg.canonical("environment", environment_tag)
+    feature = reg.canonical("feature", normalize_tag(tags.get("feature", "")))
+    agent = reg.canonical("agent", normalize_tag(tags.get("agent", "")))
+    # Customer ids keep their case (they are another system's keys); aliases still match loosely.
+    customer = tags.get("customer", "").strip()
+    customer = reg.aliases.get("customer", {}).get(normalize_tag(customer), customer)
+    trace_id = tags.get("trace_id", "")
+    present = {
+        "team": team_tag,
+        "product": product_tag,
+        "environment": environment_tag,
+        "feature": feature,
+        "customer": customer,
+        "agent": agent,
+        "trace_id": trace_id,
+    }
+    missing = [t for t in reg.required_tags.get(environment_slug, ()) if not present[t]]
+    return (
+        key.id,
+        clean["event_id"],
+        ops.adapt_datetimefield_value(timestamp),
+        ops.adapt_datefield_value(timestamp.date()),
+        ops.adapt_datetimefield_value(received_at),
+        provider,
+        clean["model"],
+        clean["service_tier"],
+        clean.get("outcome") or "success",
+        clean["latency_ms"],
+        clean["input_tokens"],
+        clean["output_tokens"],
+        clean["cache_read_tokens"],
+        clean["cache_write_tokens"],
+        clean["cache_write_1h_tokens"],
+        clean["reasoning_tokens"],
+        rating.price_id,
+        to_nanos(rating.list_cost),
+        to_nanos(rating.billed_cost),
+        rating.unpriced,
+        team_tag,
+        reg.team_ids.get(team_slug),
+        product_tag,
+        reg.product_ids.get(product_slug),
+        environment_tag,
+        reg.environment_ids.get(environment_slug),
+        feature,
+        customer,
+        agent,
+        trace_id,
+        ",".join(missing),
+        orjson.dumps(raw).decode(),
+        orjson.dumps(clean["attributes"]).decode(),
+    )
+
+
+def _insert_events(rows: list[tuple]) -> list[date]:
+    """Insert rows, skipping (api_key, event_id) pairs already stored; return the inserted days."""
+    table = UsageEvent._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    days: list = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
+            sql = (
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING day"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
+            days += [day for (day,) in cursor.fetchall()]
+    return [d if isinstance(d, date) else date.fromisoformat(d) for d in days]
+
+
+def days_mark_dirty(days: Iterable[date]) -> None:
+    """Record that these days' rollups are stale (in the caller's transaction)."""
+    days = sorted(set(days))  # one lock order for every writer, so concurrent batches cannot deadlock
+    if not days:
+        return
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = DirtyDay._meta.db_table
+    values = ", ".join(["(%s, 1, %s)"] * len(days))
+    params = [v for day in days for v in (connection.ops.adapt_datefield_value(day), now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, generation, marked_at) VALUES {values} "
+            f"ON CONFLICT (day) DO UPDATE SET generation = {table}.generation + 1, marked_at = excluded.marked_at",
+            params,
+        )
+
+
+def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
+    """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
+    and an event_id the key already sent is counted as a duplicate instead of stored twice."""
+    received_at = timezone.now()
+    reg = registry.get()
+    prices = catalog.get()
+    ops = connection.ops
+    result = IngestResult()
+    rows: dict[str, tuple] = {}
+    for index, raw in enumerate(events):
+        clean, errors = event_validate(raw, now=received_at)
+        if errors:
+            event_id = raw.get("event_id") if isinstance(raw, dict) else None
+            result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
+        elif clean["event_id"] in rows:
+            result.duplicates += 1
+        else:
+            rows[clean["event_id"]] = _event_row(
+                clean, key=key, reg=reg, prices=prices, received_at=received_at, ops=ops
+            )
+    # Rows in event_id order: two batches sharing events then take their row locks in one order.
+    ordered = [rows[event_id] for event_id in sorted(rows)]
+    with transaction.atomic():
+        inserted_days = _insert_events(ordered)
+        days_mark_dirty(inserted_days)
+    result.accepted = len(inserted_days)
+    result.duplicates += len(rows) - len(inserted_days)
+    return result
+
+
+def api_key_create(
+    *, team: Team, name: str, pinned_tags: dict[str, str] | None = None, default_tags: dict[str, str] | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is not stored and cannot be shown again."""
+    key = ApiKey(team=team, name=name, pinned_tags=pinned_tags or {}, default_tags=default_tags or {})
+    raw = key.set_new_key()
+    key.full_clean()
+    key.save()
+    return key, raw

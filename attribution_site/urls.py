@@ -1,0 +1,16 @@
+"""Top-level URLs: admin, API v1, schema and docs, health probes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from attribution_site import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("apps.usage.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
