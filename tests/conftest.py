@@ -1,0 +1,84 @@
+"""Fixtures shared by every test: fixed users, API clients, fresh caches."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.test import APIClient
+
+from apps.org.models import TeamMembership
+from apps.org.selectors import FINANCE_GROUP
+from attribution_site import snapshots
+from attribution_site.celery import app as celery_app
+
+from .factories import ApiKeyFactory, TeamFactory, TeamMembershipFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fresh_snapshots():
+    """Each test builds the registry, price and key snapshots from its own rows."""
+    snapshots.invalidate_all()
+    yield
+    snapshots.invalidate_all()
+
+
+@pytest.fixture(autouse=True)
+def eager_celery(request):
+    """Unit tests run tasks in-process; tests using the real worker fixture send them to Redis."""
+    celery_app.conf.task_always_eager = "celery_worker_process" not in request.fixturenames
+    yield
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory(slug="search", name="Search")
+
+
+@pytest.fixture
+def other_team(db):
+    return TeamFactory(slug="billing", name="Billing")
+
+
+@pytest.fixture
+def lead(team):
+    return TeamMembershipFactory(team=team, user=UserFactory(username="lead"), role=TeamMembership.Role.LEAD).user
+
+
+@pytest.fixture
+def member(team):
+    return TeamMembershipFactory(team=team, user=UserFactory(username="member")).user
+
+
+@pytest.fixture
+def outsider(db):
+    return UserFactory(username="outsider")
+
+
+@pytest.fixture
+def finance(db):
+    user = UserFactory(username="finance")
+    user.groups.add(Group.objects.get_or_create(name=FINANCE_GROUP)[0])
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api_key(team):
+    return ApiKeyFactory(team=team, name="search-service")
+
+
+@pytest.fixture
+def key_client(api_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key.raw_key}")
+    return client
+
+
+@pytest.fixture
+def anon_client():
+    return APIClient()

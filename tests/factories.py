@@ -1,0 +1,126 @@
+"""factory_boy factories for the registry, prices, API keys and events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from apps.org.models import CustomerAccount, Environment, Product, TagAlias, Team, TeamMembership
+from apps.pricing.models import ModelPrice, NegotiatedDiscount
+from apps.usage.models import ApiKey
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct-horse-battery")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"team-{n}")
+    name = factory.LazyAttribute(lambda t: t.slug.replace("-", " ").title())
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+        django_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"product-{n}")
+    name = factory.LazyAttribute(lambda p: p.slug.replace("-", " ").title())
+    team = factory.SubFactory(TeamFactory)
+
+
+class EnvironmentFactory(factory.django.DjangoModelFactory):
+    """The four standard environments exist from the migrations; this gets or makes others."""
+
+    class Meta:
+        model = Environment
+        django_get_or_create = ("slug",)
+
+    slug = "production"
+    name = factory.LazyAttribute(lambda e: e.slug.title())
+    is_production = factory.LazyAttribute(lambda e: e.slug == "production")
+
+
+class CustomerAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerAccount
+        django_get_or_create = ("external_id",)
+
+    external_id = factory.Sequence(lambda n: f"cust_{n:04d}")
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    tier = "pro"
+
+
+class TeamMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TeamMembership
+
+    user = factory.SubFactory(UserFactory)
+    team = factory.SubFactory(TeamFactory)
+    role = TeamMembership.Role.MEMBER
+
+
+class TagAliasFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TagAlias
+
+    dimension = TagAlias.Dimension.TEAM
+    alias = factory.Sequence(lambda n: f"alias-{n}")
+    target = "search"
+
+
+class ModelPriceFactory(factory.django.DjangoModelFactory):
+    """A simple price: $3 in, $15 out, $0.30 cache read, $3.75 / $6 cache writes per million."""
+
+    class Meta:
+        model = ModelPrice
+
+    provider = "anthropic"
+    model = "test-model"
+    effective_from = datetime(2020, 1, 1, tzinfo=UTC)
+    input_per_mtok = Decimal("3")
+    output_per_mtok = Decimal("15")
+    cache_read_per_mtok = Decimal("0.30")
+    cache_write_per_mtok = Decimal("3.75")
+    cache_write_1h_per_mtok = Decimal("6")
+
+
+class NegotiatedDiscountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NegotiatedDiscount
+
+    provider = "anthropic"
+    model = ""
+    percent_off = Decimal("10")
+    effective_from = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """`ApiKeyFactory().raw_key` is the secret to send as the bearer token."""
+
+    class Meta:
+        model = ApiKey
+
+    name = factory.Sequence(lambda n: f"service-{n}")
+    team = factory.SubFactory(TeamFactory)
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        key = model_class(*args, **kwargs)
+        raw = key.set_new_key()
+        key.save()
+        key.raw_key = raw
+        return key
