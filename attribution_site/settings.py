@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "apps.org",
     "apps.pricing",
     "apps.usage",
+    "apps.rollups",
+    "apps.allocation",
 ]
 
 MIDDLEWARE = [

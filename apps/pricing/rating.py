@@ -147,13 +147,14 @@ class Rating:
     list_cost: Decimal
     billed_cost: Decimal
     price_id: int | None
+    cache_savings: Decimal = ZERO  # billed cost avoided by caching: reads save, writes cost extra
 
     @property
     def unpriced(self) -> bool:
         return self.price_id is None
 
 
-UNPRICED = Rating(ZERO.quantize(NANO), ZERO.quantize(NANO), None)
+UNPRICED = Rating(ZERO.quantize(NANO), ZERO.quantize(NANO), None, ZERO.quantize(NANO))
 
 
 def event_rate(
@@ -173,7 +174,9 @@ def event_rate(
 
     Above a long-context threshold the higher prices apply to the whole request (as Anthropic and
     Google bill). Batch requests get the row's batch discount; the negotiated discount in force
-    turns list cost into billed cost. Both are rounded half-even to 1e-9.
+    turns list cost into billed cost. Both are rounded half-even to 1e-9. Cache savings are what
+    the cached input would have cost at the full input price minus what it cost, on the billed
+    basis: cache reads save, cache writes (dearer than input) count against them.
     """
     prices = prices or catalog.get()
     price = prices.price_at(provider, model, timestamp)
@@ -191,11 +194,18 @@ def event_rate(
         + cache_write_1h_tokens * p_write_1h
         + output_tokens * p_output
     ) / MILLION
+    savings = (
+        cache_read_tokens * (p_input - p_read)
+        + (cache_write_tokens - cache_write_1h_tokens) * (p_input - p_write)
+        + cache_write_1h_tokens * (p_input - p_write_1h)
+    ) / MILLION
+    factor = prices.discount_factor(provider, prices.resolve(provider, model), timestamp)
     if service_tier == "batch":
         list_cost *= price.batch_factor
-    billed_cost = list_cost * prices.discount_factor(provider, prices.resolve(provider, model), timestamp)
+        savings *= price.batch_factor
     return Rating(
         list_cost.quantize(NANO, rounding=ROUND_HALF_EVEN),
-        billed_cost.quantize(NANO, rounding=ROUND_HALF_EVEN),
+        (list_cost * factor).quantize(NANO, rounding=ROUND_HALF_EVEN),
         price.id,
+        (savings * factor).quantize(NANO, rounding=ROUND_HALF_EVEN),
     )

@@ -107,6 +107,7 @@ class UsageEvent(models.Model):
     price = models.ForeignKey(ModelPrice, on_delete=models.PROTECT, null=True, related_name="+")
     list_cost = MoneyField(default=0)
     billed_cost = MoneyField(default=0)
+    cache_savings = MoneyField(default=0)
     unpriced = models.BooleanField(default=False)
 
     # Normalized tags. team/product/environment keep the normalized value as sent (`*_tag`) next

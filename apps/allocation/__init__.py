@@ -1,0 +1,1 @@
+"""Shared-cost rules and the per-day results that split shared costs onto teams."""

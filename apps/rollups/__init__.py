@@ -1,0 +1,1 @@
+"""Daily rollups of usage events, rebuilt in SQL by Celery workers."""

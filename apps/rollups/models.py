@@ -1,0 +1,61 @@
+"""The daily rollup: what every page and the costs API read instead of raw events."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.org.models import Environment, Product, Team
+from apps.pricing.fields import MoneyField
+from apps.usage.models import ApiKey
+
+
+class DailyRollup(models.Model):
+    """Events of one UTC day summed per tag combination.
+
+    Events without a known team land here with team NULL and `unattributed_reason` saying why
+    (and `team_tag` the unknown value), so unattributed spend is a visible bucket, never dropped.
+    """
+
+    class Unattributed(models.TextChoices):
+        ATTRIBUTED = "", "Attributed"
+        MISSING = "missing", "Missing team tag"
+        UNKNOWN = "unknown", "Unknown team"
+
+    day = models.DateField()
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+")
+    team_tag = models.CharField(max_length=128, blank=True, help_text="The unknown team value, when unattributed.")
+    unattributed_reason = models.CharField(max_length=8, choices=Unattributed.choices, blank=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, related_name="+")
+    feature = models.CharField(max_length=128, blank=True)
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+")
+    provider = models.CharField(max_length=64)
+    model = models.CharField(max_length=128)
+    customer = models.CharField(max_length=128, blank=True)
+    agent = models.CharField(max_length=128, blank=True)
+    missing_tags = models.CharField(max_length=128, blank=True)
+
+    requests = models.PositiveBigIntegerField()
+    errors = models.PositiveBigIntegerField()
+    traces = models.PositiveBigIntegerField(
+        help_text="Distinct trace ids in this row (a trace spanning rows counts in each)."
+    )
+    input_tokens = models.PositiveBigIntegerField()
+    output_tokens = models.PositiveBigIntegerField()
+    cache_read_tokens = models.PositiveBigIntegerField()
+    cache_write_tokens = models.PositiveBigIntegerField()
+    reasoning_tokens = models.PositiveBigIntegerField()
+    list_cost = MoneyField()
+    billed_cost = MoneyField()
+    cache_savings = MoneyField()
+    unpriced = models.PositiveBigIntegerField(help_text="Events without a price (rated 0).")
+
+    class Meta:
+        indexes = [
+            # "this team, this month, by product / model / customer / agent / day" reads by (team, day).
+            models.Index(fields=["team", "day"], name="rollup_team_day"),
+            models.Index(fields=["day"], name="rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id or self.unattributed_reason} {self.model}"
