@@ -120,7 +120,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+ROLLUP_INTERVAL_SECONDS = env.int("ROLLUP_INTERVAL_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE = {
+    "refresh-dirty-days": {"task": "allocation.refresh_dirty_days", "schedule": ROLLUP_INTERVAL_SECONDS},
+    # Fixed monthly amounts accrue on days without events too.
+    "allocate-recent-days": {"task": "allocation.allocate_recent_days", "schedule": 3600},
+}
+# Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
+ROLLUP_REFRESH_ON_INGEST = env.bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
 
 CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
 if CACHE_URL:

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import ApiKey, DirtyDay, UsageEvent
+from .models import ApiKey, DirtyDay, RerateRun, UsageEvent
 
 
 @admin.register(ApiKey)
@@ -52,6 +52,18 @@ class UsageEventAdmin(admin.ModelAdmin):
 @admin.register(DirtyDay)
 class DirtyDayAdmin(admin.ModelAdmin):
     list_display = ("day", "generation", "marked_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(RerateRun)
+class RerateRunAdmin(admin.ModelAdmin):
+    """Shows that a price or discount change re-priced history, and how much changed."""
+
+    list_display = ("created_at", "reason", "status", "events_checked", "events_changed", "days_marked_dirty")
+    list_filter = ("status", "provider")
+    readonly_fields = [f.name for f in RerateRun._meta.fields]
 
     def has_add_permission(self, request):
         return False

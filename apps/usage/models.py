@@ -163,3 +163,32 @@ class DirtyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} (generation {self.generation})"
+
+
+class RerateRun(models.Model):
+    """A re-pricing of stored events after a price or discount changed, visible in the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+
+    reason = models.CharField(max_length=300)
+    provider = models.CharField(max_length=64)
+    model = models.CharField(max_length=128, blank=True, help_text="Blank: every model of the provider.")
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    events_checked = models.PositiveBigIntegerField(default=0)
+    events_changed = models.PositiveBigIntegerField(default=0)
+    days_marked_dirty = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "re-rating run"
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.status})"

@@ -1,4 +1,4 @@
-"""Writes for usage: ingesting events, creating API keys, re-attributing history."""
+"""Ingesting events: validate, tag, rate and store a batch idempotently; creating API keys."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from apps.org.models import Team
 from apps.org.registry import Registry, normalize_tag, registry
 from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
-
-from .keys import ApiKeyInfo
-from .models import ApiKey, DirtyDay, UsageEvent
-from .validation import TAG_FIELDS, event_validate
+from apps.usage.keys import ApiKeyInfo
+from apps.usage.models import ApiKey, DirtyDay, UsageEvent
+from apps.usage.signals import days_dirtied
+from apps.usage.validation import TAG_FIELDS, event_validate
 
 # Rows per INSERT statement: keeps under SQLite's 32,766 bound parameters.
 INSERT_CHUNK = 500
@@ -192,6 +192,7 @@ def days_mark_dirty(days: Iterable[date]) -> None:
             f"ON CONFLICT (day) DO UPDATE SET generation = {table}.generation + 1, marked_at = excluded.marked_at",
             params,
         )
+    transaction.on_commit(lambda: days_dirtied.send(sender=DirtyDay, days=days))
 
 
 def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:

@@ -1,0 +1,94 @@
+"""Rebuilding daily rollups from raw events, in SQL, one day per transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection, transaction
+
+from apps.usage.models import DirtyDay, UsageEvent
+
+from .models import DailyRollup
+
+# Namespace of the PostgreSQL advisory lock that serialises rebuilds of one day.
+_LOCK_NAMESPACE = 0x524F4C4C  # "ROLL"
+
+_GRAIN = (
+    "day",
+    "api_key_id",
+    "team_id",
+    "product_id",
+    "feature",
+    "environment_id",
+    "provider",
+    "model",
+    "customer",
+    "agent",
+    "missing_tags",
+)
+_SUMS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "list_cost",
+    "billed_cost",
+    "cache_savings",
+)
+_TEAM_TAG = "CASE WHEN team_id IS NULL THEN team_tag ELSE '' END"
+_REASON = "CASE WHEN team_id IS NOT NULL THEN '' WHEN team_tag = '' THEN 'missing' ELSE 'unknown' END"
+
+
+def _rebuild_sql() -> str:
+    rollups = DailyRollup._meta.db_table
+    events = UsageEvent._meta.db_table
+    columns = (*_GRAIN, "team_tag", "unattributed_reason", "requests", "errors", "traces", *_SUMS, "unpriced")
+    selects = (
+        *_GRAIN,
+        _TEAM_TAG,
+        _REASON,
+        "COUNT(*)",
+        "SUM(CASE WHEN outcome = 'success' THEN 0 ELSE 1 END)",
+        "COUNT(DISTINCT NULLIF(trace_id, ''))",
+        *(f"SUM({c})" for c in _SUMS),
+        "SUM(CASE WHEN unpriced THEN 1 ELSE 0 END)",
+    )
+    return (
+        f"INSERT INTO {rollups} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selects)} FROM {events} WHERE day = %s "
+        f"GROUP BY {', '.join(_GRAIN)}, {_TEAM_TAG}"
+    )
+
+
+def day_lock(day: date) -> None:
+    """Hold the day until the transaction ends: rebuilds and allocations of one day never overlap.
+
+    PostgreSQL takes an advisory lock; SQLite serialises all writers with its database lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, day.toordinal()])
+
+
+@transaction.atomic
+def day_rebuild(*, day: date) -> int:
+    """Replace the day's rollup rows with a fresh GROUP BY of its events; return the row count.
+
+    Two rebuilds of one day are serialised by `day_lock`, so they cannot both insert. The day's
+    dirty marker is cleared only if no ingestion bumped it since it was read here: a concurrent
+    late event keeps the day dirty.
+    """
+    day_lock(day)
+    with connection.cursor() as cursor:
+        generation = DirtyDay.objects.filter(day=day).values_list("generation", flat=True).first()
+        DailyRollup.objects.filter(day=day).delete()
+        cursor.execute(_rebuild_sql(), [connection.ops.adapt_datefield_value(day)])
+        rows = cursor.rowcount
+    if generation is not None:
+        DirtyDay.objects.filter(day=day, generation=generation).delete()
+    return rows
+
+
+def dirty_days() -> list[date]:
+    return list(DirtyDay.objects.order_by("day").values_list("day", flat=True))

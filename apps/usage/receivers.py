@@ -1,0 +1,50 @@
+"""Re-derive history when what it was derived from changes: prices re-rate, registry re-attributes."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from apps.org.models import Environment, Product, TagAlias, Team
+from apps.pricing.models import ModelPrice, NegotiatedDiscount
+
+from .services.history import rerate_run_create
+from .tasks import reattribute, rerate
+
+
+@receiver(pre_save, sender=ModelPrice)
+@receiver(pre_save, sender=NegotiatedDiscount)
+def _remember_old_start(sender, instance, **kwargs):
+    # An edit that moves effective_from later must still re-rate from where it used to start.
+    old = (
+        sender.objects.filter(pk=instance.pk).values_list("effective_from", flat=True).first() if instance.pk else None
+    )
+    instance._previous_effective_from = old
+
+
+@receiver(post_save, sender=ModelPrice)
+@receiver(post_delete, sender=ModelPrice)
+@receiver(post_save, sender=NegotiatedDiscount)
+@receiver(post_delete, sender=NegotiatedDiscount)
+def _rerate_after_price_change(sender, instance, **kwargs):
+    previous = getattr(instance, "_previous_effective_from", None)
+    start = min(filter(None, [instance.effective_from, previous]))
+    kind = "price" if sender is ModelPrice else "discount"
+    run = rerate_run_create(
+        reason=f"{kind} {instance} {'deleted' if 'created' not in kwargs else 'saved'}",
+        provider=instance.provider,
+        model=instance.model,
+        start=start,
+        end=None,
+    )
+    transaction.on_commit(lambda: rerate.delay(run.pk))
+
+
+@receiver(post_save, sender=Team)
+@receiver(post_save, sender=Product)
+@receiver(post_save, sender=Environment)
+@receiver(post_save, sender=TagAlias)
+@receiver(post_delete, sender=TagAlias)
+def _reattribute_after_registry_change(sender, **kwargs):
+    transaction.on_commit(reattribute.delay)

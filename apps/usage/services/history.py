@@ -1,0 +1,116 @@
+"""Re-deriving stored events when prices or the registry change: re-rating and re-attribution.
+
+Events are facts, but their price and attribution are derived from tables admins edit. These
+services recompute the derived columns for the affected events and mark their days dirty, so
+the rollup workers rebuild exactly those days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.org.registry import registry
+from apps.pricing.rating import catalog, event_rate
+from apps.usage.models import RerateRun, UsageEvent
+
+from .ingest import days_mark_dirty
+
+RERATE_CHUNK = 2000
+_RATED = ("price_id", "list_cost", "billed_cost", "cache_savings", "unpriced")
+
+
+def events_rerate(*, run: RerateRun) -> RerateRun:
+    """Re-price the run's events (provider, optional model, time range) at today's price table."""
+    prices = catalog.get()
+    events = UsageEvent.objects.filter(provider=run.provider, timestamp__gte=run.start)
+    if run.end is not None:
+        events = events.filter(timestamp__lt=run.end)
+    if run.model:
+        # Events priced by the model's rows, plus unpriced ones that a new row may now price.
+        names = {run.model} | {a for (p, a), m in prices.exact_aliases.items() if p == run.provider and m == run.model}
+        events = events.filter(Q(price__model=run.model) | Q(price__isnull=True) | Q(model__in=names))
+    checked = changed = 0
+    days = set()
+    for chunk in _chunks(events.order_by("id").iterator(chunk_size=RERATE_CHUNK)):
+        stale = []
+        for event in chunk:
+            rating = event_rate(
+                provider=event.provider,
+                model=event.model,
+                timestamp=event.timestamp,
+                input_tokens=event.input_tokens,
+                output_tokens=event.output_tokens,
+                cache_read_tokens=event.cache_read_tokens,
+                cache_write_tokens=event.cache_write_tokens,
+                cache_write_1h_tokens=event.cache_write_1h_tokens,
+                service_tier=event.service_tier,
+                prices=prices,
+            )
+            new = (rating.price_id, rating.list_cost, rating.billed_cost, rating.cache_savings, rating.unpriced)
+            if new != tuple(getattr(event, f) for f in _RATED):
+                event.price_id, event.list_cost, event.billed_cost, event.cache_savings, event.unpriced = new
+                stale.append(event)
+        checked += len(chunk)
+        if stale:
+            with transaction.atomic():
+                UsageEvent.objects.bulk_update(stale, _RATED)
+                days_mark_dirty(e.day for e in stale)
+            changed += len(stale)
+            days.update(e.day for e in stale)
+    run.events_checked, run.events_changed, run.days_marked_dirty = checked, changed, len(days)
+    run.status, run.finished_at = RerateRun.Status.DONE, timezone.now()
+    run.save()
+    return run
+
+
+def _chunks(iterator, size: int = RERATE_CHUNK):
+    chunk = []
+    for item in iterator:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@transaction.atomic
+def events_reattribute() -> int:
+    """Point every event's team, product and environment at what its tag resolves to today, and
+    rename features and agents that an alias now maps onto another name.
+
+    Only tag values whose resolution changed are touched (one UPDATE per such value); their days
+    are marked dirty. Customer aliases apply to new events only (ids keep their case as sent).
+    Returns the number of events re-attributed.
+    """
+    reg = registry.get()
+    dimensions = (
+        ("team", reg.team_ids),
+        ("product", reg.product_ids),
+        ("environment", reg.environment_ids),
+    )
+    changed = 0
+    for dimension, ids in dimensions:
+        tag_field, id_field = f"{dimension}_tag", f"{dimension}_id"
+        pairs = UsageEvent.objects.values_list(tag_field, id_field).distinct()
+        for tag, current in list(pairs):
+            expected = ids.get(reg.canonical(dimension, tag)) if tag else None
+            if expected == current:
+                continue
+            stale = UsageEvent.objects.filter(**{tag_field: tag, id_field: current})
+            days_mark_dirty(stale.values_list("day", flat=True).distinct())
+            changed += stale.update(**{id_field: expected})
+    for dimension in ("feature", "agent"):
+        for alias, target in reg.aliases.get(dimension, {}).items():
+            stale = UsageEvent.objects.filter(**{dimension: alias})
+            days_mark_dirty(stale.values_list("day", flat=True).distinct())
+            changed += stale.update(**{dimension: target})
+    return changed
+
+
+def rerate_run_create(*, reason: str, provider: str, model: str, start: datetime, end: datetime | None) -> RerateRun:
+    return RerateRun.objects.create(reason=reason, provider=provider, model=model, start=start, end=end)

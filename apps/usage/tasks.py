@@ -1,0 +1,23 @@
+"""Celery tasks that re-derive stored events: re-rating and re-attribution."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .models import RerateRun
+from .services import events_reattribute, events_rerate
+
+
+@shared_task(name="usage.rerate", bind=True, max_retries=3)
+def rerate(self, run_id: int) -> int:
+    run = RerateRun.objects.get(pk=run_id)
+    try:
+        return events_rerate(run=run).events_changed
+    except Exception as exc:
+        RerateRun.objects.filter(pk=run_id).update(status=RerateRun.Status.FAILED, error=str(exc)[:2000])
+        raise
+
+
+@shared_task(name="usage.reattribute")
+def reattribute() -> int:
+    return events_reattribute()
