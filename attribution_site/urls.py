@@ -9,6 +9,7 @@ from attribution_site import health
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("apps.usage.urls")),
+    path("api/v1/", include("apps.allocation.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", health.healthz, name="healthz"),

@@ -119,7 +119,8 @@ def prices_load_from_package() -> PriceLoad:
             for names, match in ((exact, ModelAlias.Match.EXACT), (prefixes, ModelAlias.Match.PREFIX)):
                 for alias in names:
                     key = (provider, alias, match)
-                    if alias == model.id or key in existing_aliases:
+                    # A prefix equal to the model's own name still matches longer names (`…-latest`).
+                    if (match == ModelAlias.Match.EXACT and alias == model.id) or key in existing_aliases:
                         continue
                     existing_aliases.add(key)
                     new_aliases.append(ModelAlias(provider=provider, alias=alias, match=match, model=model.id))

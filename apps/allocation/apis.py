@@ -1,0 +1,149 @@
+"""Costs and allocations API for finance tools and BI: rollups and allocation results only."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.org.selectors import teams_visible_to, user_sees_all_teams
+from apps.usage.keys import ApiKeyInfo
+
+from .selectors import ROLLUP_DIMENSIONS, allocation_lines, costs_report
+
+MAX_DAYS = 400
+MONEY = {"max_digits": 24, "decimal_places": 9}
+
+
+class IsKeyOrSignedIn(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKeyInfo) or request.user.is_authenticated
+
+
+def visible_team_ids(request) -> list[int] | None:
+    """None for the whole organisation (staff, finance); a key sees its team, a person theirs."""
+    if isinstance(request.auth, ApiKeyInfo):
+        return [request.auth.team_id]
+    if user_sees_all_teams(request.user):
+        return None
+    team_ids = list(teams_visible_to(request.user).values_list("id", flat=True))
+    if not team_ids:
+        raise PermissionDenied("You are not in any team; ask an admin for access.")
+    return team_ids
+
+
+class CostsApi(APIView):
+    permission_classes = [IsKeyOrSignedIn]
+
+    class InputSerializer(serializers.Serializer):
+        start = serializers.DateField()
+        end = serializers.DateField()
+        group_by = serializers.CharField(required=False, default="team")
+
+        def validate_group_by(self, value: str) -> list[str]:
+            dims = [d.strip() for d in value.split(",") if d.strip()]
+            unknown = [d for d in dims if d not in ROLLUP_DIMENSIONS]
+            if unknown:
+                raise serializers.ValidationError(
+                    f"Unknown dimension(s): {', '.join(unknown)}. Choose from {', '.join(ROLLUP_DIMENSIONS)}."
+                )
+            return list(dict.fromkeys(dims))
+
+        def validate(self, attrs):
+            if attrs["end"] < attrs["start"]:
+                raise serializers.ValidationError({"end": "Must not be before start."})
+            if (attrs["end"] - attrs["start"]).days >= MAX_DAYS:
+                raise serializers.ValidationError({"end": f"Ask for at most {MAX_DAYS} days at a time."})
+            return attrs
+
+    class RowSerializer(serializers.Serializer):
+        key = serializers.DictField()
+        requests = serializers.IntegerField()
+        input_tokens = serializers.IntegerField()
+        output_tokens = serializers.IntegerField()
+        list_cost = serializers.DecimalField(**MONEY)
+        direct_cost = serializers.DecimalField(**MONEY)
+        allocated_in = serializers.DecimalField(**MONEY)
+        allocated_out = serializers.DecimalField(**MONEY)
+        total = serializers.DecimalField(**MONEY)
+
+        def to_representation(self, instance):
+            data = super().to_representation(instance)
+            key = data.pop("key")
+            return {**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in key.items()}, **data}
+
+    @extend_schema(
+        operation_id="costs",
+        parameters=[
+            InputSerializer,
+            *(
+                OpenApiParameter(d, str, description=f"Only this {d}.")
+                for d in ROLLUP_DIMENSIONS
+                if d not in {"day", "month"}
+            ),
+        ],
+        responses=inline_serializer(
+            "CostReport",
+            {"rows": RowSerializer(many=True), "total": RowSerializer(), "group_by": serializers.ListField()},
+        ),
+    )
+    def get(self, request):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = {
+            d: request.query_params[d]
+            for d in ROLLUP_DIMENSIONS
+            if d not in {"day", "month"} and d in request.query_params
+        }
+        report = costs_report(
+            start=params.validated_data["start"],
+            end=params.validated_data["end"],
+            group_by=params.validated_data["group_by"],
+            filters=filters,
+            team_ids=visible_team_ids(request),
+        )
+        return Response(
+            {
+                "group_by": params.validated_data["group_by"],
+                "rows": self.RowSerializer(report.rows, many=True).data,
+                "total": self.RowSerializer(report.total).data,
+            }
+        )
+
+
+class AllocationsApi(APIView):
+    permission_classes = [IsKeyOrSignedIn]
+
+    class InputSerializer(serializers.Serializer):
+        month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", error_messages={"invalid": "Use YYYY-MM."})
+
+    class LineSerializer(serializers.Serializer):
+        rule = serializers.CharField()
+        source = serializers.CharField()
+        source_team = serializers.CharField(allow_null=True)
+        team = serializers.CharField()
+        method = serializers.CharField()
+        amount = serializers.DecimalField(**MONEY)
+        source_amount = serializers.DecimalField(**MONEY)
+        basis = serializers.DecimalField(**MONEY)
+        basis_total = serializers.DecimalField(**MONEY)
+        share = serializers.DecimalField(max_digits=10, decimal_places=6)
+        days_fell_back = serializers.IntegerField()
+
+    @extend_schema(operation_id="allocations", parameters=[InputSerializer], responses=LineSerializer(many=True))
+    def get(self, request):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        year, month = map(int, params.validated_data["month"].split("-"))
+        start = date(year, month, 1)
+        end = date(year, month, calendar.monthrange(year, month)[1])
+        lines = allocation_lines(start=start, end=end, team_ids=visible_team_ids(request))
+        return Response(
+            {"month": params.validated_data["month"], "allocations": self.LineSerializer(lines, many=True).data}
+        )

@@ -1,0 +1,191 @@
+"""Reads for finance tools and pages: costs by any dimension, and allocations with their basis."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+
+from apps.rollups.models import DailyRollup
+
+from .models import AllocationResult, SharedCostRule
+
+ZERO = Decimal("0E-9")
+# API dimension → rollup field it groups by.
+ROLLUP_DIMENSIONS = {
+    "team": "team__slug",
+    "product": "product__slug",
+    "feature": "feature",
+    "environment": "environment__slug",
+    "provider": "provider",
+    "model": "model",
+    "customer": "customer",
+    "agent": "agent",
+    "day": "day",
+    "month": "month",
+}
+
+
+@dataclass
+class CostRow:
+    key: dict[str, object]
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    list_cost: Decimal = ZERO
+    direct_cost: Decimal = ZERO
+    allocated_in: Decimal = ZERO
+    allocated_out: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.direct_cost + self.allocated_in - self.allocated_out
+
+
+@dataclass
+class CostReport:
+    rows: list[CostRow]
+    total: CostRow = field(default_factory=lambda: CostRow(key={}))
+
+
+def _grouped(queryset: QuerySet, group_by: list[str], mapping: dict[str, str]) -> QuerySet:
+    if "month" in group_by:
+        queryset = queryset.annotate(month=TruncMonth("day"))
+    return queryset.values(*(mapping[d] for d in group_by))
+
+
+def costs_report(
+    *, start: date, end: date, group_by: list[str], filters: dict[str, str], team_ids: list[int] | None
+) -> CostReport:
+    """Costs between two days (inclusive), grouped by `group_by`, from rollups and allocations.
+
+    `team_ids` limits everything to those teams (None: the whole organisation). Allocation rows
+    are left out when `filters` names a dimension they do not have (e.g. a product).
+    """
+    rows: dict[tuple, CostRow] = {}
+
+    def row(values: dict, mapping: dict[str, str]) -> CostRow:
+        key = tuple(values.get(mapping.get(d, "")) for d in group_by)
+        if key not in rows:
+            rows[key] = CostRow(key=dict(zip(group_by, key, strict=True)))
+        return rows[key]
+
+    rollups = DailyRollup.objects.filter(day__gte=start, day__lte=end)
+    rollups = rollups.filter(**{ROLLUP_DIMENSIONS[d]: v for d, v in filters.items()})
+    if team_ids is not None:
+        rollups = rollups.filter(team_id__in=team_ids)
+    for values in _grouped(rollups, group_by, ROLLUP_DIMENSIONS).annotate(
+        s_requests=Sum("requests"),
+        s_input=Sum("input_tokens"),
+        s_output=Sum("output_tokens"),
+        s_list=Sum("list_cost"),
+        s_billed=Sum("billed_cost"),
+    ):
+        r = row(values, ROLLUP_DIMENSIONS)
+        r.requests, r.input_tokens, r.output_tokens = values["s_requests"], values["s_input"], values["s_output"]
+        r.list_cost, r.direct_cost = values["s_list"], values["s_billed"]
+
+    # Allocations carry only team and time: grouped by anything else they show with that key
+    # empty, and a filter on anything else leaves them out.
+    if set(filters) <= {"team"}:
+        results = AllocationResult.objects.filter(day__gte=start, day__lte=end)
+        team_filter = filters.get("team")
+        incoming = results.filter(team__slug=team_filter) if team_filter else results
+        outgoing = results.filter(
+            rule__source__in=[SharedCostRule.Source.SHARED_TEAM, SharedCostRule.Source.UNATTRIBUTED]
+        )
+        outgoing = outgoing.filter(source_team__slug=team_filter) if team_filter else outgoing
+        if team_ids is not None:
+            incoming = incoming.filter(team_id__in=team_ids)
+            outgoing = outgoing.filter(source_team_id__in=team_ids)
+        in_fields = {"team": "team__slug", "day": "day", "month": "month"}
+        out_fields = {"team": "source_team__slug", "day": "day", "month": "month"}
+        for values in _grouped(incoming, [d for d in group_by if d in in_fields], in_fields).annotate(s=Sum("amount")):
+            row(values, in_fields).allocated_in += values["s"]
+        for values in _grouped(outgoing, [d for d in group_by if d in out_fields], out_fields).annotate(
+            s=Sum("amount")
+        ):
+            row(values, out_fields).allocated_out += values["s"]
+
+    report = CostReport(rows=sorted(rows.values(), key=lambda r: -r.total))
+    for r in report.rows:
+        t = report.total
+        t.requests += r.requests
+        t.input_tokens += r.input_tokens
+        t.output_tokens += r.output_tokens
+        t.list_cost += r.list_cost
+        t.direct_cost += r.direct_cost
+        t.allocated_in += r.allocated_in
+        t.allocated_out += r.allocated_out
+    return report
+
+
+@dataclass(frozen=True)
+class AllocationLine:
+    """One team's allocation from one rule over a period, with what explains it."""
+
+    rule_id: int
+    rule: str
+    source: str
+    source_team: str | None
+    team: str
+    team_name: str
+    method: str
+    amount: Decimal
+    source_amount: Decimal
+    basis: Decimal
+    basis_total: Decimal
+    days_fell_back: int
+
+    @property
+    def share(self) -> Decimal:
+        """The team's effective share of the rule's source over the period."""
+        if not self.source_amount:
+            return Decimal(0)
+        return (self.amount / self.source_amount).quantize(Decimal("0.000001"))
+
+
+def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> list[AllocationLine]:
+    results = AllocationResult.objects.filter(day__gte=start, day__lte=end)
+    if team_ids is not None:
+        results = results.filter(team_id__in=team_ids)
+    # The rule's whole source for the period, including days on which this team got nothing.
+    sources: dict[int, Decimal] = defaultdict(Decimal)
+    for rule_id, _day, amount in (
+        AllocationResult.objects.filter(day__gte=start, day__lte=end)
+        .values_list("rule_id", "day", "source_amount")
+        .distinct()
+    ):
+        sources[rule_id] += amount
+    grouped = results.values(
+        "rule_id", "rule__name", "rule__source", "source_team__slug", "team__slug", "team__name", "rule__method"
+    ).annotate(
+        s_amount=Sum("amount"),
+        s_basis=Sum("basis"),
+        s_total=Sum("basis_total"),
+        s_fell_back=Count("id", filter=Q(fell_back_to_even=True)),
+    )
+    return sorted(
+        (
+            AllocationLine(
+                rule_id=g["rule_id"],
+                rule=g["rule__name"],
+                source=g["rule__source"],
+                source_team=g["source_team__slug"],
+                team=g["team__slug"],
+                team_name=g["team__name"],
+                method=g["rule__method"],
+                amount=g["s_amount"],
+                source_amount=sources[g["rule_id"]],
+                basis=g["s_basis"],
+                basis_total=g["s_total"],
+                days_fell_back=g["s_fell_back"] or 0,
+            )
+            for g in grouped
+        ),
+        key=lambda line: (line.team, line.rule),
+    )
