@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.rollups",
     "apps.allocation",
+    "apps.showback",
 ]
 
 MIDDLEWARE = [

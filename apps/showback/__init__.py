@@ -1,0 +1,1 @@
+"""Showback: team pages, the organisation overview, statements and the demo company."""
