@@ -22,3 +22,9 @@ def teams_visible_to(user) -> QuerySet[Team]:
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.filter(memberships__user=user).distinct()
+
+
+def user_can_view_team(user, team: Team) -> bool:
+    if user_sees_all_teams(user):
+        return True
+    return user.is_authenticated and team.memberships.filter(user=user).exists()

@@ -1,0 +1,78 @@
+"""The month a page shows, the part of it that has happened, and the periods it is compared with."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class MonthPeriod:
+    """A calendar month, cut at today while it is running (month to date)."""
+
+    month_start: date
+    month_end: date
+    end: date  # last day with data to show: month_end, or today for the running month
+
+    @classmethod
+    def parse(cls, value: str | None, *, today: date | None = None) -> MonthPeriod:
+        """`YYYY-MM` (or nothing for the running month). Raises ValueError for anything else."""
+        today = today or timezone.now().date()
+        if value:
+            year, _, month = value.partition("-")
+            if len(year) != 4 or len(month) != 2:
+                raise ValueError(f"{value!r} is not a month: use YYYY-MM.")
+            start = date(int(year), int(month), 1)
+        else:
+            start = today.replace(day=1)
+        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        return cls(month_start=start, month_end=month_end, end=min(month_end, today))
+
+    @property
+    def start(self) -> date:
+        return self.month_start
+
+    @property
+    def key(self) -> str:
+        return f"{self.month_start:%Y-%m}"
+
+    @property
+    def is_future(self) -> bool:
+        return self.end < self.month_start
+
+    @property
+    def is_running(self) -> bool:
+        return self.end < self.month_end
+
+    @property
+    def days_elapsed(self) -> int:
+        return max((self.end - self.month_start).days + 1, 0)
+
+    @property
+    def days_in_month(self) -> int:
+        return self.month_end.day
+
+    def previous(self) -> MonthPeriod:
+        start = (self.month_start - timedelta(days=1)).replace(day=1)
+        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        return MonthPeriod(month_start=start, month_end=month_end, end=month_end)
+
+    def next(self) -> MonthPeriod:
+        start = self.month_end + timedelta(days=1)
+        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        return MonthPeriod(month_start=start, month_end=month_end, end=month_end)
+
+    def previous_same_days(self) -> tuple[date, date]:
+        """The same days of last month (1st to the day reached here), for a like-for-like change."""
+        prev = self.previous()
+        return prev.month_start, min(prev.month_start + timedelta(days=self.days_elapsed - 1), prev.month_end)
+
+    def months_back(self, count: int) -> date:
+        """First day of the month `count - 1` months before this one (for a `count`-month window)."""
+        start = self.month_start
+        for _ in range(count - 1):
+            start = (start - timedelta(days=1)).replace(day=1)
+        return start

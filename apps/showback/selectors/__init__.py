@@ -1,0 +1,1 @@
+"""Reads for the showback pages: team pages (team.py) and the organisation overview (overview.py)."""

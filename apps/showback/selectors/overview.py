@@ -1,0 +1,189 @@
+"""What finance sees for the whole organisation: ranking, concentration, gaps, mix and movers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+
+from apps.allocation.selectors import costs_report
+from apps.org.models import Team
+from apps.rollups.models import DailyRollup
+
+from ..periods import MonthPeriod
+
+ZERO = Decimal("0E-9")
+
+
+@dataclass(frozen=True)
+class TeamRank:
+    slug: str | None  # None: the unattributed bucket (what no rule has allocated)
+    name: str
+    is_shared: bool
+    total: Decimal
+    direct: Decimal
+    allocated_in: Decimal
+    allocated_out: Decimal
+    share: Decimal | None
+    previous: Decimal
+
+    @property
+    def change(self) -> Decimal | None:
+        return (self.total - self.previous) / self.previous if self.previous else None
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """Teams' totals plus what remains unallocated equal the month's spend."""
+
+    teams_total: Decimal
+    unallocated: Decimal
+    direct_spend: Decimal
+    fixed_costs: Decimal
+
+    @property
+    def total_spend(self) -> Decimal:
+        return self.direct_spend + self.fixed_costs
+
+    @property
+    def balances(self) -> bool:
+        return self.teams_total + self.unallocated == self.total_spend
+
+
+def overview_teams(*, period: MonthPeriod) -> tuple[list[TeamRank], Reconciliation]:
+    current = costs_report(start=period.start, end=period.end, group_by=["team"], filters={}, team_ids=None)
+    prev_start, prev_end = period.previous_same_days()
+    previous = costs_report(start=prev_start, end=prev_end, group_by=["team"], filters={}, team_ids=None)
+    previous_totals = {r.key["team"]: r.total for r in previous.rows}
+    teams = Team.objects.in_bulk(field_name="slug")
+    grand = current.total.total
+    ranks = []
+    for r in current.rows:
+        slug = r.key["team"]
+        team = teams.get(slug)
+        ranks.append(
+            TeamRank(
+                slug=slug,
+                name=team.name if team else "Unattributed (not allocated)",
+                is_shared=bool(team and team.is_shared),
+                total=r.total,
+                direct=r.direct_cost,
+                allocated_in=r.allocated_in,
+                allocated_out=r.allocated_out,
+                share=r.total / grand if grand else None,
+                previous=previous_totals.get(slug, ZERO),
+            )
+        )
+    ranks.sort(key=lambda t: (t.slug is None, -t.total))
+    unallocated = sum((t.total for t in ranks if t.slug is None), ZERO)
+    # Money that enters through fixed-amount rules is allocated in without coming out of anyone.
+    fixed = current.total.allocated_in - current.total.allocated_out
+    reconciliation = Reconciliation(
+        teams_total=sum((t.total for t in ranks if t.slug is not None), ZERO),
+        unallocated=unallocated,
+        direct_spend=current.total.direct_cost,
+        fixed_costs=fixed,
+    )
+    return ranks, reconciliation
+
+
+@dataclass(frozen=True)
+class Concentration:
+    top_teams: list[TeamRank]
+    top_teams_share: Decimal | None
+    top_products: list[tuple[str, Decimal]]
+    top_products_share: Decimal | None
+
+
+def overview_concentration(*, ranks: list[TeamRank], period: MonthPeriod) -> Concentration:
+    teams = [t for t in ranks if t.slug is not None and not t.is_shared][:3]
+    total = sum((t.total for t in ranks), ZERO)
+    products = list(
+        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end, product__isnull=False)
+        .values_list("product__name")
+        .annotate(cost=Sum("billed_cost"))
+        .order_by("-cost")
+    )
+    direct = sum((r.direct for r in ranks), ZERO)
+    top_products = products[:5]
+    return Concentration(
+        top_teams=teams,
+        top_teams_share=sum((t.total for t in teams), ZERO) / total if total else None,
+        top_products=top_products,
+        top_products_share=sum((c for _, c in top_products), ZERO) / direct if direct else None,
+    )
+
+
+@dataclass(frozen=True)
+class Gap:
+    api_key: str
+    key_team: str
+    reason: str
+    cost: Decimal
+    requests: int
+
+
+def overview_unattributed(*, period: MonthPeriod) -> list[Gap]:
+    """Spend without a team, or missing required tags, by the API key that sent it."""
+    rows = (
+        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
+        .filter(Q(team__isnull=True) | ~Q(missing_tags=""))
+        .values("api_key__name", "api_key__team__name", "unattributed_reason", "team_tag", "missing_tags")
+        .annotate(cost=Sum("billed_cost"), n=Sum("requests"))
+        .order_by("-cost")
+    )
+    gaps = []
+    for r in rows:
+        if r["unattributed_reason"] == "missing":
+            reason = "no team tag"
+        elif r["unattributed_reason"] == "unknown":
+            reason = f"unknown team '{r['team_tag']}'"
+        else:
+            reason = f"missing {r['missing_tags'].replace(',', ', ')}"
+        gaps.append(Gap(r["api_key__name"], r["api_key__team__name"], reason, r["cost"], r["n"]))
+    return gaps
+
+
+def overview_model_mix(*, period: MonthPeriod) -> list[tuple[str, Decimal]]:
+    rows = (
+        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
+        .values_list("provider", "model")
+        .annotate(cost=Sum("billed_cost"))
+        .order_by("-cost")
+    )
+    return [(f"{provider}/{model}", cost) for provider, model, cost in rows]
+
+
+@dataclass(frozen=True)
+class Mover:
+    dimension: str
+    label: str
+    this_week: Decimal
+    last_week: Decimal
+
+    @property
+    def increase(self) -> Decimal:
+        return self.this_week - self.last_week
+
+
+def overview_movers(*, end: date, limit: int = 8) -> list[Mover]:
+    """Teams, products and features whose direct spend rose most: the 7 days to `end` against
+    the 7 days before."""
+    week_start, last_week_start = end - timedelta(days=6), end - timedelta(days=13)
+    rollups = DailyRollup.objects.filter(day__gte=last_week_start, day__lte=end)
+    movers = []
+    for dimension, field in (("team", "team__name"), ("product", "product__name"), ("feature", "feature")):
+        rows = rollups.exclude(**{f"{field}__isnull": True}) if "__" in field else rollups.exclude(**{field: ""})
+        sums = rows.values(field).annotate(
+            this=Sum("billed_cost", filter=Q(day__gte=week_start)),
+            last=Sum("billed_cost", filter=Q(day__lt=week_start)),
+        )
+        movers += [Mover(dimension, r[field], r["this"] or ZERO, r["last"] or ZERO) for r in sums]
+    return sorted((m for m in movers if m.increase > 0), key=lambda m: -m.increase)[:limit]
+
+
+def overview_unpriced(*, period: MonthPeriod) -> int:
+    total = DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end).aggregate(n=Sum("unpriced"))["n"]
+    return total or 0
