@@ -52,10 +52,14 @@ class CostReport:
     total: CostRow = field(default_factory=lambda: CostRow(key={}))
 
 
-def _grouped(queryset: QuerySet, group_by: list[str], mapping: dict[str, str]) -> QuerySet:
+def _sums(queryset: QuerySet, group_by: list[str], mapping: dict[str, str], **sums) -> list[dict]:
+    """One dict of `sums` per group; with nothing to group by, one dict for the whole queryset."""
+    if not group_by:
+        totals = queryset.aggregate(**sums)
+        return [totals] if any(v is not None for v in totals.values()) else []
     if "month" in group_by:
         queryset = queryset.annotate(month=TruncMonth("day"))
-    return queryset.values(*(mapping[d] for d in group_by))
+    return list(queryset.values(*(mapping[d] for d in group_by)).annotate(**sums))
 
 
 def costs_report(
@@ -78,7 +82,10 @@ def costs_report(
     rollups = rollups.filter(**{ROLLUP_DIMENSIONS[d]: v for d, v in filters.items()})
     if team_ids is not None:
         rollups = rollups.filter(team_id__in=team_ids)
-    for values in _grouped(rollups, group_by, ROLLUP_DIMENSIONS).annotate(
+    for values in _sums(
+        rollups,
+        group_by,
+        ROLLUP_DIMENSIONS,
         s_requests=Sum("requests"),
         s_input=Sum("input_tokens"),
         s_output=Sum("output_tokens"),
@@ -104,11 +111,9 @@ def costs_report(
             outgoing = outgoing.filter(source_team_id__in=team_ids)
         in_fields = {"team": "team__slug", "day": "day", "month": "month"}
         out_fields = {"team": "source_team__slug", "day": "day", "month": "month"}
-        for values in _grouped(incoming, [d for d in group_by if d in in_fields], in_fields).annotate(s=Sum("amount")):
+        for values in _sums(incoming, [d for d in group_by if d in in_fields], in_fields, s=Sum("amount")):
             row(values, in_fields).allocated_in += values["s"]
-        for values in _grouped(outgoing, [d for d in group_by if d in out_fields], out_fields).annotate(
-            s=Sum("amount")
-        ):
+        for values in _sums(outgoing, [d for d in group_by if d in out_fields], out_fields, s=Sum("amount")):
             row(values, out_fields).allocated_out += values["s"]
 
     report = CostReport(rows=sorted(rows.values(), key=lambda r: -r.total))

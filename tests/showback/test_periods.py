@@ -1,0 +1,48 @@
+"""The month a page shows and the periods it is compared with."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from apps.showback.periods import MonthPeriod
+from apps.showback.selectors.team import run_rate_projection
+
+
+def test_the_running_month_ends_today():
+    period = MonthPeriod.parse(None, today=date(2026, 11, 25))
+    assert (period.start, period.end, period.month_end) == (date(2026, 11, 1), date(2026, 11, 25), date(2026, 11, 30))
+    assert period.is_running and period.days_elapsed == 25
+
+
+def test_a_past_month_is_whole():
+    period = MonthPeriod.parse("2026-02", today=date(2026, 11, 25))
+    assert (period.end, period.is_running, period.days_elapsed) == (date(2026, 2, 28), False, 28)
+
+
+@pytest.mark.parametrize("value", ["2026-13", "26-01", "2026/01", "now", "2026-1"])
+def test_it_refuses_what_is_not_a_month(value):
+    with pytest.raises(ValueError):
+        MonthPeriod.parse(value, today=date(2026, 11, 25))
+
+
+def test_same_days_last_month_stop_at_its_end():
+    period = MonthPeriod.parse(None, today=date(2026, 3, 31))
+    assert period.previous_same_days() == (date(2026, 2, 1), date(2026, 2, 28))
+    assert MonthPeriod.parse(None, today=date(2026, 3, 10)).previous_same_days() == (
+        date(2026, 2, 1),
+        date(2026, 2, 10),
+    )
+
+
+def test_months_back_crosses_the_year():
+    assert MonthPeriod.parse("2026-02", today=date(2026, 11, 25)).months_back(6) == date(2025, 9, 1)
+
+
+def test_run_rate_projects_the_running_month_and_leaves_a_past_one():
+    running = MonthPeriod.parse(None, today=date(2026, 11, 10))
+    assert run_rate_projection(Decimal("100"), running) == Decimal("300.00")
+    past = MonthPeriod.parse("2026-10", today=date(2026, 11, 10))
+    assert run_rate_projection(Decimal("100"), past) == Decimal("100")

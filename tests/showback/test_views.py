@@ -1,0 +1,198 @@
+"""Team page, overview and statement: who may see them, and that their numbers agree."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+TEAM_PAGE = "/teams/search/"
+STATEMENT = "/teams/search/statement.csv"
+OVERVIEW = "/overview/"
+
+
+@pytest.fixture
+def as_user(client):
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.mark.parametrize(
+    ("who", "url", "status"),
+    [
+        ("lead", TEAM_PAGE, 200),
+        ("member", TEAM_PAGE, 200),
+        ("outsider", TEAM_PAGE, 403),
+        ("finance", TEAM_PAGE, 200),
+        ("admin_user", TEAM_PAGE, 200),
+        ("lead", STATEMENT, 200),
+        ("member", STATEMENT, 200),
+        ("outsider", STATEMENT, 403),
+        ("finance", STATEMENT, 200),
+        ("admin_user", STATEMENT, 200),
+        ("lead", OVERVIEW, 403),
+        ("member", OVERVIEW, 403),
+        ("outsider", OVERVIEW, 403),
+        ("finance", OVERVIEW, 200),
+        ("admin_user", OVERVIEW, 200),
+        ("lead", "/teams/billing/", 403),
+        ("member", "/teams/billing/statement.csv", 403),
+    ],
+)
+def test_the_permission_matrix_holds(request, company, as_user, who, url, status):
+    response = as_user(request.getfixturevalue(who)).get(url)
+    assert response.status_code == status
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, company):
+    for url in (TEAM_PAGE, STATEMENT, OVERVIEW, "/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/")
+
+
+def test_home_sends_a_lead_to_their_team_and_finance_to_the_overview(company, as_user, lead, finance, client):
+    assert as_user(lead).get("/")["Location"] == TEAM_PAGE
+    client.logout()
+    assert as_user(finance).get("/")["Location"] == OVERVIEW
+
+
+def test_home_refuses_a_person_in_no_team(company, as_user, outsider):
+    assert as_user(outsider).get("/").status_code == 403
+
+
+def test_team_page_shows_direct_plus_allocated_spend(company, as_user, lead):
+    response = as_user(lead).get(TEAM_PAGE)
+    headline = response.context["headline"]
+    assert headline.spend.direct_cost == Decimal("6.000000000")
+    assert headline.spend.allocated_in == Decimal("3.000000000")
+    assert headline.spend.total == Decimal("9.000000000")
+    assert headline.cache_savings == Decimal("0E-9")
+    assert b"$9.00" in response.content
+
+
+def test_team_page_breaks_spend_down_and_flags_non_production(company, as_user, lead):
+    response = as_user(lead).get(TEAM_PAGE)
+    environments = {r.label: (r.cost, r.is_production) for r in response.context["breakdowns"]["environment"]}
+    assert environments == {
+        "production": (Decimal("3.000000000"), True),
+        "staging": (Decimal("3.000000000"), False),
+    }
+    assert [(c.customer, c.cost, c.requests) for c in response.context["customers"]] == [
+        ("acme", Decimal("3.000000000"), 1)
+    ]
+    assert [(a.label, a.traces) for a in response.context["agents"] if a.label == "bot"] == [("bot", 1)]
+    assert b"non-production" in response.content
+
+
+def test_team_page_explains_each_allocation_in_a_sentence(company, as_user, lead):
+    response = as_user(lead).get(TEAM_PAGE)
+    (line,) = response.context["allocations"]
+    assert (line.amount, line.source_amount, line.share) == (
+        Decimal("3.000000000"),
+        Decimal("6.000000000"),
+        Decimal("0.5"),
+    )
+    assert "50.0% of the platform team's $6.00, by your share of billed cost" in response.content.decode()
+
+
+def test_team_page_renders_charts(company, as_user, lead):
+    content = as_user(lead).get(TEAM_PAGE).content.decode()
+    assert "/static/plotly/plotly.min.js" in content
+    assert content.count("Plotly.newPlot") >= 4
+
+
+def test_team_page_refuses_a_malformed_month(company, as_user, lead):
+    response = as_user(lead).get(TEAM_PAGE, {"month": "2026-13"})
+    assert response.status_code == 400
+    response = as_user(lead).get(TEAM_PAGE, {"month": "last"})
+    assert response.status_code == 400
+
+
+def test_team_page_refuses_an_unknown_grain(company, as_user, lead):
+    assert as_user(lead).get(TEAM_PAGE, {"grain": "hourly"}).status_code == 400
+
+
+def test_an_earlier_month_shows_no_spend(company, as_user, lead):
+    period = company["today"].replace(day=1)
+    earlier = f"{period.year - 1}-{period.month:02d}"
+    response = as_user(lead).get(TEAM_PAGE, {"month": earlier})
+    assert response.status_code == 200
+    assert response.context["headline"].spend.total == Decimal(0)
+
+
+def _statement(response) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_statement_total_equals_the_page_total(company, as_user, lead):
+    client = as_user(lead)
+    page_total = client.get(TEAM_PAGE).context["headline"].spend.total
+    rows = _statement(client.get(STATEMENT))
+    assert rows[-1]["kind"] == "total"
+    assert Decimal(rows[-1]["amount_usd"]) == page_total
+    assert sum(Decimal(r["amount_usd"]) for r in rows[:-1]) == page_total
+
+
+def test_statement_has_a_row_per_product_model_environment_and_per_allocation(company, as_user, lead):
+    rows = _statement(as_user(lead).get(STATEMENT))
+    assert [(r["kind"], r["product"], r["environment"], r["rule"], r["amount_usd"]) for r in rows[:-1]] == [
+        ("direct", "answers", "production", "", "3.000000000"),
+        ("direct", "answers", "staging", "", "3.000000000"),
+        ("allocated in", "", "", "Platform retrieval", "3.000000000"),
+    ]
+
+
+def test_a_shared_teams_statement_shows_its_spend_allocated_out(company, as_user, admin_user):
+    rows = _statement(as_user(admin_user).get("/teams/platform/statement.csv"))
+    assert ("allocated out", "Platform retrieval", "-6.000000000") in [
+        (r["kind"], r["rule"], r["amount_usd"]) for r in rows
+    ]
+    assert rows[-1]["amount_usd"] == "0E-9" or Decimal(rows[-1]["amount_usd"]) == 0
+
+
+def test_overview_reconciles_teams_and_unallocated_with_total_spend(company, as_user, finance):
+    response = as_user(finance).get(OVERVIEW)
+    reconciliation = response.context["reconciliation"]
+    assert reconciliation.total_spend == Decimal("18.000000000")
+    assert reconciliation.teams_total + reconciliation.unallocated == reconciliation.total_spend
+    assert reconciliation.balances
+    totals = {t.slug: t.total for t in response.context["ranks"]}
+    assert totals == {"search": Decimal("9.000000000"), "billing": Decimal("9.000000000"), "platform": Decimal("0E-9")}
+    assert b"reconciles" in response.content
+
+
+def test_overview_lists_unattributed_spend_by_api_key(company, as_user, finance, settings):
+    from django.utils import timezone
+
+    from apps.allocation.services import day_refresh
+    from apps.usage.keys import api_key_lookup
+    from apps.usage.services import events_ingest
+    from tests.factories import ApiKeyFactory
+
+    key = ApiKeyFactory(team=company["platform"], name="batch-jobs")
+    events_ingest(
+        key=api_key_lookup(key.raw_key),
+        events=[
+            {
+                "event_id": "u1",
+                "timestamp": timezone.now().isoformat(),
+                "provider": "anthropic",
+                "model": "test-model",
+                "input_tokens": 1_000_000,
+                "team": "Ghost Team",
+            }
+        ],
+    )
+    day_refresh(day=company["today"])
+    gaps = as_user(finance).get(OVERVIEW).context["gaps"]
+    assert [(g.api_key, g.reason, g.cost) for g in gaps] == [
+        ("batch-jobs", "unknown team 'ghost-team'", Decimal("3.000000000"))
+    ]
