@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from apps.org.models import CustomerAccount, Environment, Product, TagAlias, Team, TeamMembership
-from apps.pricing.models import ModelPrice, NegotiatedDiscount
-from apps.usage.models import ApiKey
+from apps.pricing.models import ModelAlias, ModelPrice, NegotiatedDiscount
+from apps.usage.models import ApiKey, UsageEvent
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -124,3 +125,39 @@ class ApiKeyFactory(factory.django.DjangoModelFactory):
         key.save()
         key.raw_key = raw
         return key
+
+
+class ModelAliasFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ModelAlias
+
+    provider = "anthropic"
+    alias = factory.Sequence(lambda n: f"alias-model-{n}")
+    match = ModelAlias.Match.EXACT
+    model = "test-model"
+
+
+class EventPayloadFactory(factory.DictFactory):
+    """A valid canonical event as a service POSTs it, an hour old: $0.0045 at ModelPriceFactory's price."""
+
+    event_id = factory.Sequence(lambda n: f"evt-{n:06d}")
+    timestamp = factory.LazyFunction(lambda: (timezone.now() - timedelta(hours=1)).isoformat())
+    provider = "anthropic"
+    model = "test-model"
+    input_tokens = 1000
+    output_tokens = 100
+
+
+class UsageEventFactory(factory.django.DjangoModelFactory):
+    """A stored event written directly, bypassing ingestion (no rating, no tag normalization)."""
+
+    class Meta:
+        model = UsageEvent
+
+    api_key = factory.SubFactory(ApiKeyFactory)
+    event_id = factory.Sequence(lambda n: f"stored-{n:06d}")
+    timestamp = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    day = factory.LazyAttribute(lambda e: e.timestamp.astimezone(UTC).date())
+    received_at = factory.LazyFunction(timezone.now)
+    provider = "anthropic"
+    model = "test-model"

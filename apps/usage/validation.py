@@ -103,7 +103,9 @@ def event_validate(raw: Any, *, now: datetime) -> tuple[dict[str, Any], dict[str
     for name in raw.keys() - KNOWN_FIELDS:
         errors[str(name)[:64]] = ["Unknown field."]
     for name in REQUIRED:
-        if raw.get(name) in (None, ""):
+        value = raw.get(name)
+        # Blank counts as missing: strings are stored trimmed, and an empty event_id or model is no key.
+        if value is None or (isinstance(value, str) and not value.strip()):
             errors[name] = ["This field is required."]
 
     for name, limit in STRING_FIELDS.items():

@@ -1,0 +1,28 @@
+"""Validation of registry rows an admin edits."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from apps.org.models import Environment, TagPolicy
+
+pytestmark = pytest.mark.django_db
+
+
+def policy(required_tags) -> TagPolicy:
+    return TagPolicy(environment=Environment.objects.get(slug="staging"), required_tags=required_tags)
+
+
+def test_a_tag_policy_of_event_tags_is_valid():
+    policy(["team", "customer"]).full_clean()
+
+
+def test_a_tag_policy_refuses_unknown_tags():
+    with pytest.raises(ValidationError, match="Unknown tags: colour"):
+        policy(["team", "colour"]).full_clean()
+
+
+def test_a_tag_policy_refuses_anything_but_a_list_of_names():
+    with pytest.raises(ValidationError, match="Give a list of tag names"):
+        policy({"team": True}).full_clean()

@@ -1,0 +1,41 @@
+"""Fixtures of the usage tests: a price to rate against and a way to send events."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import ApiKeyFactory, ModelPriceFactory
+
+EVENTS_URL = "/api/v1/events"
+
+
+@pytest.fixture
+def price(db):
+    """anthropic/test-model: $3 in, $15 out per million, since 2020."""
+    return ModelPriceFactory()
+
+
+@pytest.fixture
+def send(key_client):
+    """POST events as a batch (the search team's key unless `client` says otherwise); the 202 body."""
+
+    def send(*events, client=None):
+        response = (client or key_client).post(EVENTS_URL, {"events": list(events)}, format="json")
+        assert response.status_code == 202, response.content
+        return response.json()
+
+    return send
+
+
+@pytest.fixture
+def client_for(team):
+    """An API client holding a new key of the search team with these pinned and default tags."""
+
+    def client_for(*, pinned_tags=None, default_tags=None):
+        key = ApiKeyFactory(team=team, pinned_tags=pinned_tags or {}, default_tags=default_tags or {})
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key.raw_key}")
+        return client
+
+    return client_for
