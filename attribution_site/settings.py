@@ -9,6 +9,7 @@ to start without a secret key and allowed hosts.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -67,6 +68,7 @@ INSTALLED_APPS = [
     "apps.usage",
     "apps.rollups",
     "apps.allocation",
+    "apps.budgets",
     "apps.showback",
 ]
 
@@ -128,6 +130,7 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-dirty-days": {"task": "allocation.refresh_dirty_days", "schedule": ROLLUP_INTERVAL_SECONDS},
     # Fixed monthly amounts accrue on days without events too.
     "allocate-recent-days": {"task": "allocation.allocate_recent_days", "schedule": 3600},
+    "check-spend": {"task": "budgets.check_spend", "schedule": env.int("SPEND_CHECK_INTERVAL_SECONDS", default=900)},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env.bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
@@ -197,6 +200,23 @@ INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024
 INGEST_MAX_EVENT_AGE_DAYS = env.int("INGEST_MAX_EVENT_AGE_DAYS", default=180)
 INGEST_MAX_FUTURE_SECONDS = env.int("INGEST_MAX_FUTURE_SECONDS", default=300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+
+# Budgets, anomalies and alerts (apps.budgets).
+CENT = Decimal("0.01")
+ANOMALY_MIN_INCREASE = Decimal(env.str("ANOMALY_MIN_INCREASE", default="20"))
+ANOMALY_MIN_HOURLY_INCREASE = Decimal(env.str("ANOMALY_MIN_HOURLY_INCREASE", default="5"))
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5)
+ALERT_DELIVERY_ATTEMPTS = env.int("ALERT_DELIVERY_ATTEMPTS", default=5)
+ALERT_RETRY_BACKOFF_SECONDS = env.int("ALERT_RETRY_BACKOFF_SECONDS", default=30)
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="llm-spend@localhost")
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,1 @@
+"""Budgets, month-end forecasts, anomaly detection and the alerts they raise."""

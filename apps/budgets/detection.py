@@ -1,0 +1,166 @@
+"""Finding anomalies: daily spend per subject from rollups, hourly agent spend from recent events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncHour
+
+from apps.org.models import Product, Team
+from apps.rollups.models import DailyRollup
+from apps.usage.models import UsageEvent
+
+from .anomalies import Baseline, drivers, is_anomalous
+from .models import Anomaly
+
+WINDOW_DAYS = 28
+HOURLY_WINDOW_HOURS = 7 * 24
+# Anomaly dimension → the field naming a subject; and the breakdowns an explanation looks at.
+SUBJECT_FIELDS = {
+    "team": "team__slug",
+    "product": "product__slug",
+    "feature": "feature",
+    "agent": "agent",
+    "environment": "environment__slug",
+}
+DRIVER_FIELDS = {
+    "model": "model",
+    "feature": "feature",
+    "customer": "customer",
+    "agent": "agent",
+    "environment": "environment__slug",
+    "product": "product__slug",
+}
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount.quantize(Decimal('0.01')):,}"
+
+
+def _breakdown(rows, dimension: str) -> dict[tuple[str, str], Decimal]:
+    found: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for field_name, field in DRIVER_FIELDS.items():
+        if field_name == dimension:
+            continue
+        for r in rows.values(field).annotate(cost=Sum("billed_cost")):
+            found[(field_name, r[field] or "")] += r["cost"]
+    return found
+
+
+def _explain(dimension: str, subject: str, when: str, amount: Decimal, typical: Baseline, found: list) -> str:
+    text = f"{dimension} `{subject}`"
+    environments = [d for d in found if d.dimension == "environment"]
+    if dimension != "environment" and environments and environments[0].share >= Decimal("0.9"):
+        text += f" in {environments[0].value}"
+    text += f": {_usd(amount)} {when} vs {_usd(typical.median)} typical"
+    top = next((d for d in found if d.dimension == "model"), found[0] if found else None)
+    if top is not None:
+        text += f"; {top.share * 100:.0f}% of the increase from {top.dimension} {top.value}"
+    return text
+
+
+def _owner(dimension: str, subject: str, rows) -> Team | None:
+    if dimension == "team":
+        return Team.objects.filter(slug=subject).first()
+    if dimension == "product":
+        product = Product.objects.filter(slug=subject).select_related("team").first()
+        return product.team if product else None
+    top = rows.exclude(team__isnull=True).values("team_id").annotate(c=Sum("billed_cost")).order_by("-c").first()
+    return Team.objects.get(pk=top["team_id"]) if top else None
+
+
+def _record(*, dimension: str, subject: str, day: date, hour: int | None, amount, typical, found, text, team) -> tuple:
+    period = day.isoformat() if hour is None else f"{day.isoformat()}T{hour:02d}"
+    return Anomaly.objects.update_or_create(
+        dimension=dimension,
+        subject=subject,
+        period=period,
+        defaults={
+            "team": team,
+            "day": day,
+            "hour": hour,
+            "amount": amount,
+            "baseline": typical.median,
+            "drivers": [d.as_dict() for d in found],
+            "explanation": text,
+        },
+    )
+
+
+def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
+    """Each subject's spend on `day` against the median of its previous 28 days."""
+    start = day - timedelta(days=WINDOW_DAYS)
+    window = DailyRollup.objects.filter(day__gte=start, day__lte=day)
+    found_anomalies = []
+    for dimension, field in SUBJECT_FIELDS.items():
+        series: dict[str, dict[date, Decimal]] = defaultdict(dict)
+        subjects = window.exclude(Q(**{f"{field}__isnull": True}) | Q(**{field: ""}))
+        for r in subjects.values(field, "day").annotate(cost=Sum("billed_cost")):
+            series[r[field]][r["day"]] = r["cost"]
+        for subject, daily in series.items():
+            amount = daily.get(day, Decimal(0))
+            history = [daily.get(start + timedelta(days=i), Decimal(0)) for i in range(WINDOW_DAYS)]
+            typical = is_anomalous(amount, history, min_increase=settings.ANOMALY_MIN_INCREASE)
+            if typical is None:
+                continue
+            rows = window.filter(**{field: subject})
+            today = _breakdown(rows.filter(day=day), dimension)
+            before = _breakdown(rows.filter(day__lt=day), dimension)
+            usual = {k: v / WINDOW_DAYS for k, v in before.items()}
+            explained = drivers(today, usual, increase=amount - typical.median)
+            text = _explain(dimension, subject, f"on {day:%d %b}", amount, typical, explained)
+            anomaly, _ = _record(
+                dimension=dimension,
+                subject=subject,
+                day=day,
+                hour=None,
+                amount=amount,
+                typical=typical,
+                found=explained,
+                text=text,
+                team=_owner(dimension, subject, rows.filter(day=day)),
+            )
+            found_anomalies.append(anomaly)
+    return found_anomalies
+
+
+def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
+    """Runaway agents: an agent's spend in the hour starting at `hour` against the median hour of
+    the previous week. Reads raw events of those eight days only (the day index bounds it)."""
+    start = hour - timedelta(hours=HOURLY_WINDOW_HOURS)
+    events = UsageEvent.objects.filter(
+        day__gte=start.date(), day__lte=hour.date(), timestamp__gte=start, timestamp__lt=hour + timedelta(hours=1)
+    ).exclude(agent="")
+    series: dict[str, dict[datetime, Decimal]] = defaultdict(dict)
+    for r in events.annotate(h=TruncHour("timestamp")).values("agent", "h").annotate(cost=Sum("billed_cost")):
+        series[r["agent"]][r["h"]] = r["cost"]
+    found_anomalies = []
+    for agent, hourly in series.items():
+        amount = hourly.get(hour, Decimal(0))
+        history = [hourly.get(start + timedelta(hours=i), Decimal(0)) for i in range(HOURLY_WINDOW_HOURS)]
+        typical = is_anomalous(amount, history, min_increase=settings.ANOMALY_MIN_HOURLY_INCREASE)
+        if typical is None:
+            continue
+        in_hour = events.filter(agent=agent, timestamp__gte=hour)
+        today = _breakdown(in_hour, "agent")
+        before = _breakdown(events.filter(agent=agent, timestamp__lt=hour), "agent")
+        usual = {k: v / HOURLY_WINDOW_HOURS for k, v in before.items()}
+        explained = drivers(today, usual, increase=amount - typical.median)
+        text = _explain("agent", agent, f"in the hour from {hour:%d %b %H:00} UTC", amount, typical, explained)
+        anomaly, _ = _record(
+            dimension="agent",
+            subject=agent,
+            day=hour.date(),
+            hour=hour.hour,
+            amount=amount,
+            typical=typical,
+            found=explained,
+            text=text,
+            team=_owner("agent", agent, in_hour),
+        )
+        found_anomalies.append(anomaly)
+    return found_anomalies

@@ -1,0 +1,107 @@
+"""Reads for budgets: daily spend of a subject, the budget in force, forecasts against it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from apps.allocation.selectors import costs_report
+from apps.org.models import Product, Team
+from apps.rollups.models import DailyRollup
+
+from .forecasting import HISTORY_DAYS, Forecast, month_end_forecast, monthly_projection
+from .models import Anomaly, Budget
+
+ZERO = Decimal("0E-9")
+
+
+def daily_spend(
+    *, start: date, end: date, team: Team | None = None, product: Product | None = None, include_allocated=True
+) -> dict[date, Decimal]:
+    """Spend per day of a team (with or without shared costs), a product, or the organisation."""
+    if product is not None:
+        rows = DailyRollup.objects.filter(product=product, day__gte=start, day__lte=end).values("day")
+        return {r["day"]: r["cost"] for r in rows.annotate(cost=Sum("billed_cost"))}
+    report = costs_report(start=start, end=end, group_by=["day"], filters={}, team_ids=[team.id] if team else None)
+    return {r.key["day"]: (r.total if include_allocated else r.direct_cost) for r in report.rows}
+
+
+def budgets_in_force(*, month: date) -> list[Budget]:
+    """The budget of each scope for the month: its latest row starting on or before the month."""
+    chosen: dict[tuple, Budget] = {}
+    for budget in Budget.objects.filter(effective_from__lte=month.replace(day=1)).select_related("team", "product"):
+        key = (budget.team_id, budget.product_id)
+        if key not in chosen or budget.effective_from > chosen[key].effective_from:
+            chosen[key] = budget
+    return list(chosen.values())
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    budget: Budget
+    actual: Decimal
+    forecast: Forecast | None  # None for a month that is over
+
+    @property
+    def amount(self) -> Decimal:
+        return self.budget.monthly_amount
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.actual
+
+    @property
+    def used(self) -> Decimal:
+        return self.actual / self.amount
+
+    @property
+    def thresholds_crossed(self) -> list[int]:
+        return [t for t in sorted(self.budget.thresholds) if self.actual * 100 >= self.amount * t]
+
+    @property
+    def forecast_over(self) -> bool:
+        return self.forecast is not None and self.forecast.month_end > self.amount
+
+
+def budget_status(*, budget: Budget, month_start: date, month_end: date, today: date) -> BudgetStatus:
+    running = month_start <= today <= month_end
+    history_start = min(month_start, today - timedelta(days=HISTORY_DAYS + 1))
+    daily = daily_spend(
+        start=history_start,
+        end=min(month_end, today),
+        team=budget.team if not budget.product_id else None,
+        product=budget.product,
+        include_allocated=budget.include_allocated,
+    )
+    actual = sum((v for d, v in daily.items() if month_start <= d <= month_end), ZERO)
+    return BudgetStatus(
+        budget=budget, actual=actual, forecast=month_end_forecast(daily, today=today) if running else None
+    )
+
+
+def team_budget_status(*, team: Team, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
+    for budget in budgets_in_force(month=month_start):
+        if budget.team_id == team.id and budget.product_id is None:
+            return budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
+    return None
+
+
+def provider_projection(*, today: date, months: int = 3) -> dict[str, list[tuple[date, Decimal]]]:
+    """The organisation's spend per provider over the next months, for sizing a commitment."""
+    rows = (
+        DailyRollup.objects.filter(day__gte=today - timedelta(days=HISTORY_DAYS + 1), day__lt=today)
+        .values("provider", "day")
+        .annotate(cost=Sum("billed_cost"))
+    )
+    per_provider: dict[str, dict[date, Decimal]] = {}
+    for r in rows:
+        per_provider.setdefault(r["provider"], {})[r["day"]] = r["cost"]
+    return {p: monthly_projection(daily, today=today, months=months) for p, daily in sorted(per_provider.items())}
+
+
+def anomalies_for(*, team: Team | None, since: date) -> list[Anomaly]:
+    anomalies = Anomaly.objects.filter(day__gte=since).select_related("team", "acknowledged_by")
+    return list(anomalies.filter(team=team) if team else anomalies)

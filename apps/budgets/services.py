@@ -1,0 +1,171 @@
+"""Raising alerts (once per subject, kind and period) and delivering them by email and webhook."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.org.models import Team, TeamMembership
+from apps.org.selectors import FINANCE_GROUP
+
+from .detection import anomalies_detect_daily, anomalies_detect_hourly
+from .models import Alert, Anomaly, Delivery, Webhook
+from .selectors import budget_status, budgets_in_force
+
+
+def _recipients(team: Team | None) -> list[str]:
+    """A team's leads; for the organisation, the finance group."""
+    users = get_user_model().objects.exclude(email="")
+    if team is not None:
+        users = users.filter(team_memberships__team=team, team_memberships__role=TeamMembership.Role.LEAD)
+    else:
+        users = users.filter(groups__name=FINANCE_GROUP)
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def alert_raise(
+    *, kind: str, subject: str, period: str, team: Team | None, message: str, anomaly: Anomaly | None = None
+) -> Alert | None:
+    """Create the alert and queue its deliveries, or return None if it was raised before.
+
+    The unique constraint on (subject, kind, period) decides, so repeated or concurrent checks,
+    and checks after a worker restart, raise it exactly once.
+    """
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                kind=kind, subject=subject, period=period, team=team, message=message, anomaly=anomaly
+            )
+            deliveries = [
+                Delivery(alert=alert, channel=Delivery.Channel.EMAIL, target=email) for email in _recipients(team)
+            ]
+            webhooks = Webhook.objects.filter(is_active=True).filter(team__isnull=True)
+            if team is not None:
+                webhooks = webhooks | Webhook.objects.filter(is_active=True, team=team)
+            deliveries += [
+                Delivery(alert=alert, channel=Delivery.Channel.WEBHOOK, target=hook.url, webhook=hook)
+                for hook in webhooks
+            ]
+            Delivery.objects.bulk_create(deliveries)
+    except IntegrityError:
+        return None
+    from .tasks import deliver
+
+    ids = [d.pk for d in Delivery.objects.filter(alert=alert)]
+    transaction.on_commit(lambda: [deliver.delay(pk) for pk in ids])
+    return alert
+
+
+def _usd(amount) -> str:
+    return f"${amount.quantize(settings.CENT):,}"
+
+
+def budgets_check(*, today: date) -> list[Alert]:
+    """Thresholds crossed and forecasts above budget for the running month."""
+    month_start = today.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    raised = []
+    for budget in budgets_in_force(month=month_start):
+        status = budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
+        month = f"{month_start:%Y-%m}"
+        for threshold in status.thresholds_crossed:
+            raised.append(
+                alert_raise(
+                    kind=Alert.Kind.THRESHOLD,
+                    subject=budget.subject,
+                    period=f"{month}@{threshold}%",
+                    team=budget.team,
+                    message=(
+                        f"{budget.scope_label} has used {threshold}% of its {month} budget: "
+                        f"{_usd(status.actual)} of {_usd(status.amount)}."
+                    ),
+                )
+            )
+        if status.forecast_over:
+            raised.append(
+                alert_raise(
+                    kind=Alert.Kind.FORECAST,
+                    subject=budget.subject,
+                    period=month,
+                    team=budget.team,
+                    message=(
+                        f"{budget.scope_label} is forecast to spend {_usd(status.forecast.month_end)} in {month} "
+                        f"(between {_usd(status.forecast.low)} and {_usd(status.forecast.high)}), "
+                        f"over its {_usd(status.amount)} budget."
+                    ),
+                )
+            )
+    return [a for a in raised if a is not None]
+
+
+def anomalies_check(*, now: datetime) -> list[Alert]:
+    """Detect yesterday's and today's daily anomalies and the last complete hour's runaways."""
+    last_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    anomalies = [
+        *anomalies_detect_daily(day=now.date() - timedelta(days=1)),
+        *anomalies_detect_daily(day=now.date()),
+        *anomalies_detect_hourly(hour=last_hour),
+    ]
+    raised = [
+        alert_raise(
+            kind=Alert.Kind.ANOMALY,
+            subject=f"{a.dimension}:{a.subject}",
+            period=a.period,
+            team=a.team,
+            message=a.explanation,
+            anomaly=a,
+        )
+        for a in anomalies
+    ]
+    return [a for a in raised if a is not None]
+
+
+def spend_check(*, now: datetime | None = None) -> list[Alert]:
+    now = now or timezone.now()
+    return [*budgets_check(today=now.date()), *anomalies_check(now=now)]
+
+
+class DeliveryFailed(Exception):
+    pass
+
+
+def delivery_send(*, delivery: Delivery) -> None:
+    """Send one delivery; record the attempt; raise DeliveryFailed for the task to retry."""
+    delivery.attempts += 1
+    try:
+        if delivery.channel == Delivery.Channel.EMAIL:
+            send_mail(
+                subject=f"[LLM spend] {delivery.alert.get_kind_display()}",
+                message=delivery.alert.message,
+                from_email=None,
+                recipient_list=[delivery.target],
+            )
+        else:
+            body = json.dumps({"text": delivery.alert.message}).encode()
+            request = urllib.request.Request(
+                delivery.target, data=body, headers={"Content-Type": "application/json"}, method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+                if response.status >= 300:
+                    raise DeliveryFailed(f"HTTP {response.status}")
+    except (OSError, urllib.error.URLError, DeliveryFailed) as exc:
+        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        delivery.save(update_fields=["attempts", "last_error"])
+        raise DeliveryFailed(delivery.last_error) from exc
+    delivery.status, delivery.sent_at, delivery.last_error = Delivery.Status.SENT, timezone.now(), ""
+    delivery.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+
+
+def anomaly_acknowledge(*, anomaly: Anomaly, user) -> Anomaly:
+    if anomaly.acknowledged_at is None:
+        anomaly.acknowledged_by, anomaly.acknowledged_at = user, timezone.now()
+        anomaly.save(update_fields=["acknowledged_by", "acknowledged_at"])
+    return anomaly
