@@ -7,35 +7,15 @@ from datetime import date
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.org.selectors import teams_visible_to, user_sees_all_teams
-from apps.usage.keys import ApiKeyInfo
+from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
 
 from .selectors import ROLLUP_DIMENSIONS, allocation_lines, costs_report
 
 MAX_DAYS = 400
 MONEY = {"max_digits": 24, "decimal_places": 9}
-
-
-class IsKeyOrSignedIn(BasePermission):
-    def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, ApiKeyInfo) or request.user.is_authenticated
-
-
-def visible_team_ids(request) -> list[int] | None:
-    """None for the whole organisation (staff, finance); a key sees its team, a person theirs."""
-    if isinstance(request.auth, ApiKeyInfo):
-        return [request.auth.team_id]
-    if user_sees_all_teams(request.user):
-        return None
-    team_ids = list(teams_visible_to(request.user).values_list("id", flat=True))
-    if not team_ids:
-        raise PermissionDenied("You are not in any team; ask an admin for access.")
-    return team_ids
 
 
 class CostsApi(APIView):
