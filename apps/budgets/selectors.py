@@ -40,10 +40,48 @@ def budgets_in_force(*, month: date) -> list[Budget]:
 
 
 @dataclass(frozen=True)
+class Outlook:
+    """A subject's month: spend per day so far, its total, and (while running) the forecast."""
+
+    daily: list[tuple[date, Decimal]]
+    actual: Decimal
+    forecast: Forecast | None  # None for a month that is over (or not begun)
+
+
+def outlook(
+    *,
+    month_start: date,
+    month_end: date,
+    today: date,
+    team: Team | None = None,
+    product: Product | None = None,
+    include_allocated: bool = True,
+) -> Outlook:
+    history_start = min(month_start, today - timedelta(days=HISTORY_DAYS + 1))
+    daily = daily_spend(
+        start=history_start, end=min(month_end, today), team=team, product=product, include_allocated=include_allocated
+    )
+    month = sorted((d, v) for d, v in daily.items() if month_start <= d <= month_end)
+    running = month_start <= today <= month_end
+    return Outlook(
+        daily=month,
+        actual=sum((v for _, v in month), ZERO),
+        forecast=month_end_forecast(daily, today=today) if running else None,
+    )
+
+
+@dataclass(frozen=True)
 class BudgetStatus:
     budget: Budget
-    actual: Decimal
-    forecast: Forecast | None  # None for a month that is over
+    outlook: Outlook
+
+    @property
+    def actual(self) -> Decimal:
+        return self.outlook.actual
+
+    @property
+    def forecast(self) -> Forecast | None:
+        return self.outlook.forecast
 
     @property
     def amount(self) -> Decimal:
@@ -67,18 +105,16 @@ class BudgetStatus:
 
 
 def budget_status(*, budget: Budget, month_start: date, month_end: date, today: date) -> BudgetStatus:
-    running = month_start <= today <= month_end
-    history_start = min(month_start, today - timedelta(days=HISTORY_DAYS + 1))
-    daily = daily_spend(
-        start=history_start,
-        end=min(month_end, today),
-        team=budget.team if not budget.product_id else None,
-        product=budget.product,
-        include_allocated=budget.include_allocated,
-    )
-    actual = sum((v for d, v in daily.items() if month_start <= d <= month_end), ZERO)
     return BudgetStatus(
-        budget=budget, actual=actual, forecast=month_end_forecast(daily, today=today) if running else None
+        budget=budget,
+        outlook=outlook(
+            month_start=month_start,
+            month_end=month_end,
+            today=today,
+            team=budget.team if not budget.product_id else None,
+            product=budget.product,
+            include_allocated=budget.include_allocated,
+        ),
     )
 
 

@@ -68,3 +68,47 @@ def share_pie(labels: Sequence[str], costs: Sequence[Decimal]) -> go.Figure:
 def to_html(figure: go.Figure) -> str:
     """A <div> for the page; plotly.js itself is served once from static files."""
     return figure.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False, "responsive": True})
+
+
+def burn(
+    actual: Sequence[tuple[date, Decimal]],
+    forecast: Sequence[tuple[date, Decimal]],
+    *,
+    budget: Decimal | None,
+    band: tuple[Decimal, Decimal] | None = None,
+) -> go.Figure:
+    """Cumulative spend through the month: actual to date, the forecast to month end, the budget."""
+    figure = go.Figure(layout={**_LAYOUT, "yaxis": {"tickprefix": "$"}})
+    running, actual_x, actual_y = Decimal(0), [], []
+    for day, cost in actual:
+        running += cost
+        actual_x.append(day)
+        actual_y.append(running)
+    figure.add_scatter(name="Actual", x=actual_x, y=_money(actual_y), mode="lines", line={"width": 3})
+    if forecast:
+        forecast_x, forecast_y = ([actual_x[-1]], [actual_y[-1]]) if actual_x else ([], [])
+        for day, cost in forecast:
+            running += cost
+            forecast_x.append(day)
+            forecast_y.append(running)
+        figure.add_scatter(name="Forecast", x=forecast_x, y=_money(forecast_y), mode="lines", line={"dash": "dash"})
+        if band:
+            figure.add_scatter(
+                name="Forecast range",
+                x=[forecast_x[-1]] * 2,
+                y=_money(band),
+                mode="markers+lines",
+                line={"color": "#999"},
+                marker={"symbol": "line-ew-open", "size": 12},
+            )
+    if budget is not None:
+        days = [d for d, _ in actual] + [d for d, _ in forecast]
+        if days:
+            figure.add_scatter(
+                name="Budget",
+                x=[min(days), max(days)],
+                y=_money([budget, budget]),
+                mode="lines",
+                line={"color": "#c05621"},
+            )
+    return figure

@@ -10,4 +10,6 @@ urlpatterns = [
     path("overview/", views.overview, name="overview"),
     path("teams/<slug:slug>/", views.team_page, name="team"),
     path("teams/<slug:slug>/statement.csv", views.team_statement_csv, name="team-statement"),
+    path("teams/<slug:slug>/alerts/", views.team_alerts, name="team-alerts"),
+    path("anomalies/<int:pk>/acknowledge/", views.anomaly_acknowledge_view, name="anomaly-acknowledge"),
 ]

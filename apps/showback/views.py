@@ -8,8 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
-from apps.org.models import Team
+from apps.budgets.models import Alert, Anomaly
+from apps.budgets.selectors import anomalies_for, provider_projection, team_budget_status
+from apps.budgets.services import anomaly_acknowledge
+from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
 
 from . import charts
@@ -57,12 +63,18 @@ def team_page(request, slug: str):
     agents = [r for r in selectors.team_breakdown(team=team, period=period, dimension="agent") if r.traces or r.label]
     trend = selectors.team_trend(team=team, end=period.end)
     monthly = selectors.team_monthly(team=team, period=period)
+    today = timezone.now().date()
+    headline = selectors.team_headline(team=team, period=period, today=today)
+    budget = team_budget_status(team=team, month_start=period.start, month_end=period.month_end, today=today)
+    burn = budget.outlook if budget else headline.outlook
     context = {
         "team": team,
         "period": period,
         "grain": grain,
         "grains": charts.GRAINS,
-        "headline": selectors.team_headline(team=team, period=period),
+        "headline": headline,
+        "budget": budget,
+        "anomalies": anomalies_for(team=team, since=period.start),
         "breakdowns": breakdowns,
         "customers": selectors.team_customers(team=team, period=period),
         "agents": agents,
@@ -70,6 +82,14 @@ def team_page(request, slug: str):
         "allocations": selectors.team_allocations(team=team, period=period),
         "monthly": monthly,
         "charts": {
+            "burn": charts.to_html(
+                charts.burn(
+                    burn.daily,
+                    burn.forecast.daily if burn.forecast else [],
+                    budget=budget.amount if budget else None,
+                    band=(burn.forecast.low, burn.forecast.high) if burn.forecast else None,
+                )
+            ),
             "trend": charts.to_html(charts.stacked_trend([(p.day, p.series, p.cost) for p in trend], grain=grain)),
             "monthly": charts.to_html(
                 charts.monthly_totals([r.key["month"] for r in monthly], [r.total for r in monthly])
@@ -143,6 +163,7 @@ def overview(request):
     except ValueError as exc:
         return HttpResponseBadRequest(str(exc))
     ranks, reconciliation = org.overview_teams(period=period)
+    today = timezone.now().date()
     model_mix = org.overview_model_mix(period=period)
     ranked = [t for t in ranks if t.total]
     context = {
@@ -154,9 +175,35 @@ def overview(request):
         "model_mix": model_mix,
         "movers": org.overview_movers(end=period.end),
         "unpriced": org.overview_unpriced(period=period),
+        "anomalies": anomalies_for(team=None, since=period.start),
+        "projection": provider_projection(today=today) if period.is_running else {},
         "charts": {
             "teams": charts.to_html(charts.bar([t.name for t in ranked], [t.total for t in ranked])),
             "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),
         },
     }
     return render(request, "showback/overview.html", context)
+
+
+@login_required
+def team_alerts(request, slug: str):
+    team = _team_for(request, slug)
+    alerts = Alert.objects.filter(team=team).prefetch_related("deliveries")[:200]
+    return render(request, "showback/alerts.html", {"team": team, "alerts": alerts})
+
+
+@require_POST
+@login_required
+def anomaly_acknowledge_view(request, pk: int):
+    anomaly = get_object_or_404(Anomaly, pk=pk)
+    allowed = user_sees_all_teams(request.user) or (
+        anomaly.team is not None
+        and anomaly.team.memberships.filter(user=request.user, role=TeamMembership.Role.LEAD).exists()
+    )
+    if not allowed:
+        raise PermissionDenied("Only the team's leads, finance and admins can acknowledge an anomaly.")
+    anomaly_acknowledge(anomaly=anomaly, user=request.user)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = "showback:home"
+    return redirect(back)

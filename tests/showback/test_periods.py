@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pytest
 
 from apps.showback.periods import MonthPeriod
-from apps.showback.selectors.team import run_rate_projection
 
 
 def test_the_running_month_ends_today():
@@ -39,10 +37,3 @@ def test_same_days_last_month_stop_at_its_end():
 
 def test_months_back_crosses_the_year():
     assert MonthPeriod.parse("2026-02", today=date(2026, 11, 25)).months_back(6) == date(2025, 9, 1)
-
-
-def test_run_rate_projects_the_running_month_and_leaves_a_past_one():
-    running = MonthPeriod.parse(None, today=date(2026, 11, 10))
-    assert run_rate_projection(Decimal("100"), running) == Decimal("300.00")
-    past = MonthPeriod.parse("2026-10", today=date(2026, 11, 10))
-    assert run_rate_projection(Decimal("100"), past) == Decimal("100")

@@ -14,13 +14,13 @@ from django.db.models import Count, F, Q, Sum
 
 from apps.allocation.models import AllocationResult
 from apps.allocation.selectors import AllocationLine, CostRow, allocation_lines, costs_report
+from apps.budgets.selectors import Outlook, outlook
 from apps.org.models import CustomerAccount, Team
 from apps.rollups.models import DailyRollup
 
 from ..periods import MonthPeriod
 
 ZERO = Decimal("0E-9")
-CENT = Decimal("0.01")
 TREND_DAYS = 90
 TOP_CUSTOMERS = 20
 
@@ -34,9 +34,13 @@ def spend(*, team_ids: list[int] | None, start: date, end: date) -> CostRow:
 class Headline:
     spend: CostRow
     previous: CostRow
-    projected: Decimal
+    outlook: Outlook  # the forecast of the month's total (direct + allocated)
     cache_savings: Decimal
     untagged_from_keys: Decimal
+
+    @property
+    def projected(self) -> Decimal:
+        return self.outlook.forecast.month_end if self.outlook.forecast else self.spend.total
 
     @property
     def change(self) -> Decimal | None:
@@ -46,7 +50,7 @@ class Headline:
         return (self.spend.total - self.previous.total) / self.previous.total
 
 
-def team_headline(*, team: Team, period: MonthPeriod) -> Headline:
+def team_headline(*, team: Team, period: MonthPeriod, today: date) -> Headline:
     current = spend(team_ids=[team.id], start=period.start, end=period.end)
     prev_start, prev_end = period.previous_same_days()
     previous = spend(team_ids=[team.id], start=prev_start, end=prev_end)
@@ -61,17 +65,10 @@ def team_headline(*, team: Team, period: MonthPeriod) -> Headline:
     return Headline(
         spend=current,
         previous=previous,
-        projected=run_rate_projection(current.total, period),
+        outlook=outlook(month_start=period.start, month_end=period.month_end, today=today, team=team),
         cache_savings=savings,
         untagged_from_keys=untagged,
     )
-
-
-def run_rate_projection(amount: Decimal, period: MonthPeriod) -> Decimal:
-    """Month-end spend at the month-to-date daily rate (a finished month projects to itself)."""
-    if not period.is_running or period.days_elapsed == 0:
-        return amount
-    return (amount / period.days_elapsed * period.days_in_month).quantize(CENT)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,258 @@
+"""Building the demo company: its registry, 90 days of usage through the ingestion service, then
+rollups and allocations for every day, and the logins people use to look at it."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Sum
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from apps.allocation.models import RuleTarget, SharedCostRule
+from apps.allocation.services import day_refresh, days_in_range
+from apps.org.models import CustomerAccount, Product, TagAlias, Team, TeamMembership
+from apps.org.selectors import FINANCE_GROUP
+from apps.pricing.models import ModelPrice
+from apps.pricing.rating import catalog
+from apps.pricing.services import prices_load_from_package
+from apps.rollups.models import DailyRollup
+from apps.usage.keys import ApiKeyInfo
+from apps.usage.models import ApiKey
+from apps.usage.services import api_key_create, events_ingest
+
+from . import company
+from .events import CustomerPicker, day_events
+
+DEFAULT_SEED = 20240917
+CUSTOMER_COUNT = 300
+BATCH_SIZE = 1000  # the ingestion API's own batch limit (INGEST_MAX_BATCH)
+MEMBER_USERNAME = "member-search"
+
+
+class DemoDataError(Exception):
+    """The demo could not be built as designed (a model without a price, an event refused)."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    first_day: date
+    last_day: date
+    events_accepted: int
+    events_duplicate: int
+    billed_cost: Decimal
+    unattributed_cost: Decimal
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    access: str
+
+
+def demo_company_build(
+    *, days: int = 90, seed: int = DEFAULT_SEED, scale: float = 1.0, now: datetime | None = None
+) -> DemoSummary:
+    """Build (or top up) the demo company: `days` days of usage ending `now`, rolled up and allocated."""
+    if not 1 <= days < settings.INGEST_MAX_EVENT_AGE_DAYS:
+        raise ValueError(f"days must be between 1 and {settings.INGEST_MAX_EVENT_AGE_DAYS - 1}.")
+    if scale <= 0:
+        raise ValueError("scale must be positive.")
+    now = now or timezone.now()
+    first_day = (now - timedelta(days=days - 1)).date()
+    _prices_ensure(now - timedelta(days=days))
+    customers = company.customer_specs(count=CUSTOMER_COUNT, rng=random.Random(seed))
+    keys = _registry_build(customers=customers, first_day=first_day)
+    picker = CustomerPicker.of(customers)
+
+    accepted = duplicates = 0
+    pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+    def send(key_name: str) -> None:
+        nonlocal accepted, duplicates
+        result = events_ingest(key=keys[key_name], events=pending.pop(key_name))
+        if result.rejected:
+            raise DemoDataError(f"Ingestion refused demo events: {result.rejected[:3]}")
+        accepted += result.accepted
+        duplicates += result.duplicates
+
+    # Each batch commits on its own; refreshing the day after every batch would rebuild each day
+    # dozens of times, so the days are refreshed once each at the end instead.
+    with override_settings(ROLLUP_REFRESH_ON_INGEST=False):
+        for day in days_in_range(first_day, now.date()):
+            for workload in company.WORKLOADS:
+                pending[workload.key] += day_events(
+                    workload, day=day, first_day=first_day, now=now, seed=seed, scale=scale, customers=picker
+                )
+                if len(pending[workload.key]) >= BATCH_SIZE:
+                    send(workload.key)
+        for key_name in list(pending):
+            send(key_name)
+    for day in days_in_range(first_day, now.date()):
+        day_refresh(day=day)
+
+    rollups = DailyRollup.objects.filter(day__gte=first_day, day__lte=now.date())
+    return DemoSummary(
+        first_day=first_day,
+        last_day=now.date(),
+        events_accepted=accepted,
+        events_duplicate=duplicates,
+        billed_cost=rollups.aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
+        unattributed_cost=rollups.filter(team__isnull=True).aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
+    )
+
+
+def _prices_ensure(since: datetime) -> None:
+    if not ModelPrice.objects.exists():
+        prices_load_from_package()
+        catalog.invalidate()  # the loader invalidates on commit; the caller may hold a transaction open
+    prices = catalog.get()
+    unpriced = [f"{p}/{m}" for p, m in company.MODELS if prices.price_at(p, m, since) is None]
+    if unpriced:
+        raise DemoDataError(f"No price for {', '.join(unpriced)}: load prices (manage.py load_prices) first.")
+
+
+@transaction.atomic
+def _registry_build(*, customers: list[company.CustomerSpec], first_day: date) -> dict[str, ApiKeyInfo]:
+    """Teams, products, customers, an alias, API keys and shared-cost rules; rows that exist are kept."""
+    teams = {
+        spec.slug: Team.objects.get_or_create(
+            slug=spec.slug,
+            defaults={"name": spec.name, "business_unit": spec.business_unit, "is_shared": spec.is_shared},
+        )[0]
+        for spec in company.TEAMS
+    }
+    for slug, name, team in company.PRODUCTS:
+        Product.objects.get_or_create(slug=slug, defaults={"name": name, "team": teams[team]})
+    CustomerAccount.objects.bulk_create(
+        [CustomerAccount(external_id=c.external_id, name=c.name, tier=c.tier, monthly_revenue=c.monthly_revenue)
+         for c in customers],
+        ignore_conflicts=True,
+    )  # fmt: skip
+    for alias, target in company.TEAM_ALIASES:
+        TagAlias.objects.get_or_create(dimension=TagAlias.Dimension.TEAM, alias=alias, defaults={"target": target})
+    _rules_ensure(teams=teams, first_day=first_day)
+    return {spec.name: _key_ensure(spec, teams[spec.team]) for spec in company.KEYS}
+
+
+def _key_ensure(spec: company.KeySpec, team: Team) -> ApiKeyInfo:
+    key = ApiKey.objects.filter(team=team, name=spec.name, revoked_at__isnull=True).first()
+    if key is None:
+        # The secret is not kept: the demo ingests in-process, and an admin can issue a real key.
+        key, _ = api_key_create(
+            team=team,
+            name=spec.name,
+            pinned_tags={"team": team.slug} if spec.pin_team else {},
+            default_tags={"environment": spec.environment},
+        )
+    return ApiKeyInfo(
+        id=key.id,
+        name=key.name,
+        team_id=team.id,
+        team_slug=team.slug,
+        pinned_tags=dict(key.pinned_tags),
+        default_tags=dict(key.default_tags),
+        revoked=False,
+    )
+
+
+def _rule_ensure(name: str, targets: tuple[tuple[Team, Decimal | None], ...] = (), **fields) -> None:
+    if SharedCostRule.objects.filter(name=name).exists():
+        return
+    rule = SharedCostRule(name=name, **fields)
+    rule.full_clean()
+    rule.save()
+    for team, percent in targets:
+        target = RuleTarget(rule=rule, team=team, percent=percent)
+        target.full_clean()
+        target.save()
+
+
+def _rules_ensure(*, teams: dict[str, Team], first_day: date) -> None:
+    Source, Method = SharedCostRule.Source, SharedCostRule.Method
+    _rule_ensure(
+        company.PLATFORM_RULE,
+        source=Source.SHARED_TEAM,
+        source_team=teams["platform"],
+        method=Method.BILLED_COST,
+        effective_from=first_day,
+    )
+    _rule_ensure(
+        company.UNATTRIBUTED_RULE, source=Source.UNATTRIBUTED, method=Method.REQUESTS, effective_from=first_day
+    )
+    _rule_ensure(
+        company.VECTOR_DB_RULE,
+        targets=tuple((teams[slug], percent) for slug, percent in company.VECTOR_DB_SPLIT),
+        source=Source.FIXED,
+        monthly_amount=company.VECTOR_DB_MONTHLY,
+        method=Method.FIXED_PERCENT,
+        all_teams=False,
+        effective_from=first_day,
+    )
+
+
+def var_password(name: str) -> str:
+    """A password generated once and kept under var/, so printed logins stay valid between runs."""
+    path = settings.VAR_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+    return path.read_text().strip()
+
+
+def _demo_users() -> list[tuple[str, str]]:
+    """(username, access) of every demo login, in the order they are printed."""
+    users = [("admin", "superuser: everything, and the admin"), ("finance", "finance group: every team, overview")]
+    users += [(f"lead-{spec.slug}", f"lead of {spec.slug}") for spec in company.TEAMS]
+    return [*users, (MEMBER_USERNAME, "member of search (read-only)")]
+
+
+@transaction.atomic
+def demo_logins_ensure(*, password: str, admin_password: str) -> list[DemoLogin]:
+    """Create or refresh the demo logins: admin, finance, a lead per team and one team member.
+
+    `admin_password` is dev_login's (var/admin_password), so both commands print the same login.
+    """
+    User = get_user_model()
+    finance_group, _ = Group.objects.get_or_create(name=FINANCE_GROUP)
+    teams = {team.slug: team for team in Team.objects.filter(slug__in=[spec.slug for spec in company.TEAMS])}
+    memberships = {f"lead-{slug}": (team, TeamMembership.Role.LEAD) for slug, team in teams.items()}
+    memberships[MEMBER_USERNAME] = (teams["search"], TeamMembership.Role.MEMBER)
+    # Hashing is slow on purpose; the demo users share one password, so it is hashed once.
+    hashed = {password: make_password(password), admin_password: make_password(admin_password)}
+    logins = []
+    for username, access in _demo_users():
+        user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+        user.is_staff = user.is_superuser = username == "admin"
+        user.password = hashed[admin_password if username == "admin" else password]
+        user.save()
+        if username == "finance":
+            user.groups.add(finance_group)
+        if username in memberships:
+            team, role = memberships[username]
+            TeamMembership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+        logins.append(DemoLogin(username, admin_password if username == "admin" else password, access))
+    return logins
+
+
+def demo_logins_existing(*, password: str, admin_password: str) -> list[DemoLogin]:
+    """The demo logins that exist, as `demo_logins_ensure` made them (passwords are not checked)."""
+    existing = set(
+        get_user_model().objects.filter(username__in=[u for u, _ in _demo_users()]).values_list("username", flat=True)
+    )
+    return [
+        DemoLogin(username, admin_password if username == "admin" else password, access)
+        for username, access in _demo_users()
+        if username in existing
+    ]
