@@ -1,7 +1,7 @@
 """Synthetic usage events of one workload on one day: seasonality, growth, traces, customers, caching.
 
-Pure functions of (workload, day, seed, scale, now): the same day always gives the same events with
-the same ids, so building the demo twice stores nothing new the second time.
+Pure functions of (workload, day, first day, now, seed, scale): building the demo again with the
+same arguments gives the same events with the same ids, which ingestion then counts as duplicates.
 """
 
 from __future__ import annotations

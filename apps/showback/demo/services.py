@@ -80,13 +80,17 @@ def demo_company_build(
     accepted = duplicates = 0
     pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
-    def send(key_name: str) -> None:
+    def send(key_name: str, *, whole_batches_only: bool) -> None:
         nonlocal accepted, duplicates
-        result = events_ingest(key=keys[key_name], events=pending.pop(key_name))
-        if result.rejected:
-            raise DemoDataError(f"Ingestion refused demo events: {result.rejected[:3]}")
-        accepted += result.accepted
-        duplicates += result.duplicates
+        events = pending[key_name]
+        while events and (len(events) >= BATCH_SIZE or not whole_batches_only):
+            batch, events = events[:BATCH_SIZE], events[BATCH_SIZE:]
+            result = events_ingest(key=keys[key_name], events=batch)
+            if result.rejected:
+                raise DemoDataError(f"Ingestion refused demo events: {result.rejected[:3]}")
+            accepted += result.accepted
+            duplicates += result.duplicates
+        pending[key_name] = events
 
     # Each batch commits on its own; refreshing the day after every batch would rebuild each day
     # dozens of times, so the days are refreshed once each at the end instead.
@@ -96,10 +100,9 @@ def demo_company_build(
                 pending[workload.key] += day_events(
                     workload, day=day, first_day=first_day, now=now, seed=seed, scale=scale, customers=picker
                 )
-                if len(pending[workload.key]) >= BATCH_SIZE:
-                    send(workload.key)
-        for key_name in list(pending):
-            send(key_name)
+                send(workload.key, whole_batches_only=True)
+        for key_name in pending:
+            send(key_name, whole_batches_only=False)
     for day in days_in_range(first_day, now.date()):
         day_refresh(day=day)
 
