@@ -223,4 +223,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # One line per successful task is noise, above all with tasks running in-process.
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
