@@ -9,8 +9,10 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from apps.allocation.models import RuleTarget, SharedCostRule
 from apps.org.models import CustomerAccount, Environment, Product, TagAlias, Team, TeamMembership
 from apps.pricing.models import ModelAlias, ModelPrice, NegotiatedDiscount
+from apps.rollups.models import DailyRollup
 from apps.usage.models import ApiKey, UsageEvent
 
 
@@ -161,3 +163,51 @@ class UsageEventFactory(factory.django.DjangoModelFactory):
     received_at = factory.LazyFunction(timezone.now)
     provider = "anthropic"
     model = "test-model"
+
+
+class SharedCostRuleFactory(factory.django.DjangoModelFactory):
+    """Splits the shared platform team's spend onto every non-shared team by billed cost, for the past year."""
+
+    class Meta:
+        model = SharedCostRule
+
+    name = factory.Sequence(lambda n: f"Shared rule {n}")
+    source = SharedCostRule.Source.SHARED_TEAM
+    source_team = factory.SubFactory(TeamFactory, slug="platform", name="Platform", is_shared=True)
+    method = SharedCostRule.Method.BILLED_COST
+    all_teams = True
+    effective_from = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=365))
+
+
+class RuleTargetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RuleTarget
+
+    rule = factory.SubFactory(SharedCostRuleFactory, all_teams=False)
+    team = factory.SubFactory(TeamFactory)
+    percent = None
+
+
+class DailyRollupFactory(factory.django.DjangoModelFactory):
+    """A rollup row written directly (no events behind it): for allocation tests that need exact usage."""
+
+    class Meta:
+        model = DailyRollup
+
+    day = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=1))
+    api_key = factory.SubFactory(ApiKeyFactory)
+    team = factory.SubFactory(TeamFactory)
+    provider = "anthropic"
+    model = "test-model"
+    requests = 1
+    errors = 0
+    traces = 0
+    input_tokens = 0
+    output_tokens = 0
+    cache_read_tokens = 0
+    cache_write_tokens = 0
+    reasoning_tokens = 0
+    list_cost = factory.LazyAttribute(lambda r: r.billed_cost)
+    billed_cost = Decimal("0")
+    cache_savings = Decimal("0")
+    unpriced = 0

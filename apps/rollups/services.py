@@ -37,7 +37,8 @@ _SUMS = (
     "cache_savings",
 )
 _TEAM_TAG = "CASE WHEN team_id IS NULL THEN team_tag ELSE '' END"
-_REASON = "CASE WHEN team_id IS NOT NULL THEN '' WHEN team_tag = '' THEN 'missing' ELSE 'unknown' END"
+# Built on the grouped _TEAM_TAG expression, not on team_tag: PostgreSQL rejects ungrouped columns.
+_REASON = f"CASE WHEN team_id IS NOT NULL THEN '' WHEN {_TEAM_TAG} = '' THEN 'missing' ELSE 'unknown' END"
 
 
 def _rebuild_sql() -> str:

@@ -1,0 +1,65 @@
+"""Keeping derived numbers current: inline refresh when embedded, re-allocation when a rule changes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.allocation import receivers
+from apps.rollups.models import DailyRollup
+from apps.rollups.services import dirty_days
+from tests.factories import SharedCostRuleFactory
+from tests.rollups.events import days_ago, event, ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_embedded_ingestion_refreshes_the_day_once_committed(
+    settings, api_key, price, django_capture_on_commit_callbacks
+):
+    settings.ROLLUP_REFRESH_ON_INGEST = True
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(api_key, event(team="search"))
+
+    assert DailyRollup.objects.get(day=days_ago(1)).requests == 1
+    assert dirty_days() == []
+
+
+def test_with_a_broker_ingestion_leaves_the_day_to_beat(settings, api_key, price, django_capture_on_commit_callbacks):
+    settings.ROLLUP_REFRESH_ON_INGEST = False
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(api_key, event(team="search"))
+
+    assert not DailyRollup.objects.exists()
+    assert dirty_days() == [days_ago(1)]
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    calls = []
+    monkeypatch.setattr(receivers.allocate_days, "delay", lambda start, end: calls.append((start, end)))
+    return calls
+
+
+def test_saving_a_rule_reallocates_the_open_month_from_its_start(platform, queued, django_capture_on_commit_callbacks):
+    today = timezone.now().date()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        SharedCostRuleFactory(source_team=platform, effective_from=today - timedelta(days=400))
+
+    assert queued == [(today.replace(day=1).isoformat(), today.isoformat())]
+
+
+def test_saving_a_rule_that_starts_this_month_reallocates_from_its_first_day(
+    platform, queued, django_capture_on_commit_callbacks
+):
+    today = timezone.now().date()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        SharedCostRuleFactory(source_team=platform, effective_from=today)
+
+    assert queued == [(today.isoformat(), today.isoformat())]
