@@ -164,6 +164,7 @@ def overview(request):
         return HttpResponseBadRequest(str(exc))
     ranks, reconciliation = org.overview_teams(period=period)
     today = timezone.now().date()
+    projection = provider_projection(today=today) if period.is_running else {}
     model_mix = org.overview_model_mix(period=period)
     ranked = [t for t in ranks if t.total]
     context = {
@@ -176,7 +177,8 @@ def overview(request):
         "movers": org.overview_movers(end=period.end),
         "unpriced": org.overview_unpriced(period=period),
         "anomalies": anomalies_for(team=None, since=period.start),
-        "projection": provider_projection(today=today) if period.is_running else {},
+        "projection": projection,
+        "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "teams": charts.to_html(charts.bar([t.name for t in ranked], [t.total for t in ranked])),
             "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),

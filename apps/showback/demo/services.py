@@ -8,7 +8,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +21,10 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from apps.allocation.models import RuleTarget, SharedCostRule
+from apps.allocation.selectors import costs_report
 from apps.allocation.services import day_refresh, days_in_range
+from apps.budgets.models import Budget
+from apps.budgets.services import spend_check
 from apps.org.models import CustomerAccount, Product, TagAlias, Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP
 from apps.pricing.models import ModelPrice
@@ -105,6 +108,8 @@ def demo_company_build(
             send(key_name, whole_batches_only=False)
     for day in days_in_range(first_day, now.date()):
         day_refresh(day=day)
+    _budgets_ensure(today=now.date())
+    spend_check(now=now)
 
     rollups = DailyRollup.objects.filter(day__gte=first_day, day__lte=now.date())
     return DemoSummary(
@@ -114,6 +119,30 @@ def demo_company_build(
         events_duplicate=duplicates,
         billed_cost=rollups.aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
         unattributed_cost=rollups.filter(team__isnull=True).aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
+    )
+
+
+def _budgets_ensure(*, today: date) -> None:
+    """A monthly budget per product team and one for the organisation: last month's spend plus
+    15%, rounded up to $50 — so this month's growth and anomalies press against them."""
+    month_start = today.replace(day=1)
+    last_month = (month_start - timedelta(days=1)).replace(day=1)
+    report = costs_report(
+        start=last_month, end=month_start - timedelta(days=1), group_by=["team"], filters={}, team_ids=None
+    )
+    teams = Team.objects.in_bulk(field_name="slug")
+
+    def rounded(amount: Decimal) -> Decimal:
+        return max(Decimal(50), (amount * Decimal("1.15") / 50).to_integral_value(rounding=ROUND_CEILING) * 50)
+
+    for row in report.rows:
+        team = teams.get(row.key["team"])
+        if team is not None and not team.is_shared:
+            Budget.objects.get_or_create(
+                team=team, product=None, effective_from=last_month, defaults={"monthly_amount": rounded(row.total)}
+            )
+    Budget.objects.get_or_create(
+        team=None, product=None, effective_from=last_month, defaults={"monthly_amount": rounded(report.total.total)}
     )
 
 
