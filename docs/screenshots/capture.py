@@ -59,6 +59,7 @@ def main() -> None:
                 page.click("button[type=submit]")
                 page.goto(f"http://127.0.0.1:{PORT}{path}")
                 page.wait_for_selector(".js-plotly-plot .main-svg")
+                page.wait_for_timeout(1000)  # the charts are resized once the page has loaded
                 page.screenshot(path=str(OUT / name), full_page=True)
                 page.close()
             browser.close()
