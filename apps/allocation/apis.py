@@ -18,6 +18,12 @@ MAX_DAYS = 400
 MONEY = {"max_digits": 24, "decimal_places": 9}
 
 
+def _key_text(dimension: str, value):
+    if dimension == "month":
+        return f"{value:%Y-%m}"
+    return value.isoformat() if isinstance(value, date) else value
+
+
 class CostsApi(APIView):
     permission_classes = [IsKeyOrSignedIn]
 
@@ -56,7 +62,7 @@ class CostsApi(APIView):
         def to_representation(self, instance):
             data = super().to_representation(instance)
             key = data.pop("key")
-            return {**{k: (v.isoformat() if isinstance(v, date) else v) for k, v in key.items()}, **data}
+            return {**{k: _key_text(k, v) for k, v in key.items()}, **data}
 
     @extend_schema(
         operation_id="costs",

@@ -67,8 +67,33 @@ class SharedCostRule(models.Model):
             errors["all_teams"] = "Fixed percentages need the teams listed, each with its percentage."
         if self.effective_until and self.effective_until < self.effective_from:
             errors["effective_until"] = "Must not be before the start."
+        if not errors and self.source != self.Source.FIXED:
+            overlap = self.overlapping_rules().first()
+            if overlap is not None:
+                errors["source"] = (
+                    f"The rule “{overlap}” already splits this spend on some of these days; the same "
+                    "dollars would be allocated twice. End it, or narrow one rule to another product "
+                    "or environment."
+                )
         if errors:
             raise ValidationError(errors)
+
+    def overlapping_rules(self):
+        """Other rules splitting the same spend on a shared day: same source, overlapping dates,
+        and product and environment filters that can both match one event."""
+        others = SharedCostRule.objects.filter(source=self.source, source_team_id=self.source_team_id).exclude(
+            pk=self.pk
+        )
+        if self.effective_until:
+            others = others.filter(effective_from__lte=self.effective_until)
+        others = others.filter(
+            models.Q(effective_until__isnull=True) | models.Q(effective_until__gte=self.effective_from)
+        )
+        if self.product_id:
+            others = others.filter(models.Q(product__isnull=True) | models.Q(product_id=self.product_id))
+        if self.environment_id:
+            others = others.filter(models.Q(environment__isnull=True) | models.Q(environment_id=self.environment_id))
+        return others
 
 
 class RuleTarget(models.Model):

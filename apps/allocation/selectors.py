@@ -167,7 +167,7 @@ def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> l
     ):
         sources[rule_id] += amount
     grouped = results.values(
-        "rule_id", "rule__name", "rule__source", "source_team__slug", "team__slug", "team__name", "rule__method"
+        "rule_id", "rule__name", "rule__source", "source_team__slug", "team__slug", "team__name", "method"
     ).annotate(
         s_amount=Sum("amount"),
         s_basis=Sum("basis"),
@@ -183,7 +183,7 @@ def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> l
                 source_team=g["source_team__slug"],
                 team=g["team__slug"],
                 team_name=g["team__name"],
-                method=g["rule__method"],
+                method=g["method"],
                 amount=g["s_amount"],
                 source_amount=sources[g["rule_id"]],
                 basis=g["s_basis"],
@@ -192,5 +192,5 @@ def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> l
             )
             for g in grouped
         ),
-        key=lambda line: (line.team, line.rule),
+        key=lambda line: (line.team, line.rule, line.method),
     )

@@ -7,7 +7,8 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from apps.org.models import Environment, Product, TagAlias, Team
-from apps.pricing.models import ModelPrice, NegotiatedDiscount
+from apps.pricing.models import ModelAlias, ModelPrice, NegotiatedDiscount
+from apps.pricing.services import EPOCH
 
 from .services.history import rerate_run_create
 from .tasks import reattribute, rerate
@@ -36,6 +37,21 @@ def _rerate_after_price_change(sender, instance, **kwargs):
         provider=instance.provider,
         model=instance.model,
         start=start,
+        end=None,
+    )
+    transaction.on_commit(lambda: rerate.delay(run.pk))
+
+
+@receiver(post_save, sender=ModelAlias)
+@receiver(post_delete, sender=ModelAlias)
+def _rerate_after_alias_change(sender, instance, **kwargs):
+    """An alias changes which prices some model names get: re-rate the provider's events that are
+    unpriced or priced by the alias's target (the rows an alias can affect)."""
+    run = rerate_run_create(
+        reason=f"model alias {instance} {'saved' if 'created' in kwargs else 'deleted'}",
+        provider=instance.provider,
+        model=instance.model,
+        start=EPOCH,
         end=None,
     )
     transaction.on_commit(lambda: rerate.delay(run.pk))

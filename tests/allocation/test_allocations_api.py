@@ -94,10 +94,10 @@ def test_it_counts_the_days_a_split_fell_back_to_even(finance, ledger, platform,
 
     [line] = _lines(_client(finance), _month(ledger.yesterday))
 
-    # The line names the rule's method; the days it could not apply are counted beside it.
+    # The line names the method as applied, so its basis figures are of that method.
     assert (line["team"], line["method"], line["amount"], line["days_fell_back"]) == (
         "ads",
-        "billed_cost",
+        "even",
         "0.012000000",
         1,
     )

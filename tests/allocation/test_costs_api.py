@@ -93,12 +93,12 @@ def test_it_groups_by_day(finance_client, ledger):
     }
 
 
-def test_it_groups_by_month_keyed_by_the_months_first_day(finance_client, ledger):
+def test_it_groups_by_month_keyed_by_year_and_month(finance_client, ledger):
     body = _get(finance_client, ledger, group_by="month")
 
     assert _direct(body, "month") == {
-        ledger.previous_month.replace(day=1).isoformat(): "0.004500000",
-        ledger.yesterday.replace(day=1).isoformat(): "0.018000000",
+        ledger.previous_month.strftime("%Y-%m"): "0.004500000",
+        ledger.yesterday.strftime("%Y-%m"): "0.018000000",
     }
 
 
@@ -107,8 +107,8 @@ def test_it_puts_allocations_in_the_month_they_happened(finance_client, allocate
 
     search = {row["month"]: row["allocated_in"] for row in body["rows"] if row["team"] == "search"}
     assert search == {
-        allocated_ledger.previous_month.replace(day=1).isoformat(): "0.000000000",
-        allocated_ledger.yesterday.replace(day=1).isoformat(): "0.009000000",
+        allocated_ledger.previous_month.strftime("%Y-%m"): "0.000000000",
+        allocated_ledger.yesterday.strftime("%Y-%m"): "0.009000000",
     }
 
 
