@@ -25,6 +25,13 @@ class Registry:
     aliases: dict[str, dict[str, str]]
     required_tags: dict[str, tuple[str, ...]]
 
+    def required_tags_for(self, environment: str) -> tuple[str, ...]:
+        """The tags an event in `environment` must carry. An event naming no environment could be
+        production, so it is held to every policy's tags at once (environment included)."""
+        if environment:
+            return self.required_tags.get(environment, ())
+        return tuple(sorted({tag for tags in self.required_tags.values() for tag in tags}))
+
     def canonical(self, dimension: str, value: str) -> str:
         """The registered value a normalized tag stands for (itself unless an alias says otherwise)."""
         return self.aliases.get(dimension, {}).get(value, value)

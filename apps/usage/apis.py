@@ -116,6 +116,15 @@ class EventOutSerializer(serializers.Serializer):
             "unattributed": event.team_id is None,
             "unattributed_reason": event.unattributed_reason,
             "missing_tags": event.missing_tags.split(",") if event.missing_tags else [],
+            "unknown_tags": [
+                name
+                for name, tag, row in (
+                    ("team", event.team_tag, event.team_id),
+                    ("product", event.product_tag, event.product_id),
+                    ("environment", event.environment_tag, event.environment_id),
+                )
+                if tag and row is None
+            ],
         }
 
 

@@ -196,7 +196,13 @@ def test_an_attributed_complete_event_has_no_flags(key_client, team, price, send
     ProductFactory(slug="search-web", team=team)
     send(EventPayloadFactory(event_id="req_01", team="search", product="search-web", environment="production"))
     body = key_client.get(f"{EVENTS_URL}/req_01").json()
-    assert body["flags"] == {"unpriced": False, "unattributed": False, "unattributed_reason": "", "missing_tags": []}
+    assert body["flags"] == {
+        "unpriced": False,
+        "unattributed": False,
+        "unattributed_reason": "",
+        "missing_tags": [],
+        "unknown_tags": [],
+    }
 
 
 def test_an_event_shows_why_it_is_unattributed_and_which_tags_it_lacks(key_client, price, send):
@@ -207,7 +213,15 @@ def test_an_event_shows_why_it_is_unattributed_and_which_tags_it_lacks(key_clien
         "unattributed": True,
         "unattributed_reason": "missing team tag",
         "missing_tags": ["team", "product"],
+        "unknown_tags": [],
     }
+
+
+def test_an_event_names_the_tags_whose_values_nobody_registered(key_client, price, send):
+    send(EventPayloadFactory(event_id="req_01", team="search", product="Old Product", environment="qa-2"))
+    body = key_client.get(f"{EVENTS_URL}/req_01").json()
+    assert body["flags"]["unknown_tags"] == ["product", "environment"]
+    assert body["raw_tags"]["product"] == "Old Product"
 
 
 def test_an_unpriced_event_has_no_price_and_zero_cost(key_client, send):

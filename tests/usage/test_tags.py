@@ -123,3 +123,8 @@ def test_a_tag_alias_added_mid_test_is_seen_by_the_next_ingest(send, team, price
     assert ingested(send, team="srch").team_id is None
     TagAliasFactory(dimension=TagAlias.Dimension.TEAM, alias="srch", target="search")
     assert ingested(send, team="srch").team == team
+
+
+def test_an_event_naming_no_environment_is_held_to_the_production_policy(price, send):
+    send(EventPayloadFactory(event_id="no-env", team="search"))
+    assert UsageEvent.objects.get(event_id="no-env").missing_tags == "environment,product"

@@ -120,7 +120,7 @@ def _event_row(
         "agent": agent,
         "trace_id": trace_id,
     }
-    missing = [t for t in reg.required_tags.get(environment_slug, ()) if not present[t]]
+    missing = [t for t in reg.required_tags_for(environment_slug) if not present[t]]
     return (
         key.id,
         clean["event_id"],
