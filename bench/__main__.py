@@ -1,0 +1,61 @@
+"""`python -m bench [ingest|rollup|profile]`: run the benchmarks (ingest and rollup by default),
+check their results and record them in docs/benchmarks.md; `profile` profiles one ingestion path."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from .config import config_load
+from .cpu import quiet_wait
+from .database import bench_environment, django_start
+
+# Above this many busy cores before a part starts, its figures are flagged as unreliable.
+BUSY_WARNING_CORES = 0.25
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("part", nargs="?", choices=("ingest", "rollup", "profile"), help="run one part only")
+    parser.add_argument("--no-record", action="store_true", help="do not append the results to docs/benchmarks.md")
+    args = parser.parse_args()
+    parts = [args.part] if args.part else ["ingest", "rollup"]
+    config = config_load()
+    started = time.monotonic()
+    print(f"== bench database {config.database}: recreate, migrate, load prices", flush=True)
+    django_start(config, fresh=True)
+    if parts == ["profile"]:
+        from .profile import profile_run
+
+        profile_run()
+        return
+    from .report import machine_describe, results_record
+
+    print(f"== machine: {machine_describe()}", flush=True)
+    results, background = {}, {}
+    for part in parts:
+        background[part] = _background_check(config.quiet_wait_s)
+        if part == "ingest":
+            from .ingest import ingest_run
+
+            print("== ingestion benchmark (issue 6)", flush=True)
+            results[part] = ingest_run(config, bench_environment(config))
+        else:
+            from .rollup import rollup_run
+
+            print("== rollup benchmark (issue 3)", flush=True)
+            results[part] = rollup_run(config)
+    print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
+    results_record(results, background, record=not args.no_record)
+
+
+def _background_check(patience_s: int) -> float:
+    cores = quiet_wait(threshold=BUSY_WARNING_CORES, patience_s=patience_s)
+    print(f"== other load on the machine before starting: {cores:.2f} cores busy", flush=True)
+    if cores > BUSY_WARNING_CORES:
+        print("   WARNING: the machine is busy with other work; figures will be low and noisy.", flush=True)
+    return cores
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Benchmark sizes, read once from BENCH_* variables; the defaults fit `make bench` in 10 minutes."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a whole number.") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be positive, not {value}.")
+    return value
+
+
+@dataclass(frozen=True)
+class Config:
+    pg_server_url: str
+    database: str
+    # Ingestion (issue 6)
+    batch_events: int
+    batch_size: int
+    batch_clients: int
+    single_requests: int
+    single_seconds: int
+    single_clients: int
+    duplicate_events: int
+    client_processes: int
+    quiet_wait_s: int
+    workers: int
+    worker_class: str
+    worker_threads: int
+    # Rollups (issue 3)
+    rollup_events: int
+    rollup_days: int
+    rollup_groups: int
+    rollup_repeat: int
+
+    @property
+    def database_url(self) -> str:
+        return f"{self.pg_server_url}/{self.database}"
+
+
+def config_load() -> Config:
+    cores = os.cpu_count() or 1
+    database = os.environ.get("BENCH_DATABASE", "attribution_bench")
+    # The benchmark drops and recreates its database: never let a typo point it at a real one.
+    if "bench" not in database:
+        raise SystemExit(f"BENCH_DATABASE={database!r}: the name must contain 'bench' (it is dropped and recreated).")
+    batch_events = _positive_int("BENCH_EVENTS", 200_000)
+    return Config(
+        pg_server_url=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/"),
+        database=database,
+        batch_events=batch_events,
+        batch_size=_positive_int("BENCH_BATCH_SIZE", 1000),
+        batch_clients=_positive_int("BENCH_BATCH_CLIENTS", 4),
+        # Single events run for a fixed time (or until this many are sent, whichever comes first).
+        single_requests=_positive_int("BENCH_SINGLE_REQUESTS", 60_000),
+        single_seconds=_positive_int("BENCH_SINGLE_SECONDS", 45),
+        single_clients=_positive_int("BENCH_SINGLE_CLIENTS", 8),
+        duplicate_events=min(_positive_int("BENCH_DUPLICATE_EVENTS", batch_events), batch_events),
+        client_processes=_positive_int("BENCH_CLIENT_PROCESSES", 2),
+        quiet_wait_s=_positive_int("BENCH_QUIET_WAIT_SECONDS", 60),
+        # gunicorn's rule of thumb for sync workers: 2 × cores + 1, so a core never idles while
+        # a worker waits on PostgreSQL.
+        workers=_positive_int("BENCH_WORKERS", 2 * cores + 1),
+        worker_class=os.environ.get("BENCH_WORKER_CLASS", "sync"),
+        worker_threads=_positive_int("BENCH_WORKER_THREADS", 1),
+        rollup_events=_positive_int("BENCH_ROLLUP_EVENTS", 1_000_000),
+        rollup_days=_positive_int("BENCH_ROLLUP_DAYS", 4),
+        rollup_groups=_positive_int("BENCH_ROLLUP_GROUPS", 5_000),
+        rollup_repeat=_positive_int("BENCH_ROLLUP_REPEAT", 3),
+    )

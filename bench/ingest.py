@@ -1,0 +1,236 @@
+"""Ingestion benchmark (issue 6): COPY baseline, batches, single events and duplicates over HTTP.
+
+Runs against gunicorn on loopback; after each phase the stored rows and money are checked against
+what was sent.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+
+import orjson
+import psycopg
+
+from .checks import require, require_equal
+from .client import ClientPool, LoadResult
+from .config import Config
+from .cpu import CpuMeter, CpuUse
+from .events import Totals, api_key_new, events_generate, events_rate, models_check, registry_create, totals_stored
+from .server import WebServer
+from .waits import WaitSampler
+
+# A count-bounded phase (batches, duplicates) that has not finished by then fails the run.
+PHASE_LIMIT_S = 240
+
+
+@dataclass
+class Phase:
+    load: LoadResult
+    cpu: CpuUse
+    waits: str
+
+    def rate(self, count: int) -> float:
+        return count / self.load.seconds
+
+    def cpu_us(self, count: int) -> tuple[float, float]:
+        """(web, PostgreSQL) CPU microseconds per item: what the work costs, whatever else ran."""
+        return 1e6 * self.cpu.web / count, 1e6 * self.cpu.postgres / count
+
+
+@dataclass
+class IngestFigures:
+    config: Config
+    copy_events: int
+    copy_seconds: float
+    batch: Phase
+    single: Phase
+    duplicates: Phase
+    peak_rss_kb: dict[int, int]
+
+    @property
+    def copy_rate(self) -> float:
+        return self.copy_events / self.copy_seconds
+
+    @property
+    def batch_rate(self) -> float:
+        return self.batch.rate(self.batch.load.accepted)
+
+    @property
+    def single_rate(self) -> float:
+        return self.single.rate(self.single.load.requests)
+
+    @property
+    def duplicate_rate(self) -> float:
+        return self.duplicates.rate(self.duplicates.load.duplicates)
+
+    @property
+    def worker_rss_mb(self) -> float:
+        return max(self.peak_rss_kb.values()) / 1024
+
+    @property
+    def other_cores(self) -> float:
+        """Cores other work on the machine took during the measured phases, on average."""
+        phases = (self.batch, self.single, self.duplicates)
+        return sum(p.cpu.other for p in phases) / sum(p.cpu.wall for p in phases)
+
+
+def _phase(
+    server: WebServer, name: str, *, api_key: str, bodies: list[bytes], clients: int, config: Config, stop_after_s
+) -> Phase:
+    print(f"  {name}: up to {len(bodies)} requests, {clients} concurrent clients …", flush=True)
+    pool = ClientPool(
+        port=server.port,
+        api_key=api_key,
+        bodies=bodies,
+        clients=clients,
+        processes=config.client_processes,
+        stop_after_s=stop_after_s,
+    )
+    with CpuMeter(config.database, server.workers_cpu_seconds) as meter, WaitSampler(config.database_url) as waits:
+        load = pool.run()
+    meter.use.clients = load.client_cpu_seconds
+    if load.error_count:
+        print(f"gunicorn log:\n{server.log_tail()}")
+    require(load.error_count == 0, f"{name}: {load.error_count} failed requests, e.g. {load.errors[:3]}")
+    require_equal(load.rejected, 0, f"{name}: events rejected by validation")
+    print(f"    {load.requests} requests in {load.seconds:.1f} s; CPU: {meter.use.describe()}", flush=True)
+    print(f"    PostgreSQL backends, average: {waits.describe()}", flush=True)
+    return Phase(load=load, cpu=meter.use, waits=waits.describe())
+
+
+def _require_stored(api_key_id: int, expected: Totals, when: str) -> None:
+    stored = totals_stored(api_key_id)
+    for name, want in vars(expected).items():
+        require_equal(getattr(stored, name), want, f"after {when}: stored {name} (vs what was sent, rated)")
+
+
+def copy_baseline(config: Config, api_key_id: int, expected_rows: int) -> tuple[int, float]:
+    """COPY the rows ingestion stored into an equivalent table (same columns, indexes and unique
+    constraint; no foreign keys) in one transaction: how fast PostgreSQL itself takes them."""
+    from apps.usage.models import UsageEvent
+
+    columns = ", ".join(f.column for f in UsageEvent._meta.concrete_fields if f.column != "id")
+    buffer = io.BytesIO()
+    with psycopg.connect(config.database_url) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_copy_baseline")
+        conn.execute("CREATE TABLE bench_copy_baseline (LIKE usage_usageevent INCLUDING ALL)")
+        conn.commit()
+        export = f"COPY (SELECT {columns} FROM usage_usageevent WHERE api_key_id = {int(api_key_id)} ORDER BY id)"
+        with conn.cursor().copy(f"{export} TO STDOUT") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        conn.commit()
+        data = buffer.getbuffer()
+        start = time.perf_counter()
+        with conn.cursor() as cursor:
+            with cursor.copy(f"COPY bench_copy_baseline ({columns}) FROM STDIN") as copy:
+                for offset in range(0, len(data), 1 << 20):
+                    copy.write(data[offset : offset + (1 << 20)])
+            rows = cursor.rowcount
+        conn.commit()
+        seconds = time.perf_counter() - start
+        require_equal(rows, expected_rows, "COPY baseline rows")
+        conn.execute("DROP TABLE bench_copy_baseline")
+        conn.commit()
+    return rows, seconds
+
+
+def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
+    from django.utils import timezone
+
+    from apps.rollups.models import DailyRollup
+    from apps.usage.models import DirtyDay
+
+    registry_create()
+    models_check()
+    key_id, key = api_key_new("bench")
+    _, warmup_key = api_key_new("bench-warmup")
+    now = timezone.now()
+    print("  generating and rating events …", flush=True)
+    batch_events = events_generate(config.batch_events, seed=1, now=now)
+    single_events = events_generate(config.single_requests, seed=2, now=now)
+    batch_rated = Totals.of(events_rate(batch_events))
+    single_rated = events_rate(single_events)
+    size = config.batch_size
+    batch_bodies = [orjson.dumps({"events": batch_events[i : i + size]}) for i in range(0, len(batch_events), size)]
+    single_bodies = [orjson.dumps(e) for e in single_events]
+    duplicate_bodies = batch_bodies[: -(-config.duplicate_events // size)]
+    duplicate_count = min(len(duplicate_bodies) * size, config.batch_events)
+    warmup_bodies = [orjson.dumps(e) for e in events_generate(config.workers * 50, seed=3, now=now)]
+    del batch_events, single_events
+
+    with WebServer(config, env) as server:
+        print(f"  gunicorn: {config.workers} {config.worker_class} workers on 127.0.0.1:{server.port}", flush=True)
+        # First requests build each worker's snapshots of keys, registry and prices: not measured.
+        _phase(
+            server,
+            "warm-up",
+            api_key=warmup_key,
+            bodies=warmup_bodies,
+            clients=config.workers,
+            config=config,
+            stop_after_s=PHASE_LIMIT_S,
+        )
+
+        batch = _phase(
+            server,
+            "batch ingestion",
+            api_key=key,
+            bodies=batch_bodies,
+            clients=config.batch_clients,
+            config=config,
+            stop_after_s=PHASE_LIMIT_S,
+        )
+        require_equal(batch.load.requests, len(batch_bodies), "batch ingestion: batches answered in time")
+        require_equal(batch.load.accepted, config.batch_events, "batch ingestion: events accepted")
+        require_equal(batch.load.duplicates, 0, "batch ingestion: duplicates reported")
+        _require_stored(key_id, batch_rated, "batch ingestion")
+
+        print("  COPY baseline …", flush=True)
+        copy_rows, copy_seconds = copy_baseline(config, key_id, config.batch_events)
+        print(f"    {copy_rows} rows in {copy_seconds:.2f} s", flush=True)
+
+        single = _phase(
+            server,
+            "single-event ingestion",
+            api_key=key,
+            bodies=single_bodies,
+            clients=config.single_clients,
+            config=config,
+            stop_after_s=config.single_seconds,
+        )
+        require_equal(single.load.accepted, single.load.requests, "single-event ingestion: events accepted")
+        expected_all = batch_rated + Totals.of([single_rated[i] for i in single.load.sent])
+        _require_stored(key_id, expected_all, "single-event ingestion")
+
+        duplicates = _phase(
+            server,
+            "duplicate batches",
+            api_key=key,
+            bodies=duplicate_bodies,
+            clients=config.batch_clients,
+            config=config,
+            stop_after_s=PHASE_LIMIT_S,
+        )
+        require_equal(duplicates.load.requests, len(duplicate_bodies), "duplicates: batches answered in time")
+        require_equal(duplicates.load.accepted, 0, "duplicates: events stored a second time")
+        require_equal(duplicates.load.duplicates, duplicate_count, "duplicates: events reported as duplicates")
+        _require_stored(key_id, expected_all, "re-posting the batches (nothing may be stored twice)")
+
+        server.workers_unchanged()
+        peak_rss_kb = server.workers_peak_rss_kb()
+
+    # Rollups are the workers' job: requests only mark days dirty (ROLLUP_REFRESH_ON_INGEST=0).
+    require_equal(DailyRollup.objects.count(), 0, "rollup rows built inside ingestion requests")
+    require(DirtyDay.objects.exists(), "ingestion marked no day dirty")
+    return IngestFigures(
+        config=config,
+        copy_events=copy_rows,
+        copy_seconds=copy_seconds,
+        batch=batch,
+        single=single,
+        duplicates=duplicates,
+        peak_rss_kb=peak_rss_kb,
+    )
