@@ -141,7 +141,7 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
     from django.utils import timezone
 
     from apps.rollups.models import DailyRollup
-    from apps.usage.models import DirtyDay
+    from apps.usage.models import DirtyMark
 
     registry_create()
     models_check()
@@ -224,7 +224,7 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
 
     # Rollups are the workers' job: requests only mark days dirty (ROLLUP_REFRESH_ON_INGEST=0).
     require_equal(DailyRollup.objects.count(), 0, "rollup rows built inside ingestion requests")
-    require(DirtyDay.objects.exists(), "ingestion marked no day dirty")
+    require(DirtyMark.objects.exists(), "ingestion marked no day dirty")
     return IngestFigures(
         config=config,
         copy_events=copy_rows,

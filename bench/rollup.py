@@ -15,7 +15,7 @@ from apps.org.models import Environment, Product, Team
 from apps.pricing.rating import catalog
 from apps.rollups import services as rollups
 from apps.rollups.models import DailyRollup
-from apps.usage.models import DirtyDay, UsageEvent
+from apps.usage.models import DirtyMark, UsageEvent
 from apps.usage.services import days_mark_dirty
 
 from .checks import require, require_equal
@@ -214,5 +214,5 @@ def _require_invariant(days: list[date]) -> None:
         rolled = [tuple(int(v) if not isinstance(v, date) else v for v in row) for row in cursor.fetchall()]
     require_equal([r[0] for r in raw], days, "days holding events")
     require_equal(rolled, raw, "rollup sums vs raw event sums per day (requests, errors, tokens, costs, unpriced)")
-    require_equal(DirtyDay.objects.count(), 0, "days still dirty after the rebuild")
+    require_equal(DirtyMark.objects.count(), 0, "days still dirty after the rebuild")
     require(DailyRollup.objects.exists(), "no rollup rows were built")

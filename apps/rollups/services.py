@@ -6,7 +6,7 @@ from datetime import date
 
 from django.db import connection, transaction
 
-from apps.usage.models import DirtyDay, UsageEvent
+from apps.usage.models import DirtyMark, UsageEvent
 
 from .models import DailyRollup
 
@@ -77,19 +77,16 @@ def day_rebuild(*, day: date) -> int:
     """Replace the day's rollup rows with a fresh GROUP BY of its events; return the row count.
 
     Two rebuilds of one day are serialised by `day_lock`, so they cannot both insert. The day's
-    dirty marker is cleared only if no ingestion bumped it since it was read here: a concurrent
-    late event keeps the day dirty.
+    dirty marks are deleted before the events are read, in this transaction: an ingestion that
+    commits after that delete leaves its own mark behind, so its events are rebuilt next time.
     """
     day_lock(day)
+    DirtyMark.objects.filter(day=day).delete()
+    DailyRollup.objects.filter(day=day).delete()
     with connection.cursor() as cursor:
-        generation = DirtyDay.objects.filter(day=day).values_list("generation", flat=True).first()
-        DailyRollup.objects.filter(day=day).delete()
         cursor.execute(_rebuild_sql(), [connection.ops.adapt_datefield_value(day)])
-        rows = cursor.rowcount
-    if generation is not None:
-        DirtyDay.objects.filter(day=day, generation=generation).delete()
-    return rows
+        return cursor.rowcount
 
 
 def dirty_days() -> list[date]:
-    return list(DirtyDay.objects.order_by("day").values_list("day", flat=True))
+    return list(DirtyMark.objects.order_by("day").values_list("day", flat=True).distinct())

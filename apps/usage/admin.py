@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import ApiKey, DirtyDay, RerateRun, UsageEvent
+from .models import ApiKey, DirtyMark, RerateRun, UsageEvent
 
 
 @admin.register(ApiKey)
@@ -49,9 +49,9 @@ class UsageEventAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(DirtyDay)
-class DirtyDayAdmin(admin.ModelAdmin):
-    list_display = ("day", "generation", "marked_at")
+@admin.register(DirtyMark)
+class DirtyMarkAdmin(admin.ModelAdmin):
+    list_display = ("day", "marked_at")
 
     def has_add_permission(self, request):
         return False

@@ -150,19 +150,21 @@ class UsageEvent(models.Model):
         return f"unknown team '{self.team_tag}'" if self.team_tag else "missing team tag"
 
 
-class DirtyDay(models.Model):
-    """A UTC day whose events changed since its rollup was last built.
+class DirtyMark(models.Model):
+    """A note that a UTC day's events changed after its rollup was built: the day is dirty while
+    it has any mark.
 
-    Ingestion bumps `generation` in the same transaction as the insert; a rebuild that read
-    generation N deletes the row only if it is still N, so a change during a rebuild is not lost.
+    Marks are only ever inserted (in the transaction that changed the events), never updated, so
+    concurrent ingestions into one day do not queue on a shared row. A rebuild deletes the day's
+    marks it can see and rebuilds in the same transaction; a mark committed after that delete
+    survives it, and the day is rebuilt again.
     """
 
-    day = models.DateField(primary_key=True)
-    generation = models.PositiveBigIntegerField(default=1)
+    day = models.DateField(db_index=True)
     marked_at = models.DateTimeField()
 
     def __str__(self) -> str:
-        return f"{self.day} (generation {self.generation})"
+        return f"{self.day} (marked {self.marked_at:%Y-%m-%d %H:%M:%S})"
 
 
 class RerateRun(models.Model):

@@ -17,7 +17,7 @@ from apps.allocation.models import AllocationResult
 from apps.allocation.services import day_refresh
 from apps.allocation.tasks import refresh_dirty_days
 from apps.rollups.models import DailyRollup
-from apps.usage.models import DirtyDay
+from apps.usage.models import DirtyMark
 from tests.factories import ApiKeyFactory, ModelPriceFactory, SharedCostRuleFactory, TeamFactory
 from tests.rollups.events import (
     days_ago,
@@ -71,10 +71,10 @@ def _batch(day):
 def _wait_until_refreshed(days, timeout=30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not DirtyDay.objects.exists() and all(DailyRollup.objects.filter(day=d).exists() for d in days):
+        if not DirtyMark.objects.exists() and all(DailyRollup.objects.filter(day=d).exists() for d in days):
             return
         time.sleep(0.25)
-    pytest.fail(f"the worker did not refresh {days} in {timeout}s; still dirty: {list(DirtyDay.objects.all())}")
+    pytest.fail(f"the worker did not refresh {days} in {timeout}s; still dirty: {list(DirtyMark.objects.all())}")
 
 
 def _allocated_by_rule_and_day() -> dict:

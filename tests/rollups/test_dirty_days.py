@@ -1,4 +1,4 @@
-"""The dirty-day marker: set by ingestion, cleared by a rebuild unless the day changed meanwhile."""
+"""Dirty marks: added by ingestion, cleared by a rebuild, except a mark added while it ran."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from apps.rollups import services as rollup_services
 from apps.rollups.services import day_rebuild, dirty_days
-from apps.usage.models import DirtyDay
+from apps.usage.models import DirtyMark
 from apps.usage.services import days_mark_dirty
 
 from .events import days_ago, event, ingest
@@ -20,11 +20,12 @@ def test_ingestion_marks_the_events_days_dirty(api_key, price):
     assert dirty_days() == [days_ago(3), days_ago(1)]
 
 
-def test_each_ingestion_into_a_dirty_day_bumps_its_generation(api_key, price):
+def test_each_ingestion_into_a_dirty_day_adds_a_mark_of_its_own(api_key, price):
     ingest(api_key, event())
     ingest(api_key, event())
 
-    assert DirtyDay.objects.get(day=days_ago(1)).generation == 2
+    assert DirtyMark.objects.filter(day=days_ago(1)).count() == 2
+    assert dirty_days() == [days_ago(1)]
 
 
 def test_a_batch_of_only_duplicates_leaves_no_day_dirty(api_key, price):
@@ -51,14 +52,14 @@ def test_a_rebuild_keeps_the_marker_when_the_day_was_dirtied_while_it_ran(api_ke
     rebuild_sql = rollup_services._rebuild_sql
 
     def late_event_arrives():
-        # Runs after the rebuild read generation 1: as if an ingestion committed just then.
+        # Runs after the rebuild deleted the day's marks: as if an ingestion committed just then.
         days_mark_dirty([day])
         return rebuild_sql()
 
     monkeypatch.setattr(rollup_services, "_rebuild_sql", late_event_arrives)
     day_rebuild(day=day)
 
-    assert DirtyDay.objects.get(day=day).generation == 2
+    assert dirty_days() == [day]
 
 
 def test_the_next_rebuild_clears_a_marker_bumped_during_the_last_one(api_key, price, monkeypatch):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from apps.allocation.models import AllocationResult
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import dirty_days
-from apps.usage.models import DirtyDay, UsageEvent
+from apps.usage.models import DirtyMark, UsageEvent
 from tests.factories import ApiKeyFactory, ModelPriceFactory, NegotiatedDiscountFactory, TeamFactory
 
 from .events import (
@@ -99,7 +99,7 @@ def _start_clean() -> None:
     AllocationResult.objects.all().delete()
     DailyRollup.objects.all().delete()
     UsageEvent.objects.all().delete()
-    DirtyDay.objects.all().delete()
+    DirtyMark.objects.all().delete()
 
 
 @pytest.mark.django_db

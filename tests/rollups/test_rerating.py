@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apps.rollups.services import dirty_days
-from apps.usage.models import DirtyDay, RerateRun, UsageEvent
+from apps.usage.models import DirtyMark, RerateRun, UsageEvent
 from apps.usage.services import events_rerate
 from tests.factories import ModelPriceFactory, NegotiatedDiscountFactory
 
@@ -39,7 +39,7 @@ def history(api_key, price, cheap_price):
         event(day=days_ago(1)),
         event(day=days_ago(4), model="cheap-model"),
     )
-    DirtyDay.objects.all().delete()
+    DirtyMark.objects.all().delete()
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_it_records_what_the_run_did(new_price):
 
 def test_running_it_again_changes_nothing(new_price):
     events_rerate(run=_latest_run())
-    DirtyDay.objects.all().delete()
+    DirtyMark.objects.all().delete()
 
     run = events_rerate(run=_latest_run())
 

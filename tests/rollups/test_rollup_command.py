@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from apps.allocation.models import AllocationResult
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_rebuild, dirty_days
-from apps.usage.models import DirtyDay
+from apps.usage.models import DirtyMark
 from tests.factories import SharedCostRuleFactory, TeamFactory
 
 from .events import days_ago, event, ingest
@@ -51,7 +51,7 @@ def test_without_since_it_leaves_clean_days_alone(api_key, price):
 
 def test_since_rebuilds_every_day_up_to_today_dirty_or_not(api_key, price):
     ingest(api_key, event(day=days_ago(3)), event(day=days_ago(1)))
-    DirtyDay.objects.all().delete()
+    DirtyMark.objects.all().delete()
 
     output = _rollup("--since", days_ago(3).isoformat())
 

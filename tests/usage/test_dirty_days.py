@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from apps.usage.models import DirtyDay
+from apps.usage.models import DirtyMark
 from tests.factories import EventPayloadFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,8 @@ def at_noon(days_ago: int) -> str:
 
 
 def dirty() -> dict:
-    return dict(DirtyDay.objects.values_list("day", "generation"))
+    """Marks per day."""
+    return dict(Counter(DirtyMark.objects.values_list("day", flat=True)))
 
 
 def day_of(timestamp: str):
@@ -36,7 +38,7 @@ def test_it_marks_each_touched_utc_day_dirty_once(send, price):
     assert dirty() == {day_of(two_days_ago): 1, day_of(five_days_ago): 1}
 
 
-def test_new_events_on_a_dirty_day_bump_its_generation(send, price):
+def test_new_events_on_a_dirty_day_add_a_mark_of_their_own(send, price):
     timestamp = at_noon(2)
     send(EventPayloadFactory(timestamp=timestamp))
     send(EventPayloadFactory(timestamp=timestamp))
@@ -58,7 +60,7 @@ def test_a_batch_of_only_rejected_events_marks_no_day(send, price):
 def test_only_the_days_of_newly_inserted_events_are_marked(send, price):
     old = EventPayloadFactory(timestamp=at_noon(5))
     send(old)
-    DirtyDay.objects.all().delete()  # as a rollup rebuild would
+    DirtyMark.objects.all().delete()  # as a rollup rebuild would
     new = EventPayloadFactory(timestamp=at_noon(2))
     send(old, new)
     assert dirty() == {day_of(new["timestamp"]): 1}

@@ -17,7 +17,7 @@ from apps.org.registry import registry
 from apps.pricing.rating import catalog, event_rate
 from apps.usage.models import RerateRun, UsageEvent
 
-from .ingest import days_mark_dirty
+from .storage import days_mark_dirty
 
 RERATE_CHUNK = 2000
 _RATED = ("price_id", "list_cost", "billed_cost", "cache_savings", "unpriced")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from apps.org.models import Team
@@ -16,49 +15,10 @@ from apps.org.registry import Registry, normalize_tag, registry
 from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
 from apps.usage.keys import ApiKeyInfo
-from apps.usage.models import ApiKey, DirtyDay, UsageEvent
-from apps.usage.signals import days_dirtied
+from apps.usage.models import ApiKey
 from apps.usage.validation import TAG_FIELDS, event_validate
 
-# Rows per INSERT statement: keeps under SQLite's 32,766 bound parameters.
-INSERT_CHUNK = 500
-
-_COLUMNS = (
-    "api_key_id",
-    "event_id",
-    "timestamp",
-    "day",
-    "received_at",
-    "provider",
-    "model",
-    "service_tier",
-    "outcome",
-    "latency_ms",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "price_id",
-    "list_cost",
-    "billed_cost",
-    "cache_savings",
-    "unpriced",
-    "team_tag",
-    "team_id",
-    "product_tag",
-    "product_id",
-    "environment_tag",
-    "environment_id",
-    "feature",
-    "customer",
-    "agent",
-    "trace_id",
-    "missing_tags",
-    "raw_tags",
-    "attributes",
-)
+from .storage import events_store
 
 
 @dataclass
@@ -159,42 +119,6 @@ def _event_row(
     )
 
 
-def _insert_events(rows: list[tuple]) -> list[date]:
-    """Insert rows, skipping (api_key, event_id) pairs already stored; return the inserted days."""
-    table = UsageEvent._meta.db_table
-    columns = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
-    placeholders = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
-    days: list = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            sql = (
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING day"
-            )
-            cursor.execute(sql, [value for row in chunk for value in row])
-            days += [day for (day,) in cursor.fetchall()]
-    return [d if isinstance(d, date) else date.fromisoformat(d) for d in days]
-
-
-def days_mark_dirty(days: Iterable[date]) -> None:
-    """Record that these days' rollups are stale (in the caller's transaction)."""
-    days = sorted(set(days))  # one lock order for every writer, so concurrent batches cannot deadlock
-    if not days:
-        return
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    table = DirtyDay._meta.db_table
-    values = ", ".join(["(%s, 1, %s)"] * len(days))
-    params = [v for day in days for v in (connection.ops.adapt_datefield_value(day), now)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (day, generation, marked_at) VALUES {values} "
-            f"ON CONFLICT (day) DO UPDATE SET generation = {table}.generation + 1, marked_at = excluded.marked_at",
-            params,
-        )
-    transaction.on_commit(lambda: days_dirtied.send(sender=DirtyDay, days=days))
-
-
 def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
     """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
     and an event_id the key already sent is counted as a duplicate instead of stored twice."""
@@ -215,11 +139,7 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
             rows[clean["event_id"]] = _event_row(
                 clean, key=key, reg=reg, prices=prices, received_at=received_at, ops=ops
             )
-    # Rows in event_id order: two batches sharing events then take their row locks in one order.
-    ordered = [rows[event_id] for event_id in sorted(rows)]
-    with transaction.atomic():
-        inserted_days = _insert_events(ordered)
-        days_mark_dirty(inserted_days)
+    inserted_days = events_store([rows[event_id] for event_id in sorted(rows)])
     result.accepted = len(inserted_days)
     result.duplicates += len(rows) - len(inserted_days)
     return result
