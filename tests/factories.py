@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from apps.allocation.models import RuleTarget, SharedCostRule
+from apps.budgets.models import Alert, Anomaly, Budget, Webhook
 from apps.org.models import CustomerAccount, Environment, Product, TagAlias, Team, TeamMembership
 from apps.pricing.models import ModelAlias, ModelPrice, NegotiatedDiscount
 from apps.rollups.models import DailyRollup
@@ -211,3 +212,63 @@ class DailyRollupFactory(factory.django.DjangoModelFactory):
     billed_cost = Decimal("0")
     cache_savings = Decimal("0")
     unpriced = 0
+
+
+class BudgetFactory(factory.django.DjangoModelFactory):
+    """A team's $100.00 monthly budget from this month, alerting at 50%, 80% and 100%."""
+
+    class Meta:
+        model = Budget
+
+    team = factory.SubFactory(TeamFactory)
+    product = None
+    monthly_amount = Decimal("100.00")
+    effective_from = factory.LazyFunction(lambda: timezone.now().date().replace(day=1))
+
+
+class WebhookFactory(factory.django.DjangoModelFactory):
+    """An organisation-wide webhook (every alert) unless given a team; point `url` at a receiver."""
+
+    class Meta:
+        model = Webhook
+
+    name = factory.Sequence(lambda n: f"Webhook {n}")
+    url = "http://127.0.0.1:9/hook"
+    team = None
+
+
+class AnomalyFactory(factory.django.DjangoModelFactory):
+    """An agent's daily anomaly today: $412 against a typical $38, mostly from one model."""
+
+    class Meta:
+        model = Anomaly
+
+    dimension = Anomaly.Dimension.AGENT
+    subject = factory.Sequence(lambda n: f"agent-{n}")
+    team = factory.SubFactory(TeamFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    hour = None
+    period = factory.LazyAttribute(lambda a: a.day.isoformat() if a.hour is None else f"{a.day}T{a.hour:02d}")
+    amount = Decimal("412.000000000")
+    baseline = Decimal("38.000000000")
+    drivers = factory.LazyFunction(
+        lambda: [{"dimension": "model", "value": "claude-opus-4-1", "delta": "374", "share": "0.91"}]
+    )
+    explanation = factory.LazyAttribute(
+        lambda a: (
+            f"agent `{a.subject}`: $412.00 today vs $38.00 typical; 91% of the increase from model claude-opus-4-1"
+        )
+    )
+
+
+class AlertFactory(factory.django.DjangoModelFactory):
+    """A threshold alert of a team for this month, written directly (no deliveries)."""
+
+    class Meta:
+        model = Alert
+
+    kind = Alert.Kind.THRESHOLD
+    team = factory.SubFactory(TeamFactory)
+    subject = factory.LazyAttribute(lambda a: f"team:{a.team.slug}" if a.team else "organisation")
+    period = factory.Sequence(lambda n: f"{timezone.now():%Y-%m}@{n}%")
+    message = factory.LazyAttribute(lambda a: f"{a.subject} crossed a threshold ({a.period}).")

@@ -51,6 +51,16 @@ def _breakdown(rows, dimension: str) -> dict[tuple[str, str], Decimal]:
     return found
 
 
+def _typical_mix(before: dict, history: list[Decimal], typical: Baseline) -> dict[tuple[str, str], Decimal]:
+    """The window's mix of spend per driver, scaled from its mean to the typical (median) period.
+
+    Deltas are then measured from the same baseline the anomaly was flagged against, so each
+    dimension's deltas add up to the increase: a workload running for days (so the mean holds it
+    but the median does not) still reads as 100% of its increase, not a share of it."""
+    total = sum(history, Decimal(0))
+    return {key: spend * typical.median / total for key, spend in before.items()} if total else {}
+
+
 def _explain(dimension: str, subject: str, when: str, amount: Decimal, typical: Baseline, found: list) -> str:
     text = f"{dimension} `{subject}`"
     environments = [d for d in found if d.dimension == "environment"]
@@ -110,8 +120,7 @@ def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
             rows = window.filter(**{field: subject})
             today = _breakdown(rows.filter(day=day), dimension)
             before = _breakdown(rows.filter(day__lt=day), dimension)
-            usual = {k: v / WINDOW_DAYS for k, v in before.items()}
-            explained = drivers(today, usual, increase=amount - typical.median)
+            explained = drivers(today, _typical_mix(before, history, typical), increase=amount - typical.median)
             text = _explain(dimension, subject, f"on {day:%d %b}", amount, typical, explained)
             anomaly, _ = _record(
                 dimension=dimension,
@@ -148,8 +157,7 @@ def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
         in_hour = events.filter(agent=agent, timestamp__gte=hour)
         today = _breakdown(in_hour, "agent")
         before = _breakdown(events.filter(agent=agent, timestamp__lt=hour), "agent")
-        usual = {k: v / HOURLY_WINDOW_HOURS for k, v in before.items()}
-        explained = drivers(today, usual, increase=amount - typical.median)
+        explained = drivers(today, _typical_mix(before, history, typical), increase=amount - typical.median)
         text = _explain("agent", agent, f"in the hour from {hour:%d %b %H:00} UTC", amount, typical, explained)
         anomaly, _ = _record(
             dimension="agent",

@@ -1,0 +1,198 @@
+"""Webhook delivery over real HTTP to receivers started by the test: good, failing and slow."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+
+from apps.budgets.models import Alert, Delivery
+from apps.budgets.services import alert_raise
+from apps.budgets.tasks import deliver
+from tests.factories import WebhookFactory
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE = "Search has used 80% of its 2026-11 budget: $85.00 of $100.00."
+
+
+@dataclass
+class Receiver:
+    url: str
+    requests: list[dict] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator:
+    """Starts a local HTTP receiver answering `status` after `delay` seconds; all are shut
+    down (and any sleeping handler released) at teardown."""
+    running = []
+
+    def start(*, status: int = 200, delay: float = 0.0) -> Receiver:
+        release = threading.Event()
+        found = Receiver(url="")
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                found.requests.append(
+                    {"path": self.path, "content_type": self.headers["Content-Type"], "body": json.loads(body)}
+                )
+                release.wait(delay)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender stopped waiting
+
+            def log_message(self, format, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        running.append((server, thread, release))
+        found.url = f"http://127.0.0.1:{server.server_port}/hook"
+        return found
+
+    yield start
+    for server, thread, release in running:
+        release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def raise_alert(django_capture_on_commit_callbacks, team):
+    """Raise a team alert and run the deliveries it queues on commit (eagerly, one task each)."""
+
+    def run(*, team=team, period: str = "2026-11@80%") -> Alert:
+        with django_capture_on_commit_callbacks(execute=True):
+            return alert_raise(
+                kind=Alert.Kind.THRESHOLD, subject=f"team:{team.slug}", period=period, team=team, message=MESSAGE
+            )
+
+    return run
+
+
+def _webhook_delivery(alert: Alert) -> Delivery:
+    return alert.deliveries.get(channel=Delivery.Channel.WEBHOOK)
+
+
+def test_a_webhook_receives_the_alert_as_slack_compatible_json(receiver, raise_alert):
+    good = receiver()
+    WebhookFactory(url=good.url)
+
+    raise_alert()
+
+    assert good.requests == [{"path": "/hook", "content_type": "application/json", "body": {"text": MESSAGE}}]
+
+
+def test_a_delivered_webhook_is_recorded_as_sent(receiver, raise_alert):
+    WebhookFactory(url=receiver().url)
+
+    delivery = _webhook_delivery(raise_alert())
+
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (Delivery.Status.SENT, 1, "")
+    assert delivery.sent_at is not None
+
+
+def test_an_organisation_webhook_gets_every_teams_alerts_and_a_team_webhook_only_its_own(
+    receiver, raise_alert, team, other_team
+):
+    everything, search_only, billing_only = receiver(), receiver(), receiver()
+    WebhookFactory(url=everything.url)
+    WebhookFactory(url=search_only.url, team=team)
+    WebhookFactory(url=billing_only.url, team=other_team)
+
+    raise_alert()
+
+    assert (len(everything.requests), len(search_only.requests), len(billing_only.requests)) == (1, 1, 0)
+
+
+def test_an_inactive_webhook_gets_nothing(receiver, raise_alert):
+    paused = receiver()
+    WebhookFactory(url=paused.url, is_active=False)
+
+    alert = raise_alert()
+
+    assert paused.requests == []
+    assert not alert.deliveries.filter(channel=Delivery.Channel.WEBHOOK).exists()
+
+
+def test_a_failing_receivers_attempt_is_recorded_with_its_error(receiver, raise_alert):
+    WebhookFactory(url=receiver(status=500).url)
+
+    delivery = _webhook_delivery(raise_alert())
+
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert delivery.last_error == "HTTPError: HTTP Error 500: Internal Server Error"
+
+
+def test_a_delivery_fails_after_the_last_allowed_attempt(settings, receiver, raise_alert):
+    settings.ALERT_DELIVERY_ATTEMPTS = 3
+    failing = receiver(status=500)
+    WebhookFactory(url=failing.url)
+    delivery = _webhook_delivery(raise_alert())
+
+    # The first attempt ran on commit; each further task run is one retry.
+    assert deliver.delay(delivery.pk).get() == Delivery.Status.PENDING
+    assert deliver.delay(delivery.pk).get() == Delivery.Status.FAILED
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(failing.requests)) == (Delivery.Status.FAILED, 3, 3)
+    assert "HTTP Error 500" in delivery.last_error
+
+
+def test_a_sent_delivery_is_not_sent_again(receiver, raise_alert):
+    good = receiver()
+    WebhookFactory(url=good.url)
+    delivery = _webhook_delivery(raise_alert())
+
+    assert deliver.delay(delivery.pk).get() == Delivery.Status.SENT
+    assert len(good.requests) == 1
+
+
+def test_a_slow_receiver_times_out_quickly_and_is_recorded_as_a_failed_attempt(settings, receiver, raise_alert, lead):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    WebhookFactory(url=receiver(delay=10).url)
+
+    started = time.monotonic()
+    delivery = _webhook_delivery(raise_alert())
+
+    assert time.monotonic() - started < 3
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert "timed out" in delivery.last_error
+
+
+def test_a_webhook_that_times_out_does_not_block_anything_else(settings, receiver, raise_alert, lead):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    WebhookFactory(url=receiver(delay=10).url)
+    good = receiver()
+    WebhookFactory(url=good.url)
+
+    alert = raise_alert()
+
+    statuses = {(d.channel, d.target): d.status for d in alert.deliveries.all()}
+    assert statuses[("email", lead.email)] == Delivery.Status.SENT
+    assert statuses[("webhook", good.url)] == Delivery.Status.SENT
+    assert sorted(statuses.values()) == [Delivery.Status.PENDING, Delivery.Status.SENT, Delivery.Status.SENT]
+    assert [m.body for m in mail.outbox] == [MESSAGE]
+    assert len(good.requests) == 1
+
+
+def test_an_unreachable_webhook_is_recorded_as_a_failed_attempt(raise_alert):
+    WebhookFactory(url="http://127.0.0.1:9/hook")  # the discard port: nothing listens
+
+    delivery = _webhook_delivery(raise_alert())
+
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert "Connection refused" in delivery.last_error
