@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Min, Q, Sum
 from django.db.models.functions import TruncHour
 
 from apps.org.models import Product, Team
@@ -101,9 +101,15 @@ def _record(*, dimension: str, subject: str, day: date, hour: int | None, amount
     )
 
 
+def _first_day() -> date | None:
+    """The first day with any usage: before it there is no history, not a history of zeros."""
+    return DailyRollup.objects.aggregate(first=Min("day"))["first"]
+
+
 def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
-    """Each subject's spend on `day` against the median of its previous 28 days."""
-    start = day - timedelta(days=WINDOW_DAYS)
+    """Each subject's spend on `day` against the median of its previous 28 days (fewer, in the
+    first weeks of an installation; none in its first week)."""
+    start = max(day - timedelta(days=WINDOW_DAYS), _first_day() or day)
     window = DailyRollup.objects.filter(day__gte=start, day__lte=day)
     found_anomalies = []
     for dimension, field in SUBJECT_FIELDS.items():
@@ -113,7 +119,7 @@ def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
             series[r[field]][r["day"]] = r["cost"]
         for subject, daily in series.items():
             amount = daily.get(day, Decimal(0))
-            history = [daily.get(start + timedelta(days=i), Decimal(0)) for i in range(WINDOW_DAYS)]
+            history = [daily.get(start + timedelta(days=i), Decimal(0)) for i in range((day - start).days)]
             typical = is_anomalous(amount, history, min_increase=settings.ANOMALY_MIN_INCREASE)
             if typical is None:
                 continue
@@ -140,7 +146,8 @@ def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
 def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
     """Runaway agents: an agent's spend in the hour starting at `hour` against the median hour of
     the previous week. Reads raw events of those eight days only (the day index bounds it)."""
-    start = hour - timedelta(hours=HOURLY_WINDOW_HOURS)
+    first_day = _first_day() or hour.date()
+    start = max(hour - timedelta(hours=HOURLY_WINDOW_HOURS), datetime.combine(first_day, time.min, tzinfo=UTC))
     events = UsageEvent.objects.filter(
         day__gte=start.date(), day__lte=hour.date(), timestamp__gte=start, timestamp__lt=hour + timedelta(hours=1)
     ).exclude(agent="")
@@ -150,7 +157,8 @@ def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
     found_anomalies = []
     for agent, hourly in series.items():
         amount = hourly.get(hour, Decimal(0))
-        history = [hourly.get(start + timedelta(hours=i), Decimal(0)) for i in range(HOURLY_WINDOW_HOURS)]
+        hours = int((hour - start).total_seconds()) // 3600
+        history = [hourly.get(start + timedelta(hours=i), Decimal(0)) for i in range(hours)]
         typical = is_anomalous(amount, history, min_increase=settings.ANOMALY_MIN_HOURLY_INCREASE)
         if typical is None:
             continue

@@ -18,8 +18,8 @@ def check_spend() -> int:
 def deliver(self, delivery_id: int) -> str:
     """One delivery per task, so a slow or failing receiver holds up nothing else."""
     delivery = Delivery.objects.select_related("alert").get(pk=delivery_id)
-    if delivery.status == Delivery.Status.SENT:
-        return delivery.status
+    if delivery.status != Delivery.Status.PENDING:
+        return delivery.status  # sent, or given up on: a repeated task sends nothing twice
     try:
         delivery_send(delivery=delivery)
     except DeliveryFailed as exc:

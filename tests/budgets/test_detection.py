@@ -136,6 +136,8 @@ def test_a_workload_running_for_days_still_owns_its_whole_increase(spend, team):
     # Five days in, the 28-day median is still $0 but the mean holds $225 / 28: drivers are
     # measured from the median day too, so Opus is 100% of the increase, not 82%.
     today = timezone.now().date()
+    for days_ago in range(1, 30):  # an installation weeks old: other spend since a month ago
+        spend.add(noon(today - timedelta(days=days_ago)), "1", team=team, agent="steady-bot")
     for days_ago in range(0, 6):
         at = today_start() if days_ago == 0 else noon(today - timedelta(days=days_ago))
         spend.add(at, "45", team=team, agent="backfill-bot", model="claude-opus-4-1")
@@ -147,3 +149,13 @@ def test_a_workload_running_for_days_still_owns_its_whole_increase(spend, team):
         f"agent `backfill-bot` in production: $45.00 on {today:%d %b} vs $0.00 typical; "
         "100% of the increase from model claude-opus-4-1"
     )
+
+
+def test_an_installation_in_its_first_week_has_no_history_to_flag_against(spend, team):
+    today = timezone.now().date()
+    for days_ago in range(1, 5):
+        spend.add(noon(today - timedelta(days=days_ago)), "1", team=team, agent="new-bot")
+    spend.add(today_start(), "90", team=team, agent="new-bot", model="claude-opus-4-1")
+    spend.flush()
+
+    assert anomalies_detect_daily(day=today) == []

@@ -152,6 +152,16 @@ def test_a_delivery_fails_after_the_last_allowed_attempt(settings, receiver, rai
     assert "HTTP Error 500" in delivery.last_error
 
 
+def test_a_failed_delivery_is_not_tried_again(settings, receiver, raise_alert):
+    settings.ALERT_DELIVERY_ATTEMPTS = 1
+    failing = receiver(status=500)
+    WebhookFactory(url=failing.url)
+    delivery = _webhook_delivery(raise_alert())
+
+    assert deliver.delay(delivery.pk).get() == Delivery.Status.FAILED
+    assert len(failing.requests) == 1
+
+
 def test_a_sent_delivery_is_not_sent_again(receiver, raise_alert):
     good = receiver()
     WebhookFactory(url=good.url)
