@@ -6,63 +6,188 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('org', '0002_default_environments'),
+        ("org", "0002_default_environments"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SharedCostRule',
+            name="SharedCostRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('source', models.CharField(choices=[('shared_team', 'Direct spend of a shared team'), ('unattributed', 'Unattributed spend'), ('fixed', 'A fixed amount per month')], max_length=16)),
-                ('monthly_amount', models.DecimalField(blank=True, decimal_places=2, help_text='For a fixed source: USD per month.', max_digits=14, null=True)),
-                ('method', models.CharField(choices=[('billed_cost', 'In proportion to billed cost'), ('tokens', 'In proportion to tokens'), ('requests', 'In proportion to requests'), ('even', 'Even split'), ('fixed_percent', 'Fixed percentages')], default='billed_cost', max_length=16)),
-                ('all_teams', models.BooleanField(default=True, help_text='Split onto every team that is not shared; otherwise onto the teams listed below.')),
-                ('effective_from', models.DateField()),
-                ('effective_until', models.DateField(blank=True, help_text='Last day the rule applies; blank: open.', null=True)),
-                ('environment', models.ForeignKey(blank=True, help_text="Only the source's spend here.", null=True, on_delete=django.db.models.deletion.PROTECT, to='org.environment')),
-                ('product', models.ForeignKey(blank=True, help_text="Only the source's spend on this product.", null=True, on_delete=django.db.models.deletion.PROTECT, to='org.product')),
-                ('source_team', models.ForeignKey(blank=True, help_text='For a shared team source.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("shared_team", "Direct spend of a shared team"),
+                            ("unattributed", "Unattributed spend"),
+                            ("fixed", "A fixed amount per month"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "monthly_amount",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        help_text="For a fixed source: USD per month.",
+                        max_digits=14,
+                        null=True,
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("billed_cost", "In proportion to billed cost"),
+                            ("tokens", "In proportion to tokens"),
+                            ("requests", "In proportion to requests"),
+                            ("even", "Even split"),
+                            ("fixed_percent", "Fixed percentages"),
+                        ],
+                        default="billed_cost",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "all_teams",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Split onto every team that is not shared; otherwise onto the teams listed below.",
+                    ),
+                ),
+                ("effective_from", models.DateField()),
+                (
+                    "effective_until",
+                    models.DateField(blank=True, help_text="Last day the rule applies; blank: open.", null=True),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only the source's spend here.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="org.environment",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only the source's spend on this product.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="org.product",
+                    ),
+                ),
+                (
+                    "source_team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For a shared team source.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RuleTarget',
+            name="RuleTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percent', models.DecimalField(blank=True, decimal_places=4, help_text='For fixed percentages; they sum to 100.', max_digits=7, null=True)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.team')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='targets', to='allocation.sharedcostrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "percent",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="For fixed percentages; they sum to 100.",
+                        max_digits=7,
+                        null=True,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.team"),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="targets",
+                        to="allocation.sharedcostrule",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('rule', 'team'), name='unique_rule_target')],
+                "constraints": [models.UniqueConstraint(fields=("rule", "team"), name="unique_rule_target")],
             },
         ),
         migrations.CreateModel(
-            name='AllocationResult',
+            name="AllocationResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('method', models.CharField(choices=[('billed_cost', 'In proportion to billed cost'), ('tokens', 'In proportion to tokens'), ('requests', 'In proportion to requests'), ('even', 'Even split'), ('fixed_percent', 'Fixed percentages')], help_text='As applied.', max_length=16)),
-                ('fell_back_to_even', models.BooleanField(default=False, help_text='No target had usage, so the split was even.')),
-                ('amount', apps.pricing.fields.MoneyField()),
-                ('source_amount', apps.pricing.fields.MoneyField()),
-                ('basis', models.DecimalField(decimal_places=9, max_digits=30)),
-                ('basis_total', models.DecimalField(decimal_places=9, max_digits=30)),
-                ('share', models.DecimalField(decimal_places=9, max_digits=12)),
-                ('source_team', models.ForeignKey(help_text='Whose spend this came out of.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.team')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.team')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='allocation.sharedcostrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("billed_cost", "In proportion to billed cost"),
+                            ("tokens", "In proportion to tokens"),
+                            ("requests", "In proportion to requests"),
+                            ("even", "Even split"),
+                            ("fixed_percent", "Fixed percentages"),
+                        ],
+                        help_text="As applied.",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "fell_back_to_even",
+                    models.BooleanField(default=False, help_text="No target had usage, so the split was even."),
+                ),
+                ("amount", apps.pricing.fields.MoneyField()),
+                ("source_amount", apps.pricing.fields.MoneyField()),
+                ("basis", models.DecimalField(decimal_places=9, max_digits=30)),
+                ("basis_total", models.DecimalField(decimal_places=9, max_digits=30)),
+                ("share", models.DecimalField(decimal_places=9, max_digits=12)),
+                (
+                    "source_team",
+                    models.ForeignKey(
+                        help_text="Whose spend this came out of.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="org.team",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.team"),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="allocation.sharedcostrule",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['team', 'day'], name='allocation_team_day'), models.Index(fields=['day'], name='allocation_day')],
+                "indexes": [
+                    models.Index(fields=["team", "day"], name="allocation_team_day"),
+                    models.Index(fields=["day"], name="allocation_day"),
+                ],
             },
         ),
     ]

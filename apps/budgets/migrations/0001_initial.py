@@ -8,106 +8,243 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('org', '0002_default_environments'),
+        ("org", "0002_default_environments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Anomaly',
+            name="Anomaly",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dimension', models.CharField(choices=[('team', 'Team'), ('product', 'Product'), ('feature', 'Feature'), ('agent', 'Agent'), ('environment', 'Environment')], max_length=16)),
-                ('subject', models.CharField(help_text='The team, product, feature, agent or environment.', max_length=128)),
-                ('day', models.DateField()),
-                ('hour', models.PositiveSmallIntegerField(blank=True, help_text='Set for hourly (runaway) anomalies.', null=True)),
-                ('period', models.CharField(help_text='The day, or day and hour: 2026-11-24 or 2026-11-24T14.', max_length=16)),
-                ('amount', apps.pricing.fields.MoneyField()),
-                ('baseline', apps.pricing.fields.MoneyField(help_text='Typical spend: the median of the trailing window.')),
-                ('drivers', models.JSONField(default=list)),
-                ('explanation', models.TextField()),
-                ('detected_at', models.DateTimeField(auto_now_add=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(help_text='Whose page shows it.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='anomalies', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[
+                            ("team", "Team"),
+                            ("product", "Product"),
+                            ("feature", "Feature"),
+                            ("agent", "Agent"),
+                            ("environment", "Environment"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(help_text="The team, product, feature, agent or environment.", max_length=128),
+                ),
+                ("day", models.DateField()),
+                (
+                    "hour",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="Set for hourly (runaway) anomalies.", null=True
+                    ),
+                ),
+                (
+                    "period",
+                    models.CharField(help_text="The day, or day and hour: 2026-11-24 or 2026-11-24T14.", max_length=16),
+                ),
+                ("amount", apps.pricing.fields.MoneyField()),
+                (
+                    "baseline",
+                    apps.pricing.fields.MoneyField(help_text="Typical spend: the median of the trailing window."),
+                ),
+                ("drivers", models.JSONField(default=list)),
+                ("explanation", models.TextField()),
+                ("detected_at", models.DateTimeField(auto_now_add=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        help_text="Whose page shows it.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="anomalies",
+                        to="org.team",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'anomalies',
-                'ordering': ['-day', '-amount'],
+                "verbose_name_plural": "anomalies",
+                "ordering": ["-day", "-amount"],
             },
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('threshold', 'Budget threshold crossed'), ('forecast', 'Forecast above budget'), ('anomaly', 'Spend anomaly')], max_length=16)),
-                ('subject', models.CharField(help_text='e.g. team:search, product:answers, organisation', max_length=160)),
-                ('period', models.CharField(help_text='The month, day or hour it is about; with a threshold level.', max_length=32)),
-                ('message', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='org.team')),
-                ('anomaly', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='alerts', to='budgets.anomaly')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("threshold", "Budget threshold crossed"),
+                            ("forecast", "Forecast above budget"),
+                            ("anomaly", "Spend anomaly"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "subject",
+                    models.CharField(help_text="e.g. team:search, product:answers, organisation", max_length=160),
+                ),
+                (
+                    "period",
+                    models.CharField(
+                        help_text="The month, day or hour it is about; with a threshold level.", max_length=32
+                    ),
+                ),
+                ("message", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts",
+                        to="org.team",
+                    ),
+                ),
+                (
+                    "anomaly",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="alerts",
+                        to="budgets.anomaly",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Budget',
+            name="Budget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('monthly_amount', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('effective_from', models.DateField(help_text='The first month it applies to (any day of that month).')),
-                ('thresholds', models.JSONField(default=apps.budgets.models.default_thresholds, help_text='Percentages that raise an alert when crossed.')),
-                ('include_allocated', models.BooleanField(default=True, help_text='Count shared costs allocated to the team.')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='budgets', to='org.product')),
-                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='budgets', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("monthly_amount", models.DecimalField(decimal_places=2, max_digits=14)),
+                (
+                    "effective_from",
+                    models.DateField(help_text="The first month it applies to (any day of that month)."),
+                ),
+                (
+                    "thresholds",
+                    models.JSONField(
+                        default=apps.budgets.models.default_thresholds,
+                        help_text="Percentages that raise an alert when crossed.",
+                    ),
+                ),
+                (
+                    "include_allocated",
+                    models.BooleanField(default=True, help_text="Count shared costs allocated to the team."),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="budgets",
+                        to="org.product",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="budgets",
+                        to="org.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['team', 'product', '-effective_from'],
+                "ordering": ["team", "product", "-effective_from"],
             },
         ),
         migrations.CreateModel(
-            name='Webhook',
+            name="Webhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('url', models.URLField(max_length=500)),
-                ('is_active', models.BooleanField(default=True)),
-                ('team', models.ForeignKey(blank=True, help_text='Blank: every alert of the organisation.', null=True, on_delete=django.db.models.deletion.CASCADE, to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("url", models.URLField(max_length=500)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Blank: every alert of the organisation.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="org.team",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('webhook', 'Webhook')], max_length=8)),
-                ('target', models.CharField(help_text='Email address or webhook URL.', max_length=500)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('alert', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='budgets.alert')),
-                ('webhook', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='budgets.webhook')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(choices=[("email", "Email"), ("webhook", "Webhook")], max_length=8)),
+                ("target", models.CharField(help_text="Email address or webhook URL.", max_length=500)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "alert",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="budgets.alert"
+                    ),
+                ),
+                (
+                    "webhook",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to="budgets.webhook"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
+                "verbose_name_plural": "deliveries",
             },
         ),
         migrations.AddConstraint(
-            model_name='anomaly',
-            constraint=models.UniqueConstraint(fields=('dimension', 'subject', 'period'), name='unique_anomaly'),
+            model_name="anomaly",
+            constraint=models.UniqueConstraint(fields=("dimension", "subject", "period"), name="unique_anomaly"),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(fields=('subject', 'kind', 'period'), name='unique_alert'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(fields=("subject", "kind", "period"), name="unique_alert"),
         ),
         migrations.AddConstraint(
-            model_name='budget',
-            constraint=models.UniqueConstraint(fields=('team', 'product', 'effective_from'), name='unique_budget_month'),
+            model_name="budget",
+            constraint=models.UniqueConstraint(
+                fields=("team", "product", "effective_from"), name="unique_budget_month"
+            ),
         ),
     ]

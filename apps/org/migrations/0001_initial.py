@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,90 +14,140 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CustomerAccount',
+            name="CustomerAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=128, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('tier', models.CharField(blank=True, max_length=64)),
-                ('monthly_revenue', models.DecimalField(blank=True, decimal_places=2, help_text='USD per month, for margins.', max_digits=14, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_id", models.CharField(max_length=128, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("tier", models.CharField(blank=True, max_length=64)),
+                (
+                    "monthly_revenue",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, help_text="USD per month, for margins.", max_digits=14, null=True
+                    ),
+                ),
             ],
             options={
-                'ordering': ['external_id'],
+                "ordering": ["external_id"],
             },
         ),
         migrations.CreateModel(
-            name='Environment',
+            name="Environment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('is_production', models.BooleanField(default=False)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("is_production", models.BooleanField(default=False)),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('business_unit', models.CharField(blank=True, max_length=200)),
-                ('is_shared', models.BooleanField(default=False, help_text='A platform team whose costs are shared out onto the teams that use it.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("business_unit", models.CharField(blank=True, max_length=200)),
+                (
+                    "is_shared",
+                    models.BooleanField(
+                        default=False,
+                        help_text="A platform team whose costs are shared out onto the teams that use it.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='TagAlias',
+            name="TagAlias",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('dimension', models.CharField(choices=[('team', 'Team'), ('product', 'Product'), ('environment', 'Environment'), ('feature', 'Feature'), ('agent', 'Agent'), ('customer', 'Customer'), ('provider', 'Provider')], max_length=16)),
-                ('alias', models.CharField(help_text='Matched after trimming and lowercasing.', max_length=128)),
-                ('target', models.CharField(help_text='The registered slug the alias stands for.', max_length=128)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "dimension",
+                    models.CharField(
+                        choices=[
+                            ("team", "Team"),
+                            ("product", "Product"),
+                            ("environment", "Environment"),
+                            ("feature", "Feature"),
+                            ("agent", "Agent"),
+                            ("customer", "Customer"),
+                            ("provider", "Provider"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("alias", models.CharField(help_text="Matched after trimming and lowercasing.", max_length=128)),
+                ("target", models.CharField(help_text="The registered slug the alias stands for.", max_length=128)),
             ],
             options={
-                'verbose_name_plural': 'tag aliases',
-                'ordering': ['dimension', 'alias'],
-                'constraints': [models.UniqueConstraint(fields=('dimension', 'alias'), name='unique_tag_alias')],
+                "verbose_name_plural": "tag aliases",
+                "ordering": ["dimension", "alias"],
+                "constraints": [models.UniqueConstraint(fields=("dimension", "alias"), name="unique_tag_alias")],
             },
         ),
         migrations.CreateModel(
-            name='TagPolicy',
+            name="TagPolicy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('required_tags', models.JSONField(default=list, help_text='e.g. ["team", "product", "environment"]')),
-                ('environment', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='tag_policy', to='org.environment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("required_tags", models.JSONField(default=list, help_text='e.g. ["team", "product", "environment"]')),
+                (
+                    "environment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="tag_policy", to="org.environment"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'tag policies',
+                "verbose_name_plural": "tag policies",
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=64, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="products", to="org.team"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='TeamMembership',
+            name="TeamMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('lead', 'Lead'), ('member', 'Member')], default='member', max_length=16)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='org.team')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='team_memberships', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(choices=[("lead", "Lead"), ("member", "Member")], default="member", max_length=16),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="org.team"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="team_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('user', 'team'), name='unique_team_membership')],
+                "constraints": [models.UniqueConstraint(fields=("user", "team"), name="unique_team_membership")],
             },
         ),
     ]

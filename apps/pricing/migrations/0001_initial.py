@@ -4,68 +4,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='NegotiatedDiscount',
+            name="NegotiatedDiscount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=64)),
-                ('model', models.CharField(blank=True, help_text='Blank: every model of the provider.', max_length=128)),
-                ('percent_off', models.DecimalField(decimal_places=4, max_digits=7)),
-                ('effective_from', models.DateTimeField()),
-                ('effective_until', models.DateTimeField(blank=True, help_text='Blank: open-ended.', null=True)),
-                ('note', models.CharField(blank=True, max_length=200)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=64)),
+                (
+                    "model",
+                    models.CharField(blank=True, help_text="Blank: every model of the provider.", max_length=128),
+                ),
+                ("percent_off", models.DecimalField(decimal_places=4, max_digits=7)),
+                ("effective_from", models.DateTimeField()),
+                ("effective_until", models.DateTimeField(blank=True, help_text="Blank: open-ended.", null=True)),
+                ("note", models.CharField(blank=True, max_length=200)),
             ],
             options={
-                'ordering': ['provider', 'model', '-effective_from'],
+                "ordering": ["provider", "model", "-effective_from"],
             },
         ),
         migrations.CreateModel(
-            name='ModelAlias',
+            name="ModelAlias",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=64)),
-                ('alias', models.CharField(max_length=128)),
-                ('match', models.CharField(choices=[('exact', 'Exact name'), ('prefix', 'Name starts with')], default='exact', max_length=8)),
-                ('model', models.CharField(help_text='The model name of the price rows.', max_length=128)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=64)),
+                ("alias", models.CharField(max_length=128)),
+                (
+                    "match",
+                    models.CharField(
+                        choices=[("exact", "Exact name"), ("prefix", "Name starts with")], default="exact", max_length=8
+                    ),
+                ),
+                ("model", models.CharField(help_text="The model name of the price rows.", max_length=128)),
             ],
             options={
-                'verbose_name_plural': 'model aliases',
-                'ordering': ['provider', 'alias'],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'alias', 'match'), name='unique_model_alias')],
+                "verbose_name_plural": "model aliases",
+                "ordering": ["provider", "alias"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("provider", "alias", "match"), name="unique_model_alias")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ModelPrice',
+            name="ModelPrice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=64)),
-                ('model', models.CharField(max_length=128)),
-                ('effective_from', models.DateTimeField()),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('input_per_mtok', models.DecimalField(decimal_places=6, max_digits=14, verbose_name='input')),
-                ('output_per_mtok', models.DecimalField(decimal_places=6, max_digits=14, verbose_name='output')),
-                ('cache_read_per_mtok', models.DecimalField(blank=True, decimal_places=6, help_text='Blank: the input price.', max_digits=14, null=True, verbose_name='cache read')),
-                ('cache_write_per_mtok', models.DecimalField(blank=True, decimal_places=6, help_text='Blank: the input price.', max_digits=14, null=True, verbose_name='cache write (5m)')),
-                ('cache_write_1h_per_mtok', models.DecimalField(blank=True, decimal_places=6, help_text='Blank: the 5-minute cache write price.', max_digits=14, null=True, verbose_name='cache write (1h)')),
-                ('long_context_threshold', models.PositiveIntegerField(blank=True, help_text='Input tokens (cached included). Above it the long-context prices apply to the whole request.', null=True)),
-                ('long_input_per_mtok', models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True, verbose_name='long-context input')),
-                ('long_output_per_mtok', models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True, verbose_name='long-context output')),
-                ('long_cache_read_per_mtok', models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True, verbose_name='long-context cache read')),
-                ('long_cache_write_per_mtok', models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True, verbose_name='long-context cache write (5m)')),
-                ('long_cache_write_1h_per_mtok', models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True, verbose_name='long-context cache write (1h)')),
-                ('batch_discount_percent', models.DecimalField(decimal_places=4, default=50, help_text='Off the list price for service_tier=batch.', max_digits=7)),
-                ('source', models.CharField(choices=[('genai-prices', 'genai-prices package'), ('manual', 'Entered by hand')], default='manual', max_length=16)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("provider", models.CharField(max_length=64)),
+                ("model", models.CharField(max_length=128)),
+                ("effective_from", models.DateTimeField()),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("input_per_mtok", models.DecimalField(decimal_places=6, max_digits=14, verbose_name="input")),
+                ("output_per_mtok", models.DecimalField(decimal_places=6, max_digits=14, verbose_name="output")),
+                (
+                    "cache_read_per_mtok",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Blank: the input price.",
+                        max_digits=14,
+                        null=True,
+                        verbose_name="cache read",
+                    ),
+                ),
+                (
+                    "cache_write_per_mtok",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Blank: the input price.",
+                        max_digits=14,
+                        null=True,
+                        verbose_name="cache write (5m)",
+                    ),
+                ),
+                (
+                    "cache_write_1h_per_mtok",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        help_text="Blank: the 5-minute cache write price.",
+                        max_digits=14,
+                        null=True,
+                        verbose_name="cache write (1h)",
+                    ),
+                ),
+                (
+                    "long_context_threshold",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Input tokens (cached included). Above it the long-context prices apply to the whole request.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "long_input_per_mtok",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=14, null=True, verbose_name="long-context input"
+                    ),
+                ),
+                (
+                    "long_output_per_mtok",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=14, null=True, verbose_name="long-context output"
+                    ),
+                ),
+                (
+                    "long_cache_read_per_mtok",
+                    models.DecimalField(
+                        blank=True, decimal_places=6, max_digits=14, null=True, verbose_name="long-context cache read"
+                    ),
+                ),
+                (
+                    "long_cache_write_per_mtok",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="long-context cache write (5m)",
+                    ),
+                ),
+                (
+                    "long_cache_write_1h_per_mtok",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=6,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="long-context cache write (1h)",
+                    ),
+                ),
+                (
+                    "batch_discount_percent",
+                    models.DecimalField(
+                        decimal_places=4,
+                        default=50,
+                        help_text="Off the list price for service_tier=batch.",
+                        max_digits=7,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("genai-prices", "genai-prices package"), ("manual", "Entered by hand")],
+                        default="manual",
+                        max_length=16,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider', 'model', '-effective_from'],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'model', 'effective_from'), name='unique_price_effective')],
+                "ordering": ["provider", "model", "-effective_from"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "model", "effective_from"), name="unique_price_effective"
+                    )
+                ],
             },
         ),
     ]

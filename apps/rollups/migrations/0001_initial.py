@@ -6,47 +6,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('org', '0002_default_environments'),
-        ('usage', '0001_initial'),
+        ("org", "0002_default_environments"),
+        ("usage", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DailyRollup',
+            name="DailyRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('team_tag', models.CharField(blank=True, help_text='The unknown team value, when unattributed.', max_length=128)),
-                ('unattributed_reason', models.CharField(blank=True, choices=[('', 'Attributed'), ('missing', 'Missing team tag'), ('unknown', 'Unknown team')], max_length=8)),
-                ('feature', models.CharField(blank=True, max_length=128)),
-                ('provider', models.CharField(max_length=64)),
-                ('model', models.CharField(max_length=128)),
-                ('customer', models.CharField(blank=True, max_length=128)),
-                ('agent', models.CharField(blank=True, max_length=128)),
-                ('missing_tags', models.CharField(blank=True, max_length=128)),
-                ('requests', models.PositiveBigIntegerField()),
-                ('errors', models.PositiveBigIntegerField()),
-                ('traces', models.PositiveBigIntegerField(help_text='Distinct trace ids in this row (a trace spanning rows counts in each).')),
-                ('input_tokens', models.PositiveBigIntegerField()),
-                ('output_tokens', models.PositiveBigIntegerField()),
-                ('cache_read_tokens', models.PositiveBigIntegerField()),
-                ('cache_write_tokens', models.PositiveBigIntegerField()),
-                ('reasoning_tokens', models.PositiveBigIntegerField()),
-                ('list_cost', apps.pricing.fields.MoneyField()),
-                ('billed_cost', apps.pricing.fields.MoneyField()),
-                ('cache_savings', apps.pricing.fields.MoneyField()),
-                ('unpriced', models.PositiveBigIntegerField(help_text='Events without a price (rated 0).')),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='usage.apikey')),
-                ('environment', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.environment')),
-                ('product', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.product')),
-                ('team', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                (
+                    "team_tag",
+                    models.CharField(
+                        blank=True, help_text="The unknown team value, when unattributed.", max_length=128
+                    ),
+                ),
+                (
+                    "unattributed_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "Attributed"), ("missing", "Missing team tag"), ("unknown", "Unknown team")],
+                        max_length=8,
+                    ),
+                ),
+                ("feature", models.CharField(blank=True, max_length=128)),
+                ("provider", models.CharField(max_length=64)),
+                ("model", models.CharField(max_length=128)),
+                ("customer", models.CharField(blank=True, max_length=128)),
+                ("agent", models.CharField(blank=True, max_length=128)),
+                ("missing_tags", models.CharField(blank=True, max_length=128)),
+                ("requests", models.PositiveBigIntegerField()),
+                ("errors", models.PositiveBigIntegerField()),
+                (
+                    "traces",
+                    models.PositiveBigIntegerField(
+                        help_text="Distinct trace ids in this row (a trace spanning rows counts in each)."
+                    ),
+                ),
+                ("input_tokens", models.PositiveBigIntegerField()),
+                ("output_tokens", models.PositiveBigIntegerField()),
+                ("cache_read_tokens", models.PositiveBigIntegerField()),
+                ("cache_write_tokens", models.PositiveBigIntegerField()),
+                ("reasoning_tokens", models.PositiveBigIntegerField()),
+                ("list_cost", apps.pricing.fields.MoneyField()),
+                ("billed_cost", apps.pricing.fields.MoneyField()),
+                ("cache_savings", apps.pricing.fields.MoneyField()),
+                ("unpriced", models.PositiveBigIntegerField(help_text="Events without a price (rated 0).")),
+                (
+                    "api_key",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name="+", to="usage.apikey"),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.environment"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.product"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.team"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['team', 'day'], name='rollup_team_day'), models.Index(fields=['day'], name='rollup_day')],
+                "indexes": [
+                    models.Index(fields=["team", "day"], name="rollup_team_day"),
+                    models.Index(fields=["day"], name="rollup_day"),
+                ],
             },
         ),
     ]

@@ -7,83 +7,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('org', '0002_default_environments'),
-        ('pricing', '0001_initial'),
+        ("org", "0002_default_environments"),
+        ("pricing", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DirtyDay',
+            name="DirtyDay",
             fields=[
-                ('day', models.DateField(primary_key=True, serialize=False)),
-                ('generation', models.PositiveBigIntegerField(default=1)),
-                ('marked_at', models.DateTimeField()),
+                ("day", models.DateField(primary_key=True, serialize=False)),
+                ("generation", models.PositiveBigIntegerField(default=1)),
+                ("marked_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('prefix', models.CharField(editable=False, help_text="The key's first characters, to recognise it.", max_length=16)),
-                ('hashed_key', models.CharField(editable=False, max_length=64, unique=True)),
-                ('pinned_tags', models.JSONField(blank=True, default=dict, help_text='Tags forced on every event, e.g. {"team": "search"}.')),
-                ('default_tags', models.JSONField(blank=True, default=dict, help_text='Tags used when an event leaves them out, e.g. {"environment": "production"}.')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='api_keys', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "prefix",
+                    models.CharField(
+                        editable=False, help_text="The key's first characters, to recognise it.", max_length=16
+                    ),
+                ),
+                ("hashed_key", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "pinned_tags",
+                    models.JSONField(
+                        blank=True, default=dict, help_text='Tags forced on every event, e.g. {"team": "search"}.'
+                    ),
+                ),
+                (
+                    "default_tags",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text='Tags used when an event leaves them out, e.g. {"environment": "production"}.',
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="api_keys", to="org.team"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['team', 'name'],
+                "verbose_name": "API key",
+                "ordering": ["team", "name"],
             },
         ),
         migrations.CreateModel(
-            name='UsageEvent',
+            name="UsageEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=128)),
-                ('timestamp', models.DateTimeField()),
-                ('day', models.DateField(help_text='UTC day of the timestamp: the rollup grain.')),
-                ('received_at', models.DateTimeField()),
-                ('provider', models.CharField(max_length=64)),
-                ('model', models.CharField(max_length=128)),
-                ('service_tier', models.CharField(choices=[('standard', 'Standard'), ('batch', 'Batch'), ('priority', 'Priority'), ('flex', 'Flex')], default='standard', max_length=16)),
-                ('outcome', models.CharField(default='success', max_length=32)),
-                ('latency_ms', models.PositiveIntegerField(null=True)),
-                ('input_tokens', models.PositiveBigIntegerField(default=0)),
-                ('output_tokens', models.PositiveBigIntegerField(default=0)),
-                ('cache_read_tokens', models.PositiveBigIntegerField(default=0)),
-                ('cache_write_tokens', models.PositiveBigIntegerField(default=0)),
-                ('cache_write_1h_tokens', models.PositiveBigIntegerField(default=0)),
-                ('reasoning_tokens', models.PositiveBigIntegerField(default=0)),
-                ('list_cost', apps.pricing.fields.MoneyField(default=0)),
-                ('billed_cost', apps.pricing.fields.MoneyField(default=0)),
-                ('cache_savings', apps.pricing.fields.MoneyField(default=0)),
-                ('unpriced', models.BooleanField(default=False)),
-                ('team_tag', models.CharField(blank=True, max_length=128)),
-                ('product_tag', models.CharField(blank=True, max_length=128)),
-                ('environment_tag', models.CharField(blank=True, max_length=64)),
-                ('feature', models.CharField(blank=True, max_length=128)),
-                ('customer', models.CharField(blank=True, max_length=128)),
-                ('agent', models.CharField(blank=True, max_length=128)),
-                ('trace_id', models.CharField(blank=True, max_length=128)),
-                ('missing_tags', models.CharField(blank=True, help_text='Required tags the event lacked.', max_length=128)),
-                ('raw_tags', models.JSONField(default=dict, help_text='Tag values exactly as the event sent them.')),
-                ('attributes', models.JSONField(default=dict)),
-                ('api_key', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='usage.apikey')),
-                ('environment', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.environment')),
-                ('price', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='pricing.modelprice')),
-                ('product', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.product')),
-                ('team', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='org.team')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("event_id", models.CharField(max_length=128)),
+                ("timestamp", models.DateTimeField()),
+                ("day", models.DateField(help_text="UTC day of the timestamp: the rollup grain.")),
+                ("received_at", models.DateTimeField()),
+                ("provider", models.CharField(max_length=64)),
+                ("model", models.CharField(max_length=128)),
+                (
+                    "service_tier",
+                    models.CharField(
+                        choices=[
+                            ("standard", "Standard"),
+                            ("batch", "Batch"),
+                            ("priority", "Priority"),
+                            ("flex", "Flex"),
+                        ],
+                        default="standard",
+                        max_length=16,
+                    ),
+                ),
+                ("outcome", models.CharField(default="success", max_length=32)),
+                ("latency_ms", models.PositiveIntegerField(null=True)),
+                ("input_tokens", models.PositiveBigIntegerField(default=0)),
+                ("output_tokens", models.PositiveBigIntegerField(default=0)),
+                ("cache_read_tokens", models.PositiveBigIntegerField(default=0)),
+                ("cache_write_tokens", models.PositiveBigIntegerField(default=0)),
+                ("cache_write_1h_tokens", models.PositiveBigIntegerField(default=0)),
+                ("reasoning_tokens", models.PositiveBigIntegerField(default=0)),
+                ("list_cost", apps.pricing.fields.MoneyField(default=0)),
+                ("billed_cost", apps.pricing.fields.MoneyField(default=0)),
+                ("cache_savings", apps.pricing.fields.MoneyField(default=0)),
+                ("unpriced", models.BooleanField(default=False)),
+                ("team_tag", models.CharField(blank=True, max_length=128)),
+                ("product_tag", models.CharField(blank=True, max_length=128)),
+                ("environment_tag", models.CharField(blank=True, max_length=64)),
+                ("feature", models.CharField(blank=True, max_length=128)),
+                ("customer", models.CharField(blank=True, max_length=128)),
+                ("agent", models.CharField(blank=True, max_length=128)),
+                ("trace_id", models.CharField(blank=True, max_length=128)),
+                (
+                    "missing_tags",
+                    models.CharField(blank=True, help_text="Required tags the event lacked.", max_length=128),
+                ),
+                ("raw_tags", models.JSONField(default=dict, help_text="Tag values exactly as the event sent them.")),
+                ("attributes", models.JSONField(default=dict)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="events", to="usage.apikey"
+                    ),
+                ),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.environment"
+                    ),
+                ),
+                (
+                    "price",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="pricing.modelprice",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.product"
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        null=True, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="org.team"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day'], name='usage_event_day'), models.Index(fields=['team', 'id'], name='usage_event_team_id'), models.Index(fields=['provider', 'model', 'timestamp'], name='usage_event_rating'), models.Index(fields=['trace_id'], name='usage_event_trace')],
-                'constraints': [models.UniqueConstraint(fields=('api_key', 'event_id'), name='unique_event_per_key')],
+                "indexes": [
+                    models.Index(fields=["day"], name="usage_event_day"),
+                    models.Index(fields=["team", "id"], name="usage_event_team_id"),
+                    models.Index(fields=["provider", "model", "timestamp"], name="usage_event_rating"),
+                    models.Index(fields=["trace_id"], name="usage_event_trace"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("api_key", "event_id"), name="unique_event_per_key")],
             },
         ),
     ]

@@ -4,21 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0002_reraterun'),
+        ("usage", "0002_reraterun"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DirtyMark',
+            name="DirtyMark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(db_index=True)),
-                ('marked_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(db_index=True)),
+                ("marked_at", models.DateTimeField()),
             ],
         ),
         migrations.DeleteModel(
-            name='DirtyDay',
+            name="DirtyDay",
         ),
     ]
