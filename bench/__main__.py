@@ -1,5 +1,6 @@
-"""`python -m bench [ingest|rollup|profile]`: run the benchmarks (ingest and rollup by default),
-check their results and record them in docs/benchmarks.md; `profile` profiles one ingestion path."""
+"""`python -m bench [ingest|rollup|pages|profile]`: run the benchmarks (ingest, rollup and pages by
+default), check their results and record them in docs/benchmarks.md; `profile` profiles one
+ingestion path."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ BUSY_WARNING_CORES = 0.25
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("part", nargs="?", choices=("ingest", "rollup", "profile"), help="run one part only")
+    parser.add_argument("part", nargs="?", choices=("ingest", "rollup", "pages", "profile"), help="run one part only")
     parser.add_argument("--no-record", action="store_true", help="do not append the results to docs/benchmarks.md")
     args = parser.parse_args()
-    parts = [args.part] if args.part else ["ingest", "rollup"]
+    parts = [args.part] if args.part else ["ingest", "rollup", "pages"]
     config = config_load()
     started = time.monotonic()
     print(f"== bench database {config.database}: recreate, migrate, load prices", flush=True)
@@ -40,11 +41,16 @@ def main() -> None:
 
             print("== ingestion benchmark (issue 6)", flush=True)
             results[part] = ingest_run(config, bench_environment(config))
-        else:
+        elif part == "rollup":
             from .rollup import rollup_run
 
             print("== rollup benchmark (issue 3)", flush=True)
             results[part] = rollup_run(config)
+        else:
+            from .pages import pages_run
+
+            print("== page benchmark (issue 4)", flush=True)
+            results[part] = pages_run(config)
     print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
     results_record(results, background, record=not args.no_record)
 

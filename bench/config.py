@@ -41,6 +41,15 @@ class Config:
     rollup_days: int
     rollup_groups: int
     rollup_repeat: int
+    # Pages (issue 4)
+    pages_events: int
+    pages_days: int
+    pages_teams: int
+    pages_products: int
+    pages_customers: int
+    pages_warmup: int
+    pages_requests: int
+    pages_seconds: int
 
     @property
     def database_url(self) -> str:
@@ -76,4 +85,14 @@ def config_load() -> Config:
         rollup_days=_positive_int("BENCH_ROLLUP_DAYS", 4),
         rollup_groups=_positive_int("BENCH_ROLLUP_GROUPS", 5_000),
         rollup_repeat=_positive_int("BENCH_ROLLUP_REPEAT", 3),
+        pages_events=_positive_int("BENCH_PAGES_EVENTS", 10_000_000),
+        pages_days=_positive_int("BENCH_PAGES_DAYS", 90),
+        pages_teams=_positive_int("BENCH_PAGES_TEAMS", 100),
+        pages_products=_positive_int("BENCH_PAGES_PRODUCTS", 300),
+        pages_customers=_positive_int("BENCH_PAGES_CUSTOMERS", 5_000),
+        pages_warmup=_positive_int("BENCH_PAGES_WARMUP", 3),
+        pages_requests=_positive_int("BENCH_PAGES_REQUESTS", 30),
+        # A page far over its target stops early (after at least MIN_TIMED_REQUESTS): 30 requests
+        # of a 2-second page would take a minute of `make bench` and say nothing more.
+        pages_seconds=_positive_int("BENCH_PAGES_SECONDS", 40),
     )

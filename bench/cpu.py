@@ -36,9 +36,10 @@ def quiet_wait(*, threshold: float, patience_s: float) -> float:
     return cores
 
 
-def postgres_cpu_by_pid(database: str) -> dict[int, float]:
+def postgres_cpu_by_pid(database: str, *, parallel_workers: bool = True) -> dict[int, float]:
     """CPU seconds of this database's backends and of PostgreSQL's own helpers (WAL writer,
-    checkpointer, …); other databases' backends (other people's tests) are left out."""
+    checkpointer, …); other databases' backends (other people's tests) are left out, and so are
+    parallel query workers unless `parallel_workers`."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -48,11 +49,35 @@ def postgres_cpu_by_pid(database: str) -> dict[int, float]:
                 continue
             title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             is_client_backend = "(" in title or "[local]" in title
+            if not parallel_workers and "parallel worker" in title:
+                continue
             if f" {database} " in title or not is_client_backend:
                 found[int(entry.name)] = process_cpu_seconds(int(entry.name))
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return found
+
+
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process: a `postgres` whose parent is not one."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            if Path(f"/proc/{parent}/comm").read_text().strip() != "postgres":
+                return int(entry.name)
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+            continue
+    return None
+
+
+def reaped_cpu_seconds(pid: int) -> float:
+    """CPU time of a process's children that have exited (cutime + cstime, /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -78,18 +103,25 @@ class CpuUse:
 class CpuMeter:
     """Measures one phase. PostgreSQL backends come and go (CONN_MAX_AGE recycles them), so they
     are sampled during the phase: a backend's first reading is its baseline (0 when it started
-    during the phase) and its last reading counts."""
+    during the phase) and its last reading counts.
 
-    def __init__(self, database: str, web=lambda: 0.0):
+    With `parallel_workers`, PostgreSQL also gets the CPU of the server's children that exited
+    during the phase: parallel query workers live for one query, too briefly to be sampled.
+    (Another database's backend that disconnects meanwhile is counted too.)"""
+
+    def __init__(self, database: str, web=lambda: 0.0, *, parallel_workers: bool = False):
         self.database = database
         self.web = web
+        self._postmaster = postmaster_pid() if parallel_workers else None
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sampler, daemon=True)
 
     def _sample(self, *, baseline: bool = False) -> None:
-        for pid, seconds in postgres_cpu_by_pid(self.database).items():
+        # Parallel workers are counted once they exit (`_reaped`), not while sampled as well.
+        workers = self._postmaster is None
+        for pid, seconds in postgres_cpu_by_pid(self.database, parallel_workers=workers).items():
             self._first.setdefault(pid, seconds if baseline else 0.0)
             self._last[pid] = seconds
 
@@ -97,8 +129,12 @@ class CpuMeter:
         while not self._stop.wait(SAMPLE_EVERY_S):
             self._sample()
 
+    def _reaped(self) -> float:
+        return reaped_cpu_seconds(self._postmaster) if self._postmaster else 0.0
+
     def __enter__(self) -> CpuMeter:
         self._sample(baseline=True)
+        self._reaped_start = self._reaped()
         self._start = (time.monotonic(), machine_busy_seconds(), self.web())
         self._thread.start()
         return self
@@ -109,5 +145,6 @@ class CpuMeter:
         self._sample()
         wall, machine, web = time.monotonic(), machine_busy_seconds(), self.web()
         postgres = sum(self._last[pid] - self._first[pid] for pid in self._last)
+        postgres += self._reaped() - self._reaped_start
         w0, m0, web0 = self._start
         self.use = CpuUse(wall=wall - w0, machine=machine - m0, web=web - web0, postgres=postgres, clients=0.0)

@@ -13,9 +13,10 @@ from .server import ROOT
 DOC = ROOT / "docs" / "benchmarks.md"
 INGEST_ROWS = "<!-- bench:ingest:rows -->"
 ROLLUP_ROWS = "<!-- bench:rollup:rows -->"
+PAGES_ROWS = "<!-- bench:pages:rows -->"
 LATEST_START, LATEST_END = "<!-- bench:latest -->", "<!-- /bench:latest -->"
 
-# Targets of issue 6 and issue 3.
+# Targets of issue 6 and issue 3 (issue 4's are in bench.pages.run).
 BATCH_VS_COPY = 0.25
 SINGLE_RPS = 1000
 SINGLE_P99_MS = 25
@@ -50,6 +51,18 @@ ROLLUP_COLUMNS = (
     "day_rebuild events/s",
     "Rebuild / bare (≥ 50%)",
     "Rebuild SELECT alone events/s",
+)
+PAGES_COLUMNS = (
+    "Date (UTC)",
+    "Commit",
+    "Machine",
+    "Other load (cores)",
+    "Events",
+    "Rollup rows",
+    "Build s (load + day_refresh)",
+    "Team page p50 / p95 ms (p95 ≤ 150)",
+    "Overview p50 / p95 ms (p95 ≤ 300)",
+    "Queries team / overview",
 )
 
 
@@ -141,6 +154,53 @@ def _rollup_row(f, head: list[str]) -> str:
     )
 
 
+def _pages_row(f, head: list[str]) -> str:
+    team, overview = f.pages["team"], f.pages["overview"]
+    return _row(
+        [
+            *head,
+            f"{f.other_cores:.2f}",
+            f"{f.events:,}",
+            f"{f.rollup_rows:,}",
+            f"{f.build_seconds:.0f} ({f.load_seconds:.0f} + {sum(f.refresh_seconds):.0f})",
+            f"{team.percentile_ms(50):.0f} / {team.percentile_ms(95):.0f} {_mark(f.team_ok)}",
+            f"{overview.percentile_ms(50):.0f} / {overview.percentile_ms(95):.0f} {_mark(f.overview_ok)}",
+            f"{team.queries} / {overview.queries}",
+        ]
+    )
+
+
+def _pages_details(f, busy_before: float) -> list[str]:
+    from .pages.profile import PHASES
+
+    refresh = sorted(f.refresh_seconds)
+    lines = [
+        f"**Pages.** {f.events:,} events over {f.days} days ({f.teams} teams, {f.products} products, "
+        f"{f.customers:,} customers) loaded in {f.load_seconds:.0f} s; `day_refresh` of the {f.days} days took "
+        f"{sum(refresh):.0f} s (median {refresh[len(refresh) // 2]:.2f} s a day, slowest {refresh[-1]:.2f} s) and "
+        f"left {f.rollup_rows:,} rollup rows and {f.allocation_rows:,} allocation results. Team page: "
+        f"`{f.pages['team'].path}`, the largest team ({f.team_share:.1%} of the month's spend; "
+        f"{f.team_rollup_rows:,} of the month's {f.month_rollup_rows:,} rollup rows). Timed requests: team "
+        f"{len(f.pages['team'].seconds)}, overview {len(f.pages['overview'].seconds)}, after "
+        f"{f.warmup} warm-ups each. Other load before "
+        f"starting: {busy_before:.2f} cores; while timing: {f.cpu.describe(own='bench')}. Page sizes: team "
+        f"{f.pages['team'].html_bytes / 1024:.0f} KiB, overview {f.pages['overview'].html_bytes / 1024:.0f} KiB.",
+        "",
+        "| Page | ms a request (median of 3, instrumented) | " + " | ".join(PHASES) + " | Queries |",
+        "|---" * (len(PHASES) + 3) + "|",
+    ]
+    for name, p in f.profiles.items():
+        phases = " | ".join(f"{p.phases_ms[phase]:.0f}" for phase in PHASES)
+        lines.append(f"| {name} | {p.total_ms:.0f} | {phases} | {len(p.queries)} |")
+    lines.append("")
+    for name, p in f.profiles.items():
+        by_caller = ", ".join(f"`{c}` {n}× {ms:.0f} ms" for c, n, ms in p.sql_by_caller())
+        slowest = "; ".join(f"{ms:.1f} ms {label}" for ms, label in p.sql_summary())
+        lines.append(f"SQL of the {name} page by what the view called: {by_caller}. Slowest queries: {slowest}.")
+        lines.append("")
+    return lines
+
+
 def _ingest_details(f, busy_before: float) -> list[str]:
     c = f.config
     lines = [
@@ -197,6 +257,9 @@ def results_record(results: dict, background: dict[str, float], *, record: bool)
     if "rollup" in results:
         rows.append((ROLLUP_ROWS, _rollup_row(results["rollup"], head)))
         details += _rollup_details(results["rollup"], background["rollup"])
+    if "pages" in results:
+        rows.append((PAGES_ROWS, _pages_row(results["pages"], head)))
+        details += _pages_details(results["pages"], background["pages"])
     latest = "\n".join(details)
     for _, row in rows:
         print(row)
@@ -233,6 +296,12 @@ def _template() -> str:
 {_table_header(ROLLUP_COLUMNS)}
 
 {ROLLUP_ROWS}
+
+## Pages (issue 4)
+
+{_table_header(PAGES_COLUMNS)}
+
+{PAGES_ROWS}
 
 ## Latest run
 

@@ -171,7 +171,7 @@ def rollup_run(config: Config) -> RollupFigures:
     models_check()
     key_id, _ = api_key_new("bench-rollup")
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE usage_usageevent, usage_dirtyday, rollups_dailyrollup")
+        cursor.execute("TRUNCATE usage_usageevent, usage_dirtymark, rollups_dailyrollup")
     today = timezone.now().date()
     days = [today - timedelta(days=config.rollup_days - n) for n in range(config.rollup_days)]
     print(f"  loading {config.rollup_events} events over {len(days)} days …", flush=True)
