@@ -10,7 +10,7 @@ from django.db.models import Sum
 
 from apps.allocation.selectors import costs_report
 from apps.org.models import Product, Team
-from apps.rollups.models import DailyRollup
+from apps.rollups.models import DailyBreakdown
 
 from .forecasting import HISTORY_DAYS, Forecast, month_end_forecast, monthly_projection
 from .models import Anomaly, Budget
@@ -23,8 +23,8 @@ def daily_spend(
 ) -> dict[date, Decimal]:
     """Spend per day of a team (with or without shared costs), a product, or the organisation."""
     if product is not None:
-        rows = DailyRollup.objects.filter(product=product, day__gte=start, day__lte=end).values("day")
-        return {r["day"]: r["cost"] for r in rows.annotate(cost=Sum("billed_cost"))}
+        rows = DailyBreakdown.objects.filter(dimension="product", value=product.slug, day__gte=start, day__lte=end)
+        return {r["day"]: r["cost"] for r in rows.values("day").annotate(cost=Sum("billed_cost"))}
     report = costs_report(start=start, end=end, group_by=["day"], filters={}, team_ids=[team.id] if team else None)
     return {r.key["day"]: (r.total if include_allocated else r.direct_cost) for r in report.rows}
 
@@ -128,13 +128,15 @@ def team_budget_status(*, team: Team, month_start: date, month_end: date, today:
 def provider_projection(*, today: date, months: int = 3) -> dict[str, list[tuple[date, Decimal]]]:
     """The organisation's spend per provider over the next months, for sizing a commitment."""
     rows = (
-        DailyRollup.objects.filter(day__gte=today - timedelta(days=HISTORY_DAYS + 1), day__lt=today)
-        .values("provider", "day")
+        DailyBreakdown.objects.filter(
+            dimension="provider", day__gte=today - timedelta(days=HISTORY_DAYS + 1), day__lt=today
+        )
+        .values("value", "day")
         .annotate(cost=Sum("billed_cost"))
     )
     per_provider: dict[str, dict[date, Decimal]] = {}
     for r in rows:
-        per_provider.setdefault(r["provider"], {})[r["day"]] = r["cost"]
+        per_provider.setdefault(r["value"], {})[r["day"]] = r["cost"]
     return {p: monthly_projection(daily, today=today, months=months) for p, daily in sorted(per_provider.items())}
 
 

@@ -6,9 +6,10 @@ from datetime import date
 
 from django.db import connection, transaction
 
+from apps.org.models import Environment, Product
 from apps.usage.models import DirtyMark, UsageEvent
 
-from .models import DailyRollup
+from .models import DailyBreakdown, DailyRollup
 
 # Namespace of the PostgreSQL advisory lock that serialises rebuilds of one day.
 _LOCK_NAMESPACE = 0x524F4C4C  # "ROLL"
@@ -72,6 +73,41 @@ def day_lock(day: date) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_NAMESPACE, day.toordinal()])
 
 
+# Breakdown dimension → the rollup expression it groups by (and the join it needs).
+_BREAKDOWNS = {
+    "total": ("''", ""),
+    "product": ("COALESCE(p.slug, '')", "LEFT JOIN {products} p ON p.id = r.product_id"),
+    "feature": ("r.feature", ""),
+    "model": ("r.model", ""),
+    "provider": ("r.provider", ""),
+    "environment": ("COALESCE(e.slug, '')", "LEFT JOIN {environments} e ON e.id = r.environment_id"),
+    "customer": ("r.customer", ""),
+    "agent": ("r.agent", ""),
+}
+_BREAKDOWN_SUMS = (
+    "requests",
+    "errors",
+    "traces",
+    "input_tokens",
+    "output_tokens",
+    "list_cost",
+    "billed_cost",
+    "cache_savings",
+    "unpriced",
+)
+
+
+def _breakdown_sql(dimension: str) -> str:
+    value, join = _BREAKDOWNS[dimension]
+    join = join.format(products=Product._meta.db_table, environments=Environment._meta.db_table)
+    sums = ", ".join(f"SUM(r.{c})" for c in _BREAKDOWN_SUMS)
+    return (
+        f"INSERT INTO {DailyBreakdown._meta.db_table} (day, team_id, dimension, value, {', '.join(_BREAKDOWN_SUMS)}) "
+        f"SELECT r.day, r.team_id, '{dimension}', {value}, {sums} FROM {DailyRollup._meta.db_table} r {join} "
+        f"WHERE r.day = %s GROUP BY r.day, r.team_id{'' if dimension == 'total' else ', ' + value}"
+    )
+
+
 @transaction.atomic
 def day_rebuild(*, day: date) -> int:
     """Replace the day's rollup rows with a fresh GROUP BY of its events; return the row count.
@@ -83,9 +119,14 @@ def day_rebuild(*, day: date) -> int:
     day_lock(day)
     DirtyMark.objects.filter(day=day).delete()
     DailyRollup.objects.filter(day=day).delete()
+    DailyBreakdown.objects.filter(day=day).delete()
+    param = [connection.ops.adapt_datefield_value(day)]
     with connection.cursor() as cursor:
-        cursor.execute(_rebuild_sql(), [connection.ops.adapt_datefield_value(day)])
-        return cursor.rowcount
+        cursor.execute(_rebuild_sql(), param)
+        rows = cursor.rowcount
+        for dimension in _BREAKDOWNS:
+            cursor.execute(_breakdown_sql(dimension), param)
+    return rows
 
 
 def dirty_days() -> list[date]:

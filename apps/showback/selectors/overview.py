@@ -9,8 +9,8 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from apps.allocation.selectors import costs_report
-from apps.org.models import Team
-from apps.rollups.models import DailyRollup
+from apps.org.models import Product, Team
+from apps.rollups.models import GAPS, DailyBreakdown, DailyRollup
 
 from ..periods import MonthPeriod
 
@@ -50,6 +50,10 @@ class Reconciliation:
     @property
     def balances(self) -> bool:
         return self.teams_total + self.unallocated == self.total_spend
+
+
+def _breakdown(dimension: str, start: date, end: date):
+    return DailyBreakdown.objects.filter(dimension=dimension, day__gte=start, day__lte=end)
 
 
 def overview_teams(*, period: MonthPeriod) -> tuple[list[TeamRank], Reconciliation]:
@@ -100,12 +104,15 @@ class Concentration:
 def overview_concentration(*, ranks: list[TeamRank], period: MonthPeriod) -> Concentration:
     teams = [t for t in ranks if t.slug is not None and not t.is_shared][:3]
     total = sum((t.total for t in ranks), ZERO)
-    products = list(
-        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end, product__isnull=False)
-        .values_list("product__name")
+    names = dict(Product.objects.values_list("slug", "name"))
+    products = [
+        (names.get(slug, slug), cost)
+        for slug, cost in _breakdown("product", period.start, period.end)
+        .exclude(value="")
+        .values_list("value")
         .annotate(cost=Sum("billed_cost"))
         .order_by("-cost")
-    )
+    ]
     direct = sum((r.direct for r in ranks), ZERO)
     top_products = products[:5]
     return Concentration(
@@ -129,7 +136,7 @@ def overview_unattributed(*, period: MonthPeriod) -> list[Gap]:
     """Spend without a team, or missing required tags, by the API key that sent it."""
     rows = (
         DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
-        .filter(Q(team__isnull=True) | ~Q(missing_tags=""))
+        .filter(GAPS)
         .values("api_key__name", "api_key__team__name", "unattributed_reason", "team_tag", "missing_tags")
         .annotate(cost=Sum("billed_cost"), n=Sum("requests"))
         .order_by("-cost")
@@ -147,13 +154,8 @@ def overview_unattributed(*, period: MonthPeriod) -> list[Gap]:
 
 
 def overview_model_mix(*, period: MonthPeriod) -> list[tuple[str, Decimal]]:
-    rows = (
-        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
-        .values_list("provider", "model")
-        .annotate(cost=Sum("billed_cost"))
-        .order_by("-cost")
-    )
-    return [(f"{provider}/{model}", cost) for provider, model, cost in rows]
+    rows = _breakdown("model", period.start, period.end).values_list("value").annotate(cost=Sum("billed_cost"))
+    return list(rows.order_by("-cost"))
 
 
 @dataclass(frozen=True)
@@ -172,18 +174,22 @@ def overview_movers(*, end: date, limit: int = 8) -> list[Mover]:
     """Teams, products and features whose direct spend rose most: the 7 days to `end` against
     the 7 days before."""
     week_start, last_week_start = end - timedelta(days=6), end - timedelta(days=13)
-    rollups = DailyRollup.objects.filter(day__gte=last_week_start, day__lte=end)
+    names = {
+        "team": dict(Team.objects.values_list("id", "name")),
+        "product": dict(Product.objects.values_list("slug", "name")),
+    }
     movers = []
-    for dimension, field in (("team", "team__name"), ("product", "product__name"), ("feature", "feature")):
-        rows = rollups.exclude(**{f"{field}__isnull": True}) if "__" in field else rollups.exclude(**{field: ""})
+    for dimension, field in (("team", "team_id"), ("product", "value"), ("feature", "value")):
+        rows = _breakdown("total" if dimension == "team" else dimension, last_week_start, end)
+        rows = rows.exclude(team__isnull=True) if dimension == "team" else rows.exclude(value="")
         sums = rows.values(field).annotate(
             this=Sum("billed_cost", filter=Q(day__gte=week_start)),
             last=Sum("billed_cost", filter=Q(day__lt=week_start)),
         )
-        movers += [Mover(dimension, r[field], r["this"] or ZERO, r["last"] or ZERO) for r in sums]
+        label = names.get(dimension, {})
+        movers += [Mover(dimension, label.get(r[field], r[field]), r["this"] or ZERO, r["last"] or ZERO) for r in sums]
     return sorted((m for m in movers if m.increase > 0), key=lambda m: -m.increase)[:limit]
 
 
 def overview_unpriced(*, period: MonthPeriod) -> int:
-    total = DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end).aggregate(n=Sum("unpriced"))["n"]
-    return total or 0
+    return _breakdown("total", period.start, period.end).aggregate(n=Sum("unpriced"))["n"] or 0

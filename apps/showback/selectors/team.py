@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Sum
 
 from apps.allocation.models import AllocationResult
 from apps.allocation.selectors import AllocationLine, CostRow, allocation_lines, costs_report
 from apps.budgets.selectors import Outlook, outlook
-from apps.org.models import CustomerAccount, Team
-from apps.rollups.models import DailyRollup
+from apps.org.models import CustomerAccount, Environment, Product, Team
+from apps.rollups.models import GAPS, DailyBreakdown, DailyRollup
 
 from ..periods import MonthPeriod
 
@@ -54,20 +54,20 @@ def team_headline(*, team: Team, period: MonthPeriod, today: date) -> Headline:
     current = spend(team_ids=[team.id], start=period.start, end=period.end)
     prev_start, prev_end = period.previous_same_days()
     previous = spend(team_ids=[team.id], start=prev_start, end=prev_end)
-    rollups = DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
-    savings = rollups.filter(team=team).aggregate(s=Sum("cache_savings"))["s"] or ZERO
+    savings = _breakdown(team=team, dimension="total", start=period.start, end=period.end).aggregate(
+        s=Sum("cache_savings")
+    )["s"]
     untagged = (
-        rollups.filter(api_key__team=team)
-        .filter(Q(team__isnull=True) | ~Q(missing_tags=""))
+        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end, api_key__team=team)
+        .filter(GAPS)
         .aggregate(s=Sum("billed_cost"))["s"]
-        or ZERO
     )
     return Headline(
         spend=current,
         previous=previous,
         outlook=outlook(month_start=period.start, month_end=period.month_end, today=today, team=team),
-        cache_savings=savings,
-        untagged_from_keys=untagged,
+        cache_savings=savings or ZERO,
+        untagged_from_keys=untagged or ZERO,
     )
 
 
@@ -89,41 +89,49 @@ class BreakdownRow:
         return self.cost / self.traces if self.traces else None
 
 
-# dimension → (rollup field, label when empty)
+# dimension → its label when a row has no value
 DIMENSIONS = {
-    "product": ("product__name", "(no product)"),
-    "feature": ("feature", "(no feature)"),
-    "model": ("model", ""),
-    "environment": ("environment__slug", "(no environment)"),
-    "customer": ("customer", "(no customer)"),
-    "agent": ("agent", "(no agent)"),
+    "product": "(no product)",
+    "feature": "(no feature)",
+    "model": "",
+    "environment": "(no environment)",
+    "customer": "(no customer)",
+    "agent": "(no agent)",
 }
 
 
+def _breakdown(*, team: Team, dimension: str, start: date, end: date):
+    return DailyBreakdown.objects.filter(team=team, dimension=dimension, day__gte=start, day__lte=end)
+
+
+def _product_names() -> dict[str, str]:
+    return dict(Product.objects.values_list("slug", "name"))
+
+
 def team_breakdown(*, team: Team, period: MonthPeriod, dimension: str, limit: int | None = None) -> list[BreakdownRow]:
-    field, empty = DIMENSIONS[dimension]
     rows = (
-        DailyRollup.objects.filter(team=team, day__gte=period.start, day__lte=period.end)
-        .values(field)
+        _breakdown(team=team, dimension=dimension, start=period.start, end=period.end)
+        .values("value")
         .annotate(
             cost=Sum("billed_cost"),
             n=Sum("requests"),
             tokens=Sum(F("input_tokens") + F("output_tokens")),
             traces=Sum("traces"),
-            production=Count("id", filter=Q(environment__is_production=True)),
         )
-        .order_by("-cost")
+        .order_by("-cost", "value")
     )
     if limit:
         rows = rows[:limit]
+    names = _product_names() if dimension == "product" else {}
+    production = set(Environment.objects.filter(is_production=True).values_list("slug", flat=True))
     return [
         BreakdownRow(
-            label=r[field] or empty,
+            label=names.get(r["value"], r["value"]) or DIMENSIONS[dimension],
             cost=r["cost"],
             requests=r["n"],
             tokens=r["tokens"],
             traces=r["traces"],
-            is_production=bool(r["production"]),
+            is_production=dimension != "environment" or r["value"] in production,
         )
         for r in rows
     ]
@@ -152,7 +160,7 @@ class CustomerRow:
 
 def team_customers(*, team: Team, period: MonthPeriod) -> list[CustomerRow]:
     rows = team_breakdown(team=team, period=period, dimension="customer", limit=TOP_CUSTOMERS + 1)
-    rows = [r for r in rows if r.label != DIMENSIONS["customer"][1]][:TOP_CUSTOMERS]
+    rows = [r for r in rows if r.label != DIMENSIONS["customer"]][:TOP_CUSTOMERS]
     accounts = CustomerAccount.objects.in_bulk([r.label for r in rows], field_name="external_id")
     # Revenue is monthly: a month still running is compared with the revenue earned so far.
     fraction = Decimal(period.days_elapsed) / Decimal(period.days_in_month)
@@ -185,15 +193,15 @@ class UnitEconomics:
 
 def team_unit_economics(*, team: Team, period: MonthPeriod) -> UnitEconomics:
     """Unit costs on the team's direct spend (what its own traffic cost, before shared costs)."""
-    rollups = DailyRollup.objects.filter(team=team, day__gte=period.start, day__lte=period.end)
-    totals = rollups.aggregate(
-        cost=Sum("billed_cost"),
-        n=Sum("requests"),
-        tokens=Sum(F("input_tokens") + F("output_tokens")),
-        customers=Count("customer", distinct=True, filter=~Q(customer="")),
+
+    def rows(dimension: str):
+        return _breakdown(team=team, dimension=dimension, start=period.start, end=period.end)
+
+    totals = rows("total").aggregate(
+        cost=Sum("billed_cost"), n=Sum("requests"), tokens=Sum(F("input_tokens") + F("output_tokens"))
     )
-    agents = rollups.exclude(agent="").aggregate(cost=Sum("billed_cost"), traces=Sum("traces"))
-    customer_cost = rollups.exclude(customer="").aggregate(cost=Sum("billed_cost"))["cost"]
+    customers = rows("customer").exclude(value="").aggregate(cost=Sum("billed_cost"), n=Count("value", distinct=True))
+    agents = rows("agent").exclude(value="").aggregate(cost=Sum("billed_cost"), traces=Sum("traces"))
     cost = totals["cost"] or ZERO
 
     def per(amount, count, scale=1):
@@ -202,9 +210,9 @@ def team_unit_economics(*, team: Team, period: MonthPeriod) -> UnitEconomics:
     return UnitEconomics(
         cost_per_request=per(cost, totals["n"]),
         cost_per_1k_tokens=per(cost, totals["tokens"], 1000),
-        cost_per_active_customer=per(customer_cost, totals["customers"]),
+        cost_per_active_customer=per(customers["cost"], customers["n"]),
         cost_per_agent_task=per(agents["cost"], agents["traces"]),
-        active_customers=totals["customers"] or 0,
+        active_customers=customers["n"] or 0,
         agent_tasks=agents["traces"] or 0,
     )
 
@@ -220,11 +228,12 @@ def team_trend(*, team: Team, end: date, days: int = TREND_DAYS) -> list[TrendPo
     """Daily spend per product for the last `days` days, with allocated shared cost as one series."""
     start = end - timedelta(days=days - 1)
     direct = (
-        DailyRollup.objects.filter(team=team, day__gte=start, day__lte=end)
-        .values("day", "product__name")
+        _breakdown(team=team, dimension="product", start=start, end=end)
+        .values("day", "value")
         .annotate(cost=Sum("billed_cost"))
     )
-    points = [TrendPoint(r["day"], r["product__name"] or "(no product)", r["cost"]) for r in direct]
+    names = _product_names()
+    points = [TrendPoint(r["day"], names.get(r["value"]) or DIMENSIONS["product"], r["cost"]) for r in direct]
     allocated = (
         AllocationResult.objects.filter(team=team, day__gte=start, day__lte=end)
         .values("day")
