@@ -1,4 +1,8 @@
-"""Plotly figures from plain rows. Pure: no ORM here; the selectors fetch, these only draw."""
+"""Plotly figures from plain rows. Pure: no ORM here; the selectors fetch, these only draw.
+
+Figures are plain dicts in Plotly's JSON schema rather than `graph_objects`, whose validation
+cost ~45 ms per team page (docs/benchmarks.md, "Pages profile"); plotly.js draws them the same.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,34 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
-import plotly.graph_objects as go
+import plotly.io
 
+Figure = dict
 GRAINS = ("daily", "weekly", "monthly")
+_GRID = {"gridcolor": "#edf2f7", "zerolinecolor": "#e2e8f0"}
 _LAYOUT = {
     "margin": {"l": 50, "r": 10, "t": 30, "b": 40},
     "height": 320,
-    "template": "plotly_white",
+    "paper_bgcolor": "white",
+    "plot_bgcolor": "white",
+    "font": {"color": "#2a3f5f"},
     "legend": {"orientation": "h", "y": -0.2},
+    "xaxis": _GRID,
+    "yaxis": _GRID,
 }
+BLUE, ORANGE, GREY = "#2b6cb0", "#d9822b", "#999999"
 
 
 def _money(values: Sequence[Decimal]) -> list[float]:
     # Plotly draws floats; the exact figures are in the tables next to every chart.
     return [float(v) for v in values]
+
+
+def _figure(data: list[dict], **layout) -> Figure:
+    merged = {**_LAYOUT, **layout}
+    for axis in ("xaxis", "yaxis"):
+        merged[axis] = {**_GRID, **layout.get(axis, {})}
+    return {"data": data, "layout": merged}
 
 
 def bucket_start(day: date, grain: str) -> date:
@@ -31,7 +49,7 @@ def bucket_start(day: date, grain: str) -> date:
     return day
 
 
-def stacked_trend(points: Sequence[tuple[date, str, Decimal]], *, grain: str = "daily") -> go.Figure:
+def stacked_trend(points: Sequence[tuple[date, str, Decimal]], *, grain: str = "daily") -> Figure:
     """Spend over time stacked by series (product, or shared costs), summed to the grain."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
@@ -39,35 +57,28 @@ def stacked_trend(points: Sequence[tuple[date, str, Decimal]], *, grain: str = "
     for day, series, cost in points:
         totals[series][bucket_start(day, grain)] += cost
     buckets = sorted({b for series in totals.values() for b in series})
-    figure = go.Figure(layout={**_LAYOUT, "barmode": "stack", "yaxis": {"tickprefix": "$"}})
-    for series in sorted(totals, key=lambda s: -sum(totals[s].values())):
-        figure.add_bar(name=series, x=buckets, y=_money([totals[series].get(b, Decimal(0)) for b in buckets]))
-    return figure
+    data = [
+        {"type": "bar", "name": series, "x": buckets, "y": _money([totals[series].get(b, Decimal(0)) for b in buckets])}
+        for series in sorted(totals, key=lambda s: -sum(totals[s].values()))
+    ]
+    return _figure(data, barmode="stack", yaxis={"tickprefix": "$"})
 
 
-def bar(labels: Sequence[str], costs: Sequence[Decimal], *, highlight: Sequence[bool] | None = None) -> go.Figure:
+def bar(labels: Sequence[str], costs: Sequence[Decimal], *, highlight: Sequence[bool] | None = None) -> Figure:
     """Horizontal bars, largest on top; `highlight` marks bars to draw in the warning colour."""
-    colours = ["#d9822b" if h else "#2b6cb0" for h in highlight] if highlight else "#2b6cb0"
-    figure = go.Figure(layout={**_LAYOUT, "xaxis": {"tickprefix": "$"}, "yaxis": {"autorange": "reversed"}})
-    figure.add_bar(x=_money(costs), y=list(labels), orientation="h", marker={"color": colours})
-    return figure
+    colours = [ORANGE if h else BLUE for h in highlight] if highlight else BLUE
+    data = [{"type": "bar", "orientation": "h", "x": _money(costs), "y": list(labels), "marker": {"color": colours}}]
+    return _figure(data, xaxis={"tickprefix": "$"}, yaxis={"autorange": "reversed", "automargin": True})
 
 
-def monthly_totals(months: Sequence[date], totals: Sequence[Decimal]) -> go.Figure:
-    figure = go.Figure(layout={**_LAYOUT, "yaxis": {"tickprefix": "$"}})
-    figure.add_bar(x=[m.strftime("%b %Y") for m in months], y=_money(totals))
-    return figure
+def monthly_totals(months: Sequence[date], totals: Sequence[Decimal]) -> Figure:
+    data = [{"type": "bar", "x": [m.strftime("%b %Y") for m in months], "y": _money(totals), "marker": {"color": BLUE}}]
+    return _figure(data, yaxis={"tickprefix": "$"})
 
 
-def share_pie(labels: Sequence[str], costs: Sequence[Decimal]) -> go.Figure:
-    figure = go.Figure(layout={**_LAYOUT, "height": 300})
-    figure.add_pie(labels=list(labels), values=_money(costs), hole=0.4, sort=False)
-    return figure
-
-
-def to_html(figure: go.Figure) -> str:
-    """A <div> for the page; plotly.js itself is served once from static files."""
-    return figure.to_html(full_html=False, include_plotlyjs=False, config={"displayModeBar": False, "responsive": True})
+def share_pie(labels: Sequence[str], costs: Sequence[Decimal]) -> Figure:
+    data = [{"type": "pie", "labels": list(labels), "values": _money(costs), "hole": 0.4, "sort": False}]
+    return _figure(data, height=300)
 
 
 def burn(
@@ -76,39 +87,40 @@ def burn(
     *,
     budget: Decimal | None,
     band: tuple[Decimal, Decimal] | None = None,
-) -> go.Figure:
+) -> Figure:
     """Cumulative spend through the month: actual to date, the forecast to month end, the budget."""
-    figure = go.Figure(layout={**_LAYOUT, "yaxis": {"tickprefix": "$"}})
     running, actual_x, actual_y = Decimal(0), [], []
     for day, cost in actual:
         running += cost
         actual_x.append(day)
         actual_y.append(running)
-    figure.add_scatter(name="Actual", x=actual_x, y=_money(actual_y), mode="lines", line={"width": 3})
+    data = [{"type": "scatter", "name": "Actual", "x": actual_x, "y": _money(actual_y), "mode": "lines",
+             "line": {"width": 3, "color": BLUE}}]  # fmt: skip
     if forecast:
         forecast_x, forecast_y = ([actual_x[-1]], [actual_y[-1]]) if actual_x else ([], [])
         for day, cost in forecast:
             running += cost
             forecast_x.append(day)
             forecast_y.append(running)
-        figure.add_scatter(name="Forecast", x=forecast_x, y=_money(forecast_y), mode="lines", line={"dash": "dash"})
+        data.append({"type": "scatter", "name": "Forecast", "x": forecast_x, "y": _money(forecast_y),
+                     "mode": "lines", "line": {"dash": "dash", "color": BLUE}})  # fmt: skip
         if band:
-            figure.add_scatter(
-                name="Forecast range",
-                x=[forecast_x[-1]] * 2,
-                y=_money(band),
-                mode="markers+lines",
-                line={"color": "#999"},
-                marker={"symbol": "line-ew-open", "size": 12},
-            )
-    if budget is not None:
-        days = [d for d, _ in actual] + [d for d, _ in forecast]
-        if days:
-            figure.add_scatter(
-                name="Budget",
-                x=[min(days), max(days)],
-                y=_money([budget, budget]),
-                mode="lines",
-                line={"color": "#c05621"},
-            )
-    return figure
+            data.append({"type": "scatter", "name": "Forecast range", "x": [forecast_x[-1]] * 2, "y": _money(band),
+                         "mode": "markers+lines", "line": {"color": GREY},
+                         "marker": {"symbol": "line-ew-open", "size": 12}})  # fmt: skip
+    days = [d for d, _ in actual] + [d for d, _ in forecast]
+    if budget is not None and days:
+        data.append({"type": "scatter", "name": "Budget", "x": [min(days), max(days)],
+                     "y": _money([budget, budget]), "mode": "lines", "line": {"color": ORANGE}})  # fmt: skip
+    return _figure(data, yaxis={"tickprefix": "$"})
+
+
+def to_html(figure: Figure) -> str:
+    """A <div> for the page; plotly.js itself is served once from static files."""
+    return plotly.io.to_html(
+        figure,
+        full_html=False,
+        include_plotlyjs=False,
+        validate=False,
+        config={"displayModeBar": False, "responsive": True},
+    )

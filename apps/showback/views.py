@@ -60,6 +60,7 @@ def team_page(request, slug: str):
         d: selectors.team_breakdown(team=team, period=period, dimension=d)
         for d in ("product", "feature", "model", "environment")
     }
+    customer_spend = selectors.team_breakdown(team=team, period=period, dimension="customer")
     agents = [r for r in selectors.team_breakdown(team=team, period=period, dimension="agent") if r.traces or r.label]
     trend = selectors.team_trend(team=team, end=period.end)
     monthly = selectors.team_monthly(team=team, period=period)
@@ -76,9 +77,9 @@ def team_page(request, slug: str):
         "budget": budget,
         "anomalies": anomalies_for(team=team, since=period.start),
         "breakdowns": breakdowns,
-        "customers": selectors.team_customers(team=team, period=period),
+        "customers": selectors.team_customers(spend=customer_spend, period=period),
         "agents": agents,
-        "unit": selectors.team_unit_economics(team=team, period=period),
+        "unit": selectors.team_unit_economics(team=team, period=period, customers=customer_spend),
         "allocations": selectors.team_allocations(team=team, period=period),
         "monthly": monthly,
         "charts": {

@@ -19,8 +19,8 @@ POINTS = [
 
 def test_daily_trend_stacks_one_bar_trace_per_series():
     figure = charts.stacked_trend(POINTS)
-    assert figure.layout.barmode == "stack"
-    traces = {t.name: (list(t.x), list(t.y)) for t in figure.data}
+    assert figure["layout"]["barmode"] == "stack"
+    traces = {t["name"]: (list(t["x"]), list(t["y"])) for t in figure["data"]}
     assert traces["answers"] == ([date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 9)], [1.5, 2.5, 4.0])
     assert traces["Shared costs (allocated)"] == (
         [date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 9)],
@@ -30,18 +30,18 @@ def test_daily_trend_stacks_one_bar_trace_per_series():
 
 def test_weekly_trend_sums_days_into_their_monday():
     figure = charts.stacked_trend(POINTS, grain="weekly")
-    answers = next(t for t in figure.data if t.name == "answers")
-    assert list(answers.x) == [date(2026, 3, 2), date(2026, 3, 9)]
-    assert list(answers.y) == [4.0, 4.0]
+    answers = next(t for t in figure["data"] if t["name"] == "answers")
+    assert answers["x"] == [date(2026, 3, 2), date(2026, 3, 9)]
+    assert answers["y"] == [4.0, 4.0]
 
 
 def test_monthly_trend_sums_the_month():
     figure = charts.stacked_trend(POINTS, grain="monthly")
-    assert {t.name: list(t.y) for t in figure.data} == {"answers": [8.0], "Shared costs (allocated)": [1.0]}
+    assert {t["name"]: t["y"] for t in figure["data"]} == {"answers": [8.0], "Shared costs (allocated)": [1.0]}
 
 
 def test_trend_puts_the_largest_series_first():
-    assert [t.name for t in charts.stacked_trend(POINTS).data] == ["answers", "Shared costs (allocated)"]
+    assert [t["name"] for t in charts.stacked_trend(POINTS)["data"]] == ["answers", "Shared costs (allocated)"]
 
 
 def test_trend_refuses_an_unknown_grain():
@@ -51,22 +51,22 @@ def test_trend_refuses_an_unknown_grain():
 
 def test_bar_highlights_the_marked_rows():
     figure = charts.bar(["production", "development"], [Decimal("3"), Decimal("1")], highlight=[False, True])
-    (trace,) = figure.data
-    assert list(trace.y) == ["production", "development"]
-    assert list(trace.x) == [3.0, 1.0]
-    assert list(trace.marker.color) == ["#2b6cb0", "#d9822b"]
+    (trace,) = figure["data"]
+    assert trace["y"] == ["production", "development"]
+    assert trace["x"] == [3.0, 1.0]
+    assert trace["marker"]["color"] == ["#2b6cb0", "#d9822b"]
 
 
 def test_monthly_totals_label_months():
     figure = charts.monthly_totals([date(2026, 1, 1), date(2026, 2, 1)], [Decimal("10"), Decimal("12.5")])
-    assert list(figure.data[0].x) == ["Jan 2026", "Feb 2026"]
-    assert list(figure.data[0].y) == [10.0, 12.5]
+    assert figure["data"][0]["x"] == ["Jan 2026", "Feb 2026"]
+    assert figure["data"][0]["y"] == [10.0, 12.5]
 
 
 def test_pie_keeps_the_given_order():
     figure = charts.share_pie(["a", "b"], [Decimal("2"), Decimal("1")])
-    assert list(figure.data[0].labels) == ["a", "b"]
-    assert list(figure.data[0].values) == [2.0, 1.0]
+    assert figure["data"][0]["labels"] == ["a", "b"]
+    assert figure["data"][0]["values"] == [2.0, 1.0]
 
 
 def test_html_leaves_plotly_js_to_the_static_file():
@@ -74,3 +74,17 @@ def test_html_leaves_plotly_js_to_the_static_file():
     assert html.startswith("<div")
     assert "Plotly.newPlot" in html
     assert "plotly.min.js" not in html and "cdn" not in html.lower()
+
+
+def test_burn_accumulates_actual_then_forecast_and_draws_the_budget():
+    figure = charts.burn(
+        [(date(2026, 3, 1), Decimal("10")), (date(2026, 3, 2), Decimal("5"))],
+        [(date(2026, 3, 3), Decimal("7")), (date(2026, 3, 4), Decimal("8"))],
+        budget=Decimal("40"),
+        band=(Decimal("28"), Decimal("32")),
+    )
+    traces = {t["name"]: (t["x"], t["y"]) for t in figure["data"]}
+    assert traces["Actual"] == ([date(2026, 3, 1), date(2026, 3, 2)], [10.0, 15.0])
+    assert traces["Forecast"] == ([date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)], [15.0, 22.0, 30.0])
+    assert traces["Forecast range"][1] == [28.0, 32.0]
+    assert traces["Budget"] == ([date(2026, 3, 1), date(2026, 3, 4)], [40.0, 40.0])

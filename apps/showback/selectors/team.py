@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Sum
+from django.db.models import F, Sum
 
 from apps.allocation.models import AllocationResult
 from apps.allocation.selectors import AllocationLine, CostRow, allocation_lines, costs_report
@@ -158,9 +158,9 @@ class CustomerRow:
         return (self.revenue - self.cost) / self.revenue
 
 
-def team_customers(*, team: Team, period: MonthPeriod) -> list[CustomerRow]:
-    rows = team_breakdown(team=team, period=period, dimension="customer", limit=TOP_CUSTOMERS + 1)
-    rows = [r for r in rows if r.label != DIMENSIONS["customer"]][:TOP_CUSTOMERS]
+def team_customers(*, spend: list[BreakdownRow], period: MonthPeriod, limit: int = TOP_CUSTOMERS) -> list[CustomerRow]:
+    """The top customers of a team's customer breakdown (`spend`), with their accounts' revenue."""
+    rows = [r for r in spend if r.label != DIMENSIONS["customer"]][:limit]
     accounts = CustomerAccount.objects.in_bulk([r.label for r in rows], field_name="external_id")
     # Revenue is monthly: a month still running is compared with the revenue earned so far.
     fraction = Decimal(period.days_elapsed) / Decimal(period.days_in_month)
@@ -191,8 +191,9 @@ class UnitEconomics:
     agent_tasks: int
 
 
-def team_unit_economics(*, team: Team, period: MonthPeriod) -> UnitEconomics:
-    """Unit costs on the team's direct spend (what its own traffic cost, before shared costs)."""
+def team_unit_economics(*, team: Team, period: MonthPeriod, customers: list[BreakdownRow]) -> UnitEconomics:
+    """Unit costs on the team's direct spend (what its own traffic cost, before shared costs);
+    `customers` is the team's customer breakdown for the period."""
 
     def rows(dimension: str):
         return _breakdown(team=team, dimension=dimension, start=period.start, end=period.end)
@@ -200,7 +201,7 @@ def team_unit_economics(*, team: Team, period: MonthPeriod) -> UnitEconomics:
     totals = rows("total").aggregate(
         cost=Sum("billed_cost"), n=Sum("requests"), tokens=Sum(F("input_tokens") + F("output_tokens"))
     )
-    customers = rows("customer").exclude(value="").aggregate(cost=Sum("billed_cost"), n=Count("value", distinct=True))
+    served = [r for r in customers if r.label != DIMENSIONS["customer"]]
     agents = rows("agent").exclude(value="").aggregate(cost=Sum("billed_cost"), traces=Sum("traces"))
     cost = totals["cost"] or ZERO
 
@@ -210,9 +211,9 @@ def team_unit_economics(*, team: Team, period: MonthPeriod) -> UnitEconomics:
     return UnitEconomics(
         cost_per_request=per(cost, totals["n"]),
         cost_per_1k_tokens=per(cost, totals["tokens"], 1000),
-        cost_per_active_customer=per(customers["cost"], customers["n"]),
+        cost_per_active_customer=per(sum((r.cost for r in served), ZERO) if served else None, len(served)),
         cost_per_agent_task=per(agents["cost"], agents["traces"]),
-        active_customers=customers["n"] or 0,
+        active_customers=len(served),
         agent_tasks=agents["traces"] or 0,
     )
 
