@@ -59,6 +59,7 @@ class DailyRollup(models.Model):
             models.Index(fields=["team", "day"], name="rollup_team_day"),
             models.Index(fields=["day"], name="rollup_day"),
             models.Index(fields=["day"], condition=GAPS, name="rollup_gaps_day"),
+            models.Index(fields=["api_key", "day"], condition=GAPS, name="rollup_gaps_key_day"),
         ]
 
     def __str__(self) -> str:

@@ -60,7 +60,7 @@ def team_page(request, slug: str):
         d: selectors.team_breakdown(team=team, period=period, dimension=d)
         for d in ("product", "feature", "model", "environment")
     }
-    customer_spend = selectors.team_breakdown(team=team, period=period, dimension="customer")
+    customer_spend = selectors.team_customer_spend(team=team, period=period)
     agents = [r for r in selectors.team_breakdown(team=team, period=period, dimension="agent") if r.traces or r.label]
     trend = selectors.team_trend(team=team, end=period.end)
     monthly = selectors.team_monthly(team=team, period=period)

@@ -196,3 +196,10 @@ def test_overview_lists_unattributed_spend_by_api_key(company, as_user, finance,
     assert [(g.api_key, g.reason, g.cost) for g in gaps] == [
         ("batch-jobs", "unknown team 'ghost-team'", Decimal("3.000000000"))
     ]
+
+
+def test_unit_economics_count_customers_and_agent_tasks(company, as_user, lead):
+    unit = as_user(lead).get(TEAM_PAGE).context["unit"]
+    assert (unit.active_customers, unit.cost_per_active_customer) == (1, Decimal("3.000000000"))
+    assert (unit.agent_tasks, unit.cost_per_agent_task) == (1, Decimal("3.000000000"))
+    assert unit.cost_per_request == Decimal("3.000000000")
