@@ -30,16 +30,8 @@ def _remember_old_start(sender, instance, **kwargs):
 @receiver(post_delete, sender=NegotiatedDiscount)
 def _rerate_after_price_change(sender, instance, **kwargs):
     previous = getattr(instance, "_previous_effective_from", None)
-    start = min(filter(None, [instance.effective_from, previous]))
     kind = "price" if sender is ModelPrice else "discount"
-    run = rerate_run_create(
-        reason=f"{kind} {instance} {'deleted' if 'created' not in kwargs else 'saved'}",
-        provider=instance.provider,
-        model=instance.model,
-        start=start,
-        end=None,
-    )
-    transaction.on_commit(lambda: rerate.delay(run.pk))
+    _rerate(f"{kind} {instance}", instance, start=min(filter(None, [instance.effective_from, previous])), **kwargs)
 
 
 @receiver(post_save, sender=ModelAlias)
@@ -47,11 +39,16 @@ def _rerate_after_price_change(sender, instance, **kwargs):
 def _rerate_after_alias_change(sender, instance, **kwargs):
     """An alias changes which prices some model names get: re-rate the provider's events that are
     unpriced or priced by the alias's target (the rows an alias can affect)."""
+    _rerate(f"model alias {instance}", instance, start=EPOCH, **kwargs)
+
+
+def _rerate(what: str, instance, *, start, **kwargs) -> None:
+    """Record a re-rating run of the instance's provider and model from `start`, and queue it."""
     run = rerate_run_create(
-        reason=f"model alias {instance} {'saved' if 'created' in kwargs else 'deleted'}",
+        reason=f"{what} {'saved' if 'created' in kwargs else 'deleted'}",
         provider=instance.provider,
         model=instance.model,
-        start=EPOCH,
+        start=start,
         end=None,
     )
     transaction.on_commit(lambda: rerate.delay(run.pk))
