@@ -23,6 +23,9 @@ class Baseline:
     def limit(self) -> Decimal:
         return self.median + K * self.spread
 
+    def is_broken_by(self, value: Decimal, *, min_increase: Decimal) -> bool:
+        return value > self.limit and value - self.median >= min_increase
+
 
 def baseline(history: list[Decimal]) -> Baseline | None:
     """The typical value of a trailing window (zeros included); None with too little history."""
@@ -38,9 +41,7 @@ def is_anomalous(value: Decimal, history: list[Decimal], *, min_increase: Decima
     typical = baseline(history)
     if typical is None:
         return None
-    if value > typical.limit and value - typical.median >= min_increase:
-        return typical
-    return None
+    return typical if typical.is_broken_by(value, min_increase=min_increase) else None
 
 
 @dataclass(frozen=True)

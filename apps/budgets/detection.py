@@ -19,6 +19,8 @@ from .models import Anomaly
 
 WINDOW_DAYS = 28
 HOURLY_WINDOW_HOURS = 7 * 24
+# A loop does not sleep: one busy hour is a burst of ordinary tasks, this many in a row a runaway.
+RUNAWAY_MIN_HOURS = 3
 # Anomaly dimension → the field naming a subject; and the breakdowns an explanation looks at.
 SUBJECT_FIELDS = {
     "team": "team__slug",
@@ -144,8 +146,9 @@ def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
 
 
 def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
-    """Runaway agents: an agent's spend in the hour starting at `hour` against the median hour of
-    the previous week. Reads raw events of those eight days only (the day index bounds it)."""
+    """Runaway agents: an agent's spend in the hour starting at `hour` and in the hours just before
+    it, each against the median hour of the previous week. Reads raw events of those eight days
+    only (the day index bounds it)."""
     first_day = _first_day() or hour.date()
     start = max(hour - timedelta(hours=HOURLY_WINDOW_HOURS), datetime.combine(first_day, time.min, tzinfo=UTC))
     events = UsageEvent.objects.filter(
@@ -160,7 +163,10 @@ def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
         hours = int((hour - start).total_seconds()) // 3600
         history = [hourly.get(start + timedelta(hours=i), Decimal(0)) for i in range(hours)]
         typical = is_anomalous(amount, history, min_increase=settings.ANOMALY_MIN_HOURLY_INCREASE)
-        if typical is None:
+        if typical is None or not all(
+            typical.is_broken_by(spend, min_increase=settings.ANOMALY_MIN_HOURLY_INCREASE)
+            for spend in history[-(RUNAWAY_MIN_HOURS - 1) :]
+        ):
             continue
         in_hour = events.filter(agent=agent, timestamp__gte=hour)
         today = _breakdown(in_hour, "agent")

@@ -16,6 +16,7 @@ class MonthPeriod:
     month_start: date
     month_end: date
     end: date  # last day with data to show: month_end, or today for the running month
+    today: date
 
     @classmethod
     def parse(cls, value: str | None, *, today: date | None = None) -> MonthPeriod:
@@ -29,7 +30,7 @@ class MonthPeriod:
         else:
             start = today.replace(day=1)
         month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        return cls(month_start=start, month_end=month_end, end=min(month_end, today))
+        return cls(month_start=start, month_end=month_end, end=min(month_end, today), today=today)
 
     @property
     def start(self) -> date:
@@ -40,12 +41,9 @@ class MonthPeriod:
         return f"{self.month_start:%Y-%m}"
 
     @property
-    def is_future(self) -> bool:
-        return self.end < self.month_start
-
-    @property
     def is_running(self) -> bool:
-        return self.end < self.month_end
+        # Its last day is still running too: that day's spend is not complete.
+        return self.month_start <= self.today <= self.month_end
 
     @property
     def days_elapsed(self) -> int:
@@ -58,12 +56,12 @@ class MonthPeriod:
     def previous(self) -> MonthPeriod:
         start = (self.month_start - timedelta(days=1)).replace(day=1)
         month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        return MonthPeriod(month_start=start, month_end=month_end, end=month_end)
+        return MonthPeriod(month_start=start, month_end=month_end, end=month_end, today=self.today)
 
     def next(self) -> MonthPeriod:
         start = self.month_end + timedelta(days=1)
         month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        return MonthPeriod(month_start=start, month_end=month_end, end=month_end)
+        return MonthPeriod(month_start=start, month_end=month_end, end=min(month_end, self.today), today=self.today)
 
     def previous_same_days(self) -> tuple[date, date]:
         """The same days of last month (1st to the day reached here), for a like-for-like change."""

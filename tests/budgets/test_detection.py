@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from apps.budgets.detection import anomalies_detect_daily, anomalies_detect_hourly
+from apps.budgets.detection import RUNAWAY_MIN_HOURS, anomalies_detect_daily, anomalies_detect_hourly
 from apps.budgets.models import Anomaly
 
 from .spend import noon, today_start
@@ -83,20 +83,32 @@ def test_a_cheap_agent_quintupling_its_spend_is_not_flagged(spend, team):
     assert anomalies_detect_daily(day=today) == []
 
 
-@pytest.fixture
-def runaway_hour(spend, team):
-    """crawler spends $0.30 an hour for a week, then $15.30 in one hour (two days ago, so the
-    hour is complete whenever the test runs); lister spends $4.20 (up $3.90)."""
-    hour = timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
-    for hours_before in range(1, 7 * 24 + 1):
-        at = hour - timedelta(hours=hours_before) + timedelta(minutes=30)
-        spend.add(at, "0.30", team=team, agent="crawler")
-        spend.add(at, "0.30", team=team, agent="lister")
-    spend.add(hour + timedelta(minutes=5), "0.30", team=team, agent="crawler")
-    spend.add(hour + timedelta(minutes=6), "15", team=team, agent="crawler", model="claude-opus-4-1")
-    spend.add(hour + timedelta(minutes=7), "4.20", team=team, agent="lister")
+def _hourly_spend(spend, team, *, hour, spike_hours: int):
+    """crawler spends $0.30 an hour for a week, then $15.30 ($15 on Opus) in each of the
+    `spike_hours` hours up to `hour`; lister spends $4.20 in those hours (up $3.90)."""
+    spikes = {hour - timedelta(hours=i) for i in range(spike_hours)}
+    for hours_before in range(7 * 24 + 1):
+        at = hour - timedelta(hours=hours_before)
+        if at in spikes:
+            spend.add(at + timedelta(minutes=5), "0.30", team=team, agent="crawler")
+            spend.add(at + timedelta(minutes=6), "15", team=team, agent="crawler", model="claude-opus-4-1")
+            spend.add(at + timedelta(minutes=7), "4.20", team=team, agent="lister")
+        else:
+            spend.add(at + timedelta(minutes=30), "0.30", team=team, agent="crawler")
+            spend.add(at + timedelta(minutes=30), "0.30", team=team, agent="lister")
     spend.add(hour + timedelta(minutes=8), "510", team=team)  # no agent: not a runaway candidate
     spend.flush()
+
+
+def _two_days_ago() -> datetime:
+    """An hour that is complete whenever the test runs."""
+    return timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+
+
+@pytest.fixture
+def runaway_hour(spend, team):
+    hour = _two_days_ago()
+    _hourly_spend(spend, team, hour=hour, spike_hours=RUNAWAY_MIN_HOURS)
     return hour
 
 
@@ -112,10 +124,19 @@ def test_a_runaway_hour_is_flagged_from_the_raw_events(runaway_hour, team):
 def test_a_runaway_hours_explanation_names_the_hour_and_the_model(runaway_hour):
     [anomaly] = anomalies_detect_hourly(hour=runaway_hour)
 
+    # The week before holds the loop's first two hours: Opus is $30 of its $80.40, so a typical
+    # $0.30 hour has $0.11 of Opus in its mix, and Opus's $14.89 rise is 99% of the $15 increase.
     assert anomaly.explanation == (
         f"agent `crawler` in production: $15.30 in the hour from {runaway_hour:%d %b %H}:00 UTC vs $0.30 typical; "
-        "100% of the increase from model claude-opus-4-1"
+        "99% of the increase from model claude-opus-4-1"
     )
+
+
+def test_one_expensive_hour_is_a_burst_not_a_runaway(spend, team):
+    hour = _two_days_ago()
+    _hourly_spend(spend, team, hour=hour, spike_hours=RUNAWAY_MIN_HOURS - 1)
+
+    assert anomalies_detect_hourly(hour=hour) == []
 
 
 def test_an_hour_below_the_hourly_minimum_increase_is_not_a_runaway(runaway_hour):

@@ -15,6 +15,12 @@ def test_the_running_month_ends_today():
     assert period.is_running and period.days_elapsed == 25
 
 
+def test_the_months_last_day_is_still_running():
+    period = MonthPeriod.parse(None, today=date(2026, 11, 30))
+    assert (period.end, period.is_running, period.days_elapsed) == (date(2026, 11, 30), True, 30)
+    assert not period.previous().is_running
+
+
 def test_a_past_month_is_whole():
     period = MonthPeriod.parse("2026-02", today=date(2026, 11, 25))
     assert (period.end, period.is_running, period.days_elapsed) == (date(2026, 2, 28), False, 28)
