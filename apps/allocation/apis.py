@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,13 +15,18 @@ from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
 from .selectors import ROLLUP_DIMENSIONS, allocation_lines, costs_report
 
 MAX_DAYS = 400
+FILTERS = ", ".join(d for d in ROLLUP_DIMENSIONS if d not in {"day", "month"})
 MONEY = {"max_digits": 24, "decimal_places": 9}
 
 
 def _key_text(dimension: str, value):
     if dimension == "month":
-        return f"{value:%Y-%m}"
+        return value.isoformat()[:7]  # strftime does not pad years before 1000
     return value.isoformat() if isinstance(value, date) else value
+
+
+def _filter(dimension: str) -> serializers.CharField:
+    return serializers.CharField(required=False, max_length=128, help_text=f"Only this {dimension}.")
 
 
 class CostsApi(APIView):
@@ -31,6 +36,15 @@ class CostsApi(APIView):
         start = serializers.DateField()
         end = serializers.DateField()
         group_by = serializers.CharField(required=False, default="team")
+        # Filters: one per dimension besides time.
+        team = _filter("team")
+        product = _filter("product")
+        feature = _filter("feature")
+        environment = _filter("environment")
+        provider = _filter("provider")
+        model = _filter("model")
+        customer = _filter("customer")
+        agent = _filter("agent")
 
         def validate_group_by(self, value: str) -> list[str]:
             dims = [d.strip() for d in value.split(",") if d.strip()]
@@ -66,14 +80,7 @@ class CostsApi(APIView):
 
     @extend_schema(
         operation_id="costs",
-        parameters=[
-            InputSerializer,
-            *(
-                OpenApiParameter(d, str, description=f"Only this {d}.")
-                for d in ROLLUP_DIMENSIONS
-                if d not in {"day", "month"}
-            ),
-        ],
+        parameters=[InputSerializer],
         responses=inline_serializer(
             "CostReport",
             {"rows": RowSerializer(many=True), "total": RowSerializer(), "group_by": serializers.ListField()},
@@ -82,11 +89,13 @@ class CostsApi(APIView):
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        filters = {
-            d: request.query_params[d]
-            for d in ROLLUP_DIMENSIONS
-            if d not in {"day", "month"} and d in request.query_params
-        }
+        # A misspelt filter would otherwise answer for the whole organisation.
+        unknown = sorted(set(request.query_params) - set(params.fields) - {"format"})
+        if unknown:
+            raise serializers.ValidationError(
+                {name: [f"Unknown parameter. Use start, end, group_by or a filter: {FILTERS}."] for name in unknown}
+            )
+        filters = {d: params.validated_data[d] for d in ROLLUP_DIMENSIONS if d in params.validated_data}
         report = costs_report(
             start=params.validated_data["start"],
             end=params.validated_data["end"],
@@ -107,7 +116,7 @@ class AllocationsApi(APIView):
     permission_classes = [IsKeyOrSignedIn]
 
     class InputSerializer(serializers.Serializer):
-        month = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", error_messages={"invalid": "Use YYYY-MM."})
+        month = serializers.RegexField(r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", error_messages={"invalid": "Use YYYY-MM."})
 
     class LineSerializer(serializers.Serializer):
         rule = serializers.CharField()

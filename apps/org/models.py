@@ -10,8 +10,16 @@ from django.db import models
 EVENT_TAGS = ("team", "product", "feature", "environment", "customer", "agent", "trace_id")
 
 
+def validate_tag_slug(value: str) -> None:
+    """Events' tags are matched normalized (lowercased), so a slug that is not would match none."""
+    from .registry import normalize_tag
+
+    if value != normalize_tag(value):
+        raise ValidationError(f"Tags are matched lowercased: use {normalize_tag(value)!r}.")
+
+
 class Team(models.Model):
-    slug = models.SlugField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True, validators=[validate_tag_slug])
     name = models.CharField(max_length=200)
     business_unit = models.CharField(max_length=200, blank=True)
     is_shared = models.BooleanField(
@@ -26,7 +34,7 @@ class Team(models.Model):
 
 
 class Product(models.Model):
-    slug = models.SlugField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True, validators=[validate_tag_slug])
     name = models.CharField(max_length=200)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="products")
 
@@ -38,7 +46,7 @@ class Product(models.Model):
 
 
 class Environment(models.Model):
-    slug = models.SlugField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True, validators=[validate_tag_slug])
     name = models.CharField(max_length=100)
     is_production = models.BooleanField(default=False)
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from attribution_site.snapshots import VersionedSnapshot
 
 from .models import Environment, Product, TagAlias, TagPolicy, Team
 
-_NOT_SLUG = re.compile(r"[^a-z0-9._-]+")
+_NOT_SLUG = re.compile(r"[^\w.-]+")
 
 
 def normalize_tag(value: str) -> str:
-    """`  Search Team ` → `search-team`: trimmed, lowercased, runs of other characters as one dash."""
-    return _NOT_SLUG.sub("-", value.strip().lower()).strip("-")
+    """`  Search Team ` → `search-team`: trimmed, lowercased (Unicode-aware: `ＳＥＡＲＣＨ` → `search`,
+    `検索` stays), runs of other characters as one dash."""
+    return _NOT_SLUG.sub("-", unicodedata.normalize("NFKC", value).casefold()).strip("-")
 
 
 @dataclass(frozen=True)

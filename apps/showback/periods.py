@@ -9,6 +9,10 @@ from datetime import date, timedelta
 from django.utils import timezone
 
 
+# Pages link to the month before the one shown, which must stay a valid date.
+FIRST_YEAR = 2000
+
+
 @dataclass(frozen=True)
 class MonthPeriod:
     """A calendar month, cut at today while it is running (month to date)."""
@@ -20,13 +24,18 @@ class MonthPeriod:
 
     @classmethod
     def parse(cls, value: str | None, *, today: date | None = None) -> MonthPeriod:
-        """`YYYY-MM` (or nothing for the running month). Raises ValueError for anything else."""
+        """`YYYY-MM` up to the running month (or nothing for the running month). Raises ValueError
+        for anything else."""
         today = today or timezone.now().date()
         if value:
             year, _, month = value.partition("-")
             if len(year) != 4 or len(month) != 2:
                 raise ValueError(f"{value!r} is not a month: use YYYY-MM.")
             start = date(int(year), int(month), 1)
+            if start > today:
+                raise ValueError(f"{value} has not begun yet.")
+            if start.year < FIRST_YEAR:
+                raise ValueError(f"{value} is before {FIRST_YEAR}: there is no spend to show.")
         else:
             start = today.replace(day=1)
         month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django import forms
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from .models import UsageEvent
+
+
+class MomentField(IsoDateTimeField):
+    """An RFC 3339 moment that every database can compare with (year 1 with an offset cannot)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is not None:
+            try:
+                moment.astimezone(UTC)
+            except OverflowError:
+                raise forms.ValidationError("Out of range: give a moment between years 1 and 9999 in UTC.") from None
+        return moment
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    field_class = MomentField
 
 
 class UsageEventFilter(django_filters.FilterSet):
@@ -16,8 +37,8 @@ class UsageEventFilter(django_filters.FilterSet):
     agent = django_filters.CharFilter()
     model = django_filters.CharFilter()
     trace_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="timestamp", lookup_expr="lt")
+    since = MomentFilter(field_name="timestamp", lookup_expr="gte")
+    until = MomentFilter(field_name="timestamp", lookup_expr="lt")
 
     class Meta:
         model = UsageEvent

@@ -6,5 +6,5 @@ from .apis import EventDetailApi, EventsApi
 
 urlpatterns = [
     path("events", EventsApi.as_view(), name="events"),
-    path("events/<str:event_id>", EventDetailApi.as_view(), name="event-detail"),
+    path("events/<path:event_id>", EventDetailApi.as_view(), name="event-detail"),
 ]

@@ -36,10 +36,14 @@ STRING_FIELDS = {
 }
 REQUIRED = ("event_id", "timestamp", "provider", "model")
 SERVICE_TIERS = ("standard", "batch", "priority", "flex")
-MAX_TOKENS = 10**12
+# Far above any context window, and low enough that a day of such calls cannot overflow the
+# rollups' nano-dollar sums (64-bit: about $9.2 billion a day, 15,000 calls at $600 per million).
+MAX_TOKENS = 10**9
 MAX_ATTRIBUTES = 20
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 256
+# PostgreSQL cannot store a NUL character in text, so it is refused here rather than by the insert.
+NUL_MESSAGE = "Must not contain a NUL (\\u0000) character."
 KNOWN_FIELDS = frozenset((*STRING_FIELDS, *TOKEN_FIELDS, "timestamp", "service_tier", "latency_ms", "attributes"))
 
 
@@ -79,6 +83,8 @@ def _attributes(value: Any, errors: dict[str, list[str]]) -> dict[str, str]:
     for key, item in value.items():
         if len(key) > MAX_ATTRIBUTE_KEY:
             problems.append(f"Key {key[:20]!r}… is longer than {MAX_ATTRIBUTE_KEY} characters.")
+        elif "\x00" in key or (isinstance(item, str) and "\x00" in item):
+            problems.append(f"Key {key[:20]!r}: {NUL_MESSAGE}")
         elif isinstance(item, bool):
             clean[key] = "true" if item else "false"
         elif isinstance(item, str | int | float):
@@ -116,6 +122,8 @@ def event_validate(raw: Any, *, now: datetime) -> tuple[dict[str, Any], dict[str
             errors[name] = ["Must be a string."]
         elif len(value) > limit:
             errors[name] = [f"At most {limit} characters; got {len(value)}."]
+        elif "\x00" in value:
+            errors[name] = [NUL_MESSAGE]
         else:
             clean[name] = value.strip()
 
@@ -126,7 +134,7 @@ def event_validate(raw: Any, *, now: datetime) -> tuple[dict[str, Any], dict[str
         if not _is_int(value) or value < 0:
             errors[name] = ["Must be a non-negative integer."]
         elif value > MAX_TOKENS:
-            errors[name] = [f"At most {MAX_TOKENS}."]
+            errors[name] = [f"At most {MAX_TOKENS:,} tokens in one call."]
         else:
             clean[name] = value
 

@@ -135,7 +135,7 @@ def test_an_anonymous_caller_is_refused(anon_client, allocated_ledger):
     assert anon_client.get(URL, {"month": _month(allocated_ledger.yesterday)}).status_code == 401
 
 
-@pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-1", "November", "2026-11-01", ""])
+@pytest.mark.parametrize("month", ["2026-13", "2026-00", "2026-1", "November", "2026-11-01", "", "0000-01"])
 def test_a_malformed_month_is_refused(finance, month):
     response = _client(finance).get(URL, {"month": month})
 

@@ -203,6 +203,21 @@ def test_an_unknown_dimension_is_refused_naming_group_by(finance_client, ledger)
     assert "colour" in response.json()["group_by"][0]
 
 
+def test_a_misspelt_filter_is_refused_rather_than_ignored(finance_client, ledger):
+    response = finance_client.get(URL, _params(ledger, teams="search"))
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["teams"]
+
+
+@pytest.mark.parametrize("value", ["a\x00b", "x" * 129])
+def test_a_filter_value_that_names_nothing_is_refused_naming_it(finance_client, ledger, value):
+    response = finance_client.get(URL, _params(ledger, customer=value))
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["customer"]
+
+
 def test_an_end_before_the_start_is_refused(finance_client, ledger):
     response = finance_client.get(URL, {"start": ledger.yesterday.isoformat(), "end": ledger.previous_month})
 

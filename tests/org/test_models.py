@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.org.models import Environment, TagPolicy
+from apps.org.models import Environment, TagPolicy, Team
 
 pytestmark = pytest.mark.django_db
 
@@ -26,3 +26,8 @@ def test_a_tag_policy_refuses_unknown_tags():
 def test_a_tag_policy_refuses_anything_but_a_list_of_names():
     with pytest.raises(ValidationError, match="Give a list of tag names"):
         policy({"team": True}).full_clean()
+
+
+def test_a_team_slug_must_be_lowercase_to_match_the_tags():
+    with pytest.raises(ValidationError, match="Tags are matched lowercased: use 'ml-platform'"):
+        Team(slug="ML-Platform", name="ML platform").full_clean()

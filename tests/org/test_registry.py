@@ -18,6 +18,9 @@ from tests.factories import TagAliasFactory, TeamFactory
         ("a / b", "a-b"),
         ("--edge--", "edge"),
         ("v1.2", "v1.2"),
+        ("ＳＥＡＲＣＨ", "search"),
+        ("検索", "検索"),
+        ("Équipe Données", "équipe-données"),
     ],
 )
 def test_it_normalizes_a_tag_value(value, normalized):

@@ -26,7 +26,7 @@ def test_a_past_month_is_whole():
     assert (period.end, period.is_running, period.days_elapsed) == (date(2026, 2, 28), False, 28)
 
 
-@pytest.mark.parametrize("value", ["2026-13", "26-01", "2026/01", "now", "2026-1"])
+@pytest.mark.parametrize("value", ["2026-13", "26-01", "2026/01", "now", "2026-1", "2026-12", "9999-12", "0001-01"])
 def test_it_refuses_what_is_not_a_month(value):
     with pytest.raises(ValueError):
         MonthPeriod.parse(value, today=date(2026, 11, 25))

@@ -151,6 +151,13 @@ def test_an_invalid_since_is_a_400_naming_the_field(key_client, tagged_events):
     assert (response.status_code, list(response.json())) == (400, ["since"])
 
 
+@pytest.mark.parametrize("name", ["since", "until"])
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00"])
+def test_a_moment_out_of_range_is_a_400_naming_the_field(key_client, tagged_events, name, value):
+    response = key_client.get(EVENTS_URL, {name: value})
+    assert (response.status_code, list(response.json())) == (400, [name])
+
+
 def test_it_pages_with_a_cursor(key_client, tagged_events):
     first = key_client.get(EVENTS_URL, {"page_size": 2}).json()
     second = key_client.get(first["next"]).json()
@@ -166,6 +173,12 @@ def test_an_event_shows_its_costs_as_exact_decimal_strings_and_its_price(key_cli
         "0.004500000",
         {"id": price.id, "provider": "anthropic", "model": "test-model", "effective_from": "2020-01-01T00:00:00Z"},
     )
+
+
+def test_an_event_id_with_slashes_can_be_read_back(key_client, price, send):
+    send(EventPayloadFactory(event_id="msg/2026/11/req_01"))
+    response = key_client.get(f"{EVENTS_URL}/msg/2026/11/req_01")
+    assert (response.status_code, response.json()["event_id"]) == (200, "msg/2026/11/req_01")
 
 
 def test_an_event_shows_its_normalized_and_raw_tags(key_client, team, price, send):

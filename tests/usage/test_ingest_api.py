@@ -110,6 +110,24 @@ def test_a_mixed_batch_stores_the_valid_events_and_reports_the_invalid_one(send,
     assert stored_ids() == {"good-1", "good-2"}
 
 
+def test_a_nul_character_is_rejected_with_the_event_and_the_rest_stored(send, price):
+    # PostgreSQL cannot store it: the event is refused by validation, not by a failed insert.
+    result = send(EventPayloadFactory(event_id="good"), EventPayloadFactory(event_id="bad", feature="a\x00b"))
+
+    assert [(r["index"], list(r["errors"])) for r in result["rejected"]] == [(1, ["feature"])]
+    assert stored_ids() == {"good"}
+
+
+def test_a_tag_longer_than_its_column_once_normalized_is_rejected_and_the_rest_stored(send, price):
+    # "İ" lowercases to two characters: 64 of them fit the limit as sent, not once normalized.
+    result = send(EventPayloadFactory(event_id="good"), EventPayloadFactory(event_id="long", environment="İ" * 64))
+
+    [rejected] = result["rejected"]
+    assert (rejected["index"], list(rejected["errors"])) == (1, ["environment"])
+    assert rejected["errors"]["environment"][0].startswith("Normalizes to 127 characters")
+    assert stored_ids() == {"good"}
+
+
 def test_a_batch_entry_that_is_not_an_object_is_rejected_without_an_event_id(send, price):
     result = send("not an event")
     assert result["rejected"] == [

@@ -66,8 +66,8 @@ def test_it_rejects_token_counts_that_are_not_integers(now, value):
 
 
 def test_it_rejects_an_absurd_token_count(now):
-    _, errors = validate(now, output_tokens=10**12 + 1)
-    assert errors == {"output_tokens": ["At most 1000000000000."]}
+    _, errors = validate(now, output_tokens=10**9 + 1)
+    assert errors == {"output_tokens": ["At most 1,000,000,000 tokens in one call."]}
 
 
 def test_a_missing_or_null_token_count_is_zero(now):
@@ -195,6 +195,17 @@ def test_it_rejects_an_attribute_key_over_64_characters(now):
 def test_it_rejects_an_attribute_value_over_256_characters(now):
     _, errors = validate(now, attributes={"note": "v" * 257})
     assert errors == {"attributes": ["Value of 'note' is longer than 256 characters."]}
+
+
+@pytest.mark.parametrize("name", ["event_id", "model", "team", "customer"])
+def test_it_rejects_a_nul_character_in_a_string(now, name):
+    _, errors = validate(now, **{name: "a\x00b"})
+    assert errors == {name: ["Must not contain a NUL (\\u0000) character."]}
+
+
+def test_it_rejects_a_nul_character_in_an_attribute(now):
+    _, errors = validate(now, attributes={"note": "a\x00b"})
+    assert errors == {"attributes": ["Key 'note': Must not contain a NUL (\\u0000) character."]}
 
 
 def test_it_rejects_unknown_fields(now):

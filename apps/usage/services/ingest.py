@@ -16,7 +16,7 @@ from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
 from apps.usage.keys import ApiKeyInfo
 from apps.usage.models import ApiKey
-from apps.usage.validation import TAG_FIELDS, event_validate
+from apps.usage.validation import STRING_FIELDS, TAG_FIELDS, event_validate
 
 from .storage import events_store
 
@@ -26,6 +26,25 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+class EventRejected(Exception):
+    """An event that passed validation but cannot be stored as tagged; rejected on its own."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+
+
+def _check_stored_lengths(values: dict[str, str]) -> None:
+    """Normalizing can lengthen a value (`İ` lowercases to two characters), so the column limits
+    are checked again on what is stored."""
+    errors = {
+        name: [f"Normalizes to {len(value)} characters ({value[:20]!r}…); at most {STRING_FIELDS[name]}."]
+        for name, value in values.items()
+        if len(value) > STRING_FIELDS[name]
+    }
+    if errors:
+        raise EventRejected(errors)
 
 
 def _tags(clean: dict[str, Any], key: ApiKeyInfo) -> tuple[dict[str, str], dict[str, str]]:
@@ -80,6 +99,17 @@ def _event_row(
         "agent": agent,
         "trace_id": trace_id,
     }
+    _check_stored_lengths(
+        {
+            "provider": provider,
+            "team": team_tag,
+            "product": product_tag,
+            "environment": environment_tag,
+            "feature": feature,
+            "customer": customer,
+            "agent": agent,
+        }
+    )
     missing = [t for t in reg.required_tags_for(environment_slug) if not present[t]]
     return (
         key.id,
@@ -130,15 +160,19 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
     rows: dict[str, tuple] = {}
     for index, raw in enumerate(events):
         clean, errors = event_validate(raw, now=received_at)
+        if not errors and clean["event_id"] in rows:
+            result.duplicates += 1
+            continue
+        if not errors:
+            try:
+                rows[clean["event_id"]] = _event_row(
+                    clean, key=key, reg=reg, prices=prices, received_at=received_at, ops=ops
+                )
+            except EventRejected as exc:
+                errors = exc.errors
         if errors:
             event_id = raw.get("event_id") if isinstance(raw, dict) else None
             result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
-        elif clean["event_id"] in rows:
-            result.duplicates += 1
-        else:
-            rows[clean["event_id"]] = _event_row(
-                clean, key=key, reg=reg, prices=prices, received_at=received_at, ops=ops
-            )
     inserted_days = events_store([rows[event_id] for event_id in sorted(rows)])
     result.accepted = len(inserted_days)
     result.duplicates += len(rows) - len(inserted_days)
