@@ -140,6 +140,6 @@ def provider_projection(*, today: date, months: int = 3) -> dict[str, list[tuple
     return {p: monthly_projection(daily, today=today, months=months) for p, daily in sorted(per_provider.items())}
 
 
-def anomalies_for(*, team: Team | None, since: date) -> list[Anomaly]:
-    anomalies = Anomaly.objects.filter(day__gte=since).select_related("team", "acknowledged_by")
+def anomalies_for(*, team: Team | None, since: date, until: date) -> list[Anomaly]:
+    anomalies = Anomaly.objects.filter(day__gte=since, day__lte=until).select_related("team", "acknowledged_by")
     return list(anomalies.filter(team=team) if team else anomalies)

@@ -97,7 +97,11 @@ def burn(
     data = [{"type": "scatter", "name": "Actual", "x": actual_x, "y": _money(actual_y), "mode": "lines",
              "line": {"width": 3, "color": BLUE}}]  # fmt: skip
     if forecast:
-        forecast_x, forecast_y = ([actual_x[-1]], [actual_y[-1]]) if actual_x else ([], [])
+        # The forecast covers today, which the actual line holds half-spent: it starts from the
+        # last complete day, so today is counted once and the line ends at the forecast total.
+        complete = [(d, y) for d, y in zip(actual_x, actual_y, strict=True) if d < forecast[0][0]]
+        forecast_x, forecast_y = ([complete[-1][0]], [complete[-1][1]]) if complete else ([], [])
+        running = forecast_y[0] if complete else Decimal(0)
         for day, cost in forecast:
             running += cost
             forecast_x.append(day)

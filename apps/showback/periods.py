@@ -8,7 +8,6 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-
 # Pages link to the month before the one shown, which must stay a valid date.
 FIRST_YEAR = 2000
 

@@ -6,7 +6,7 @@ import csv
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -35,6 +35,13 @@ def _team_for(request, slug: str) -> Team:
     return team
 
 
+def _can_acknowledge(user, team: Team | None) -> bool:
+    """Leads own their team's anomalies; finance and admins any. Members only read."""
+    return user_sees_all_teams(user) or (
+        team is not None and team.memberships.filter(user=user, role=TeamMembership.Role.LEAD).exists()
+    )
+
+
 @login_required
 def home(request):
     if user_sees_all_teams(request.user):
@@ -61,7 +68,8 @@ def team_page(request, slug: str):
         for d in ("product", "feature", "model", "environment")
     }
     customer_spend = selectors.team_customer_spend(team=team, period=period)
-    agents = [r for r in selectors.team_breakdown(team=team, period=period, dimension="agent") if r.traces or r.label]
+    agents = [r for r in selectors.team_breakdown(team=team, period=period, dimension="agent") if r.value]
+    customers = selectors.team_customers(spend=customer_spend, period=period)
     trend = selectors.team_trend(team=team, end=period.end)
     monthly = selectors.team_monthly(team=team, period=period)
     today = timezone.now().date()
@@ -75,9 +83,10 @@ def team_page(request, slug: str):
         "grains": charts.GRAINS,
         "headline": headline,
         "budget": budget,
-        "anomalies": anomalies_for(team=team, since=period.start),
+        "anomalies": anomalies_for(team=team, since=period.start, until=period.month_end),
+        "can_acknowledge": _can_acknowledge(request.user, team),
         "breakdowns": breakdowns,
-        "customers": selectors.team_customers(spend=customer_spend, period=period),
+        "customers": customers,
         "agents": agents,
         "unit": selectors.team_unit_economics(team=team, period=period, customers=customer_spend),
         "allocations": selectors.team_allocations(team=team, period=period),
@@ -91,6 +100,10 @@ def team_page(request, slug: str):
                     band=(burn.forecast.low, burn.forecast.high) if burn.forecast else None,
                 )
             ),
+            "customers": charts.to_html(
+                charts.bar([c.name or c.customer for c in customers], [c.cost for c in customers])
+            ),
+            "agents": charts.to_html(charts.bar([a.label for a in agents], [a.cost for a in agents])),
             "trend": charts.to_html(charts.stacked_trend([(p.day, p.series, p.cost) for p in trend], grain=grain)),
             "monthly": charts.to_html(
                 charts.monthly_totals([r.key["month"] for r in monthly], [r.total for r in monthly])
@@ -109,6 +122,12 @@ def team_page(request, slug: str):
         },
     }
     return render(request, "showback/team.html", context)
+
+
+def _text_cell(text: str) -> str:
+    """Model names and tags come from clients: one starting like a formula is quoted, so a
+    spreadsheet opening the statement shows it rather than evaluating it."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @login_required
@@ -140,18 +159,19 @@ def team_statement_csv(request, slug: str):
         writer.writerow(
             [
                 line.kind,
-                line.product,
-                line.model,
-                line.environment,
-                line.rule,
+                _text_cell(line.product),
+                _text_cell(line.model),
+                _text_cell(line.environment),
+                _text_cell(line.rule),
                 line.requests,
                 line.input_tokens,
                 line.output_tokens,
-                "" if line.list_cost is None else line.list_cost,
-                line.amount,
+                "" if line.list_cost is None else f"{line.list_cost:f}",
+                f"{line.amount:f}",
             ]
         )
-    writer.writerow(["total", "", "", "", "", "", "", "", "", sum((line.amount for line in lines), selectors.ZERO)])
+    total = sum((line.amount for line in lines), selectors.ZERO)
+    writer.writerow(["total", "", "", "", "", "", "", "", "", f"{total:f}"])
     return response
 
 
@@ -177,7 +197,8 @@ def overview(request):
         "model_mix": model_mix,
         "movers": org.overview_movers(end=period.end),
         "unpriced": org.overview_unpriced(period=period),
-        "anomalies": anomalies_for(team=None, since=period.start),
+        "anomalies": anomalies_for(team=None, since=period.start, until=period.month_end),
+        "can_acknowledge": True,
         "projection": projection,
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
@@ -199,14 +220,10 @@ def team_alerts(request, slug: str):
 @login_required
 def anomaly_acknowledge_view(request, pk: int):
     anomaly = get_object_or_404(Anomaly, pk=pk)
-    allowed = user_sees_all_teams(request.user) or (
-        anomaly.team is not None
-        and anomaly.team.memberships.filter(user=request.user, role=TeamMembership.Role.LEAD).exists()
-    )
-    if not allowed:
+    if not _can_acknowledge(request.user, anomaly.team):
         raise PermissionDenied("Only the team's leads, finance and admins can acknowledge an anomaly.")
     anomaly_acknowledge(anomaly=anomaly, user=request.user)
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = "showback:home"
-    return redirect(back)
+    if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(back)
+    return redirect("showback:home")

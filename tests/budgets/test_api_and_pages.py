@@ -246,6 +246,33 @@ def test_acknowledging_refuses_to_redirect_to_another_site(as_user, lead, anomal
     assert (response.status_code, response.url) == (302, "/")
 
 
+def test_acknowledging_with_a_next_that_is_no_path_goes_home(as_user, lead, anomalies):
+    response = _acknowledge(as_user(lead), anomalies["search"], next_url="teams")
+
+    assert (response.status_code, response.url) == (302, "/")
+
+
+def test_a_member_sees_the_anomalies_without_an_acknowledge_button(as_user, member, anomalies):
+    section = _section(as_user(member).get("/teams/search/").content.decode(), "anomalies")
+
+    assert anomalies["search"].explanation in section
+    assert "Acknowledge</button>" not in section
+
+
+def test_a_past_months_page_lists_only_that_months_anomalies(as_user, lead, team):
+    this_month = timezone.now().date().replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    earlier = AnomalyFactory(team=team, day=last_month, explanation="a spike last month")
+    later = AnomalyFactory(team=team, day=this_month, explanation="a spike this month")
+
+    section = _section(
+        as_user(lead).get("/teams/search/", {"month": f"{last_month:%Y-%m}"}).content.decode(), "anomalies"
+    )
+
+    assert earlier.explanation in section
+    assert later.explanation not in section
+
+
 def test_acknowledging_needs_a_post(as_user, lead, anomalies):
     assert as_user(lead).get(f"/anomalies/{anomalies['search'].pk}/acknowledge/").status_code == 405
 

@@ -14,7 +14,7 @@ from apps.usage.services import events_ingest
 from tests.factories import ApiKeyFactory, ModelPriceFactory, ProductFactory, TeamFactory
 
 
-def _event(event_id: str, at: datetime, **fields) -> dict:
+def page_event(event_id: str, at: datetime, **fields) -> dict:
     return {
         "event_id": event_id,
         "timestamp": at.isoformat(),
@@ -44,17 +44,23 @@ def company(settings, team, other_team):
         (
             team,
             [
-                _event("s1", midnight, product="answers", customer="acme", agent="bot", trace_id="t1"),
-                _event("s2", midnight, product="answers", environment="staging"),
+                page_event("s1", midnight, product="answers", customer="acme", agent="bot", trace_id="t1"),
+                page_event("s2", midnight, product="answers", environment="staging"),
             ],
         ),
         (
             other_team,
-            [_event("b1", midnight, environment="development"), _event("b2", midnight, environment="development")],
+            [
+                page_event("b1", midnight, environment="development"),
+                page_event("b2", midnight, environment="development"),
+            ],
         ),
         (
             platform,
-            [_event("p1", midnight, environment="development"), _event("p2", midnight, environment="development")],
+            [
+                page_event("p1", midnight, environment="development"),
+                page_event("p2", midnight, environment="development"),
+            ],
         ),
     ):
         key = ApiKeyFactory(team=owner, pinned_tags={"team": owner.slug})

@@ -88,3 +88,16 @@ def test_burn_accumulates_actual_then_forecast_and_draws_the_budget():
     assert traces["Forecast"] == ([date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)], [15.0, 22.0, 30.0])
     assert traces["Forecast range"][1] == [28.0, 32.0]
     assert traces["Budget"] == ([date(2026, 3, 1), date(2026, 3, 4)], [40.0, 40.0])
+
+
+def test_burn_counts_today_once_when_the_forecast_covers_it():
+    # Today (2 March) has spent $5 so far and is forecast at $7: the forecast line takes over
+    # from the last complete day and ends at 10 + 7 + 8.
+    figure = charts.burn(
+        [(date(2026, 3, 1), Decimal("10")), (date(2026, 3, 2), Decimal("5"))],
+        [(date(2026, 3, 2), Decimal("7")), (date(2026, 3, 3), Decimal("8"))],
+        budget=None,
+    )
+    traces = {t["name"]: (t["x"], t["y"]) for t in figure["data"]}
+    assert traces["Actual"] == ([date(2026, 3, 1), date(2026, 3, 2)], [10.0, 15.0])
+    assert traces["Forecast"] == ([date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)], [10.0, 17.0, 25.0])

@@ -75,6 +75,7 @@ def team_headline(*, team: Team, period: MonthPeriod, today: date) -> Headline:
 
 @dataclass(frozen=True)
 class BreakdownRow:
+    value: str  # as tagged; '' for spend without the tag
     label: str
     cost: Decimal
     requests: int
@@ -128,6 +129,7 @@ def team_breakdown(*, team: Team, period: MonthPeriod, dimension: str, limit: in
     production = set(Environment.objects.filter(is_production=True).values_list("slug", flat=True))
     return [
         BreakdownRow(
+            value=r["value"],
             label=names.get(r["value"], r["value"]) or DIMENSIONS[dimension],
             cost=r["cost"],
             requests=r["n"],
@@ -160,7 +162,9 @@ def team_customer_spend(*, team: Team, period: MonthPeriod, limit: int = TOP_CUS
     with connection.cursor() as cursor:
         cursor.execute(sql, [team.id, adapt(period.start), adapt(period.end), limit])
         rows = cursor.fetchall()
-    top = [BreakdownRow(value, from_nanos(cost), requests, tokens) for value, cost, requests, tokens, _, _ in rows]
+    top = [
+        BreakdownRow(value, value, from_nanos(cost), requests, tokens) for value, cost, requests, tokens, _, _ in rows
+    ]
     return CustomerSpend(top=top, active=rows[0][4] if rows else 0, cost=from_nanos(rows[0][5]) if rows else ZERO)
 
 
