@@ -12,6 +12,7 @@ from attribution_site import snapshots
 from attribution_site.celery import app as celery_app
 
 from .factories import ApiKeyFactory, TeamFactory, TeamMembershipFactory, UserFactory
+from .webhook_receiver import receiver  # noqa: F401  (a fixture for every test)
 
 
 @pytest.fixture(autouse=True)

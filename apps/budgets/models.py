@@ -158,6 +158,7 @@ class Delivery(models.Model):
     webhook = models.ForeignKey(Webhook, on_delete=models.SET_NULL, null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.request
 from datetime import date, datetime, timedelta
 
@@ -11,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.org.models import Team, TeamMembership
@@ -114,11 +114,16 @@ def anomalies_check(*, now: datetime) -> list[Alert]:
         *anomalies_detect_daily(day=now.date()),
         *anomalies_detect_hourly(hour=last_hour),
     ]
+    return anomalies_alert(anomalies=anomalies)
+
+
+def anomalies_alert(*, anomalies: list[Anomaly]) -> list[Alert]:
+    """One alert per anomaly, except that a runaway flagged hour after hour alerts once a day."""
     raised = [
         alert_raise(
             kind=Alert.Kind.ANOMALY,
             subject=f"{a.dimension}:{a.subject}",
-            period=a.period,
+            period=a.period if a.hour is None else f"{a.day.isoformat()}/hourly",
             team=a.team,
             message=a.explanation,
             anomaly=a,
@@ -129,39 +134,90 @@ def anomalies_check(*, now: datetime) -> list[Alert]:
 
 
 def spend_check(*, now: datetime | None = None) -> list[Alert]:
+    """The budget and anomaly checks; also resends deliveries whose task was lost."""
     now = now or timezone.now()
-    return [*budgets_check(today=now.date()), *anomalies_check(now=now)]
+    raised = [*budgets_check(today=now.date()), *anomalies_check(now=now)]
+    deliveries_resend_stalled(now=now)
+    return raised
 
 
 class DeliveryFailed(Exception):
-    pass
+    def __init__(self, error: str, *, attempts: int):
+        super().__init__(error)
+        self.attempts = attempts
 
 
-def delivery_send(*, delivery: Delivery) -> None:
-    """Send one delivery; record the attempt; raise DeliveryFailed for the task to retry."""
+def _send(delivery: Delivery) -> None:
+    if delivery.channel == Delivery.Channel.EMAIL:
+        send_mail(
+            subject=f"[LLM spend] {delivery.alert.get_kind_display()}",
+            message=delivery.alert.message,
+            from_email=None,
+            recipient_list=[delivery.target],
+        )
+        return
+    body = json.dumps({"text": slack_escape(delivery.alert.message)}).encode()
+    request = urllib.request.Request(
+        delivery.target, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+        if response.status >= 300:
+            raise DeliveryFailed(f"HTTP {response.status}", attempts=delivery.attempts)
+
+
+def slack_escape(text: str) -> str:
+    """Tag values in a message are the clients' text: `<!channel>` or `<url|label>` in an agent's
+    name must reach Slack as text, not as a mention or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def delivery_send(*, delivery_id: int) -> str:
+    """One attempt at a pending delivery; its status afterwards. Raises DeliveryFailed when the
+    attempt failed and another is allowed."""
+    delivery = Delivery.objects.select_related("alert").get(pk=delivery_id)
+    if delivery.status != Delivery.Status.PENDING:
+        return delivery.status  # sent, or given up on: a repeated task sends nothing twice
+    # Claim the attempt: of two tasks holding the same delivery (a retry and a resend), one sends.
+    now = timezone.now()
+    claimed = Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.PENDING, attempts=delivery.attempts)
+    if not claimed.update(attempts=F("attempts") + 1, last_attempt_at=now):
+        return Delivery.Status.PENDING
     delivery.attempts += 1
     try:
-        if delivery.channel == Delivery.Channel.EMAIL:
-            send_mail(
-                subject=f"[LLM spend] {delivery.alert.get_kind_display()}",
-                message=delivery.alert.message,
-                from_email=None,
-                recipient_list=[delivery.target],
-            )
-        else:
-            body = json.dumps({"text": delivery.alert.message}).encode()
-            request = urllib.request.Request(
-                delivery.target, data=body, headers={"Content-Type": "application/json"}, method="POST"
-            )
-            with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-                if response.status >= 300:
-                    raise DeliveryFailed(f"HTTP {response.status}")
-    except (OSError, urllib.error.URLError, DeliveryFailed) as exc:
-        delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        delivery.save(update_fields=["attempts", "last_error"])
-        raise DeliveryFailed(delivery.last_error) from exc
-    delivery.status, delivery.sent_at, delivery.last_error = Delivery.Status.SENT, timezone.now(), ""
-    delivery.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        _send(delivery)
+    except Exception as exc:  # whatever the receiver did, it is one failed attempt, recorded
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        given_up = delivery.attempts >= settings.ALERT_DELIVERY_ATTEMPTS
+        status = Delivery.Status.FAILED if given_up else Delivery.Status.PENDING
+        Delivery.objects.filter(pk=delivery.pk).update(status=status, last_error=error)
+        if given_up:
+            return status
+        raise DeliveryFailed(error, attempts=delivery.attempts) from exc
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENT, sent_at=timezone.now(), last_error="")
+    return Delivery.Status.SENT
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the `attempts`-th failed attempt."""
+    return timedelta(seconds=settings.ALERT_RETRY_BACKOFF_SECONDS * 2 ** (attempts - 1))
+
+
+def deliveries_resend_stalled(*, now: datetime) -> list[int]:
+    """Queue again the pending deliveries whose task was lost: never attempted a minute after the
+    alert (the broker was down at commit), or not retried when their backoff ran out (a worker
+    died; tasks run in-process, where nothing retries later)."""
+    grace = timedelta(seconds=60)
+    stalled = [
+        d.pk
+        for d in Delivery.objects.filter(status=Delivery.Status.PENDING).select_related("alert")
+        if (d.last_attempt_at + retry_delay(d.attempts) + grace if d.last_attempt_at else d.alert.created_at + grace)
+        < now
+    ]
+    from .tasks import deliver
+
+    for pk in stalled:
+        deliver.delay(pk)
+    return stalled
 
 
 def anomaly_acknowledge(*, anomaly: Anomaly, user) -> Anomaly:

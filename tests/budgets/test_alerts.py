@@ -13,8 +13,15 @@ from django.utils import timezone
 from apps.allocation.models import SharedCostRule
 from apps.budgets.models import Alert, Delivery
 from apps.budgets.selectors import budgets_in_force
-from apps.budgets.services import budgets_check, spend_check
-from tests.factories import BudgetFactory, ProductFactory, TeamFactory, TeamMembershipFactory, UserFactory
+from apps.budgets.services import anomalies_alert, budgets_check, spend_check
+from tests.factories import (
+    AnomalyFactory,
+    BudgetFactory,
+    ProductFactory,
+    TeamFactory,
+    TeamMembershipFactory,
+    UserFactory,
+)
 
 from .spend import noon, today_start
 
@@ -272,3 +279,14 @@ def test_the_spend_check_raises_nothing_the_second_time(django_capture_on_commit
     assert first
     assert second == []
     assert Alert.objects.count() == len(first)
+
+
+def test_a_runaway_flagged_hour_after_hour_alerts_once_a_day(team):
+    today = timezone.now().date()
+    hours = [AnomalyFactory(team=team, subject="crawler", day=today, hour=h) for h in (3, 4, 5)]
+    daily = AnomalyFactory(team=team, subject="crawler", day=today)
+
+    alerts = anomalies_alert(anomalies=[*hours, daily])
+
+    assert sorted(a.period for a in alerts) == [today.isoformat(), f"{today.isoformat()}/hourly"]
+    assert anomalies_alert(anomalies=[AnomalyFactory(team=team, subject="crawler", day=today, hour=6)]) == []

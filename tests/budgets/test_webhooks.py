@@ -2,72 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 
 from apps.budgets.models import Alert, Delivery
-from apps.budgets.services import alert_raise
+from apps.budgets.services import alert_raise, deliveries_resend_stalled
 from apps.budgets.tasks import deliver
 from tests.factories import WebhookFactory
 
 pytestmark = pytest.mark.django_db
 
 MESSAGE = "Search has used 80% of its 2026-11 budget: $85.00 of $100.00."
-
-
-@dataclass
-class Receiver:
-    url: str
-    requests: list[dict] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator:
-    """Starts a local HTTP receiver answering `status` after `delay` seconds; all are shut
-    down (and any sleeping handler released) at teardown."""
-    running = []
-
-    def start(*, status: int = 200, delay: float = 0.0) -> Receiver:
-        release = threading.Event()
-        found = Receiver(url="")
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                found.requests.append(
-                    {"path": self.path, "content_type": self.headers["Content-Type"], "body": json.loads(body)}
-                )
-                release.wait(delay)
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass  # the sender stopped waiting
-
-            def log_message(self, format, *args):
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        running.append((server, thread, release))
-        found.url = f"http://127.0.0.1:{server.server_port}/hook"
-        return found
-
-    yield start
-    for server, thread, release in running:
-        release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
@@ -129,7 +77,7 @@ def test_an_inactive_webhook_gets_nothing(receiver, raise_alert):
 
 
 def test_a_failing_receivers_attempt_is_recorded_with_its_error(receiver, raise_alert):
-    WebhookFactory(url=receiver(status=500).url)
+    WebhookFactory(url=receiver(500).url)
 
     delivery = _webhook_delivery(raise_alert())
 
@@ -139,7 +87,7 @@ def test_a_failing_receivers_attempt_is_recorded_with_its_error(receiver, raise_
 
 def test_a_delivery_fails_after_the_last_allowed_attempt(settings, receiver, raise_alert):
     settings.ALERT_DELIVERY_ATTEMPTS = 3
-    failing = receiver(status=500)
+    failing = receiver(500)
     WebhookFactory(url=failing.url)
     delivery = _webhook_delivery(raise_alert())
 
@@ -154,7 +102,7 @@ def test_a_delivery_fails_after_the_last_allowed_attempt(settings, receiver, rai
 
 def test_a_failed_delivery_is_not_tried_again(settings, receiver, raise_alert):
     settings.ALERT_DELIVERY_ATTEMPTS = 1
-    failing = receiver(status=500)
+    failing = receiver(500)
     WebhookFactory(url=failing.url)
     delivery = _webhook_delivery(raise_alert())
 
@@ -206,3 +154,58 @@ def test_an_unreachable_webhook_is_recorded_as_a_failed_attempt(raise_alert):
 
     assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
     assert "Connection refused" in delivery.last_error
+
+
+def test_a_receiver_answering_garbage_is_recorded_as_a_failed_attempt(receiver, raise_alert, lead):
+    WebhookFactory(url=receiver(garbage=True).url)
+
+    alert = raise_alert()
+
+    delivery = _webhook_delivery(alert)
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert delivery.last_error.startswith("BadStatusLine")
+    assert alert.deliveries.get(channel=Delivery.Channel.EMAIL).status == Delivery.Status.SENT
+
+
+def test_tag_values_reach_slack_as_text_not_as_mentions_or_links(receiver, django_capture_on_commit_callbacks, team):
+    hook = receiver()
+    WebhookFactory(url=hook.url)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_raise(
+            kind=Alert.Kind.ANOMALY,
+            subject="agent:x",
+            period="2026-11-30",
+            team=team,
+            message="agent `<!channel>` & co",
+        )
+
+    assert hook.requests[0]["body"] == {"text": "agent `&lt;!channel&gt;` &amp; co"}
+
+
+def test_a_delivery_whose_task_was_lost_is_sent_by_the_next_check(receiver, team):
+    hook = receiver()
+    WebhookFactory(url=hook.url)
+    alert = alert_raise(  # its on-commit tasks never run: the broker was down
+        kind=Alert.Kind.THRESHOLD, subject="team:search", period="2026-11@80%", team=team, message=MESSAGE
+    )
+
+    assert deliveries_resend_stalled(now=alert.created_at + timedelta(seconds=30)) == []
+    deliveries_resend_stalled(now=alert.created_at + timedelta(minutes=2))
+
+    assert _webhook_delivery(alert).status == Delivery.Status.SENT
+    assert len(hook.requests) == 1
+
+
+def test_a_failed_attempt_is_resent_once_its_backoff_has_run_out(settings, receiver, raise_alert):
+    settings.ALERT_RETRY_BACKOFF_SECONDS = 30
+    flaky = receiver(500, 200)
+    WebhookFactory(url=flaky.url)
+    delivery = _webhook_delivery(raise_alert())
+    assert delivery.status == Delivery.Status.PENDING
+
+    assert deliveries_resend_stalled(now=delivery.last_attempt_at + timedelta(seconds=60)) == []
+    deliveries_resend_stalled(now=delivery.last_attempt_at + timedelta(seconds=91))
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(flaky.requests)) == (Delivery.Status.SENT, 2, 2)

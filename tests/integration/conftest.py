@@ -19,6 +19,8 @@ from django.db import connection
 
 from attribution_site.celery import app as celery_app
 
+from .web_server import database_url
+
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
@@ -54,19 +56,17 @@ def services_missing():
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` process on Redis, using the test database, on a queue of its own."""
-    db = settings.DATABASES["default"]
-    database_url = (
-        f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
     queue = f"test-{uuid.uuid4().hex[:8]}"
     celery_app.conf.task_default_queue = queue
     settings.CELERY_TASK_DEFAULT_QUEUE = queue
     env = {
         **os.environ,
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        # Alert deliveries retry after 1 s, 2 s, … instead of 30 s, 60 s, …
+        "ALERT_RETRY_BACKOFF_SECONDS": "1",
     }
     worker = subprocess.Popen(
         [
