@@ -22,6 +22,18 @@ VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 
+
+def env_bool(name: str, *, default: bool) -> bool:
+    """django-environ reads any word it does not know as False: a typo (`ture`) must not switch
+    DEBUG or eager tasks off without a word."""
+    value = env.str(name, default=str(default)).strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), not {value!r}")
+
+
 DJANGO_ENV = env.str("DJANGO_ENV", default="development")
 if DJANGO_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured(f"DJANGO_ENV must be development, test or production, not {DJANGO_ENV!r}")
@@ -41,11 +53,11 @@ if PRODUCTION:
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS in production.")
-    DEBUG = env.bool("DJANGO_DEBUG", default=False)
+    DEBUG = env_bool("DJANGO_DEBUG", default=False)
 else:
     SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _dev_secret_key()
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-    DEBUG = env.bool("DJANGO_DEBUG", default=True)
+    DEBUG = env_bool("DJANGO_DEBUG", default=True)
 
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PRODUCTION
@@ -119,7 +131,18 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 if PRODUCTION and not CELERY_BROKER_URL:
     raise ImproperlyConfigured("Set CELERY_BROKER_URL or REDIS_URL in production.")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+# The snapshots of API keys, prices and the registry (attribution_site.snapshots) are invalidated
+# through this cache: every process must share it, or a revoked key keeps working elsewhere.
+CACHE_URL = env.str(
+    "CACHE_URL", default=REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+)
+if PRODUCTION and not CACHE_URL:
+    raise ImproperlyConfigured("Set CACHE_URL or REDIS_URL in production: every process must share one cache.")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"  # embedded: tasks run in-process, nothing is sent
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
@@ -137,13 +160,7 @@ CELERY_BEAT_SCHEDULE = {
     "check-spend": {"task": "budgets.check_spend", "schedule": env.int("SPEND_CHECK_INTERVAL_SECONDS", default=900)},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
-ROLLUP_REFRESH_ON_INGEST = env.bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
-
-CACHE_URL = env.str("CACHE_URL", default=REDIS_URL)
-if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -23,6 +23,7 @@ def _positive_int(name: str, default: int) -> int:
 class Config:
     pg_server_url: str
     database: str
+    redis_url: str  # the shared cache the web workers use, as in production
     # Ingestion (issue 6)
     batch_events: int
     batch_size: int
@@ -66,6 +67,7 @@ def config_load() -> Config:
     return Config(
         pg_server_url=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/"),
         database=database,
+        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
         batch_events=batch_events,
         batch_size=_positive_int("BENCH_BATCH_SIZE", 1000),
         batch_clients=_positive_int("BENCH_BATCH_CLIENTS", 4),

@@ -6,6 +6,7 @@ import os
 import sys
 
 import psycopg
+import redis
 from psycopg import sql
 
 from .config import Config
@@ -15,7 +16,8 @@ _CLEARED = ("CELERY_BROKER_URL", "REDIS_URL", "CACHE_URL", "DJANGO_ALLOWED_HOSTS
 
 
 def bench_environment(config: Config) -> dict[str, str]:
-    """Environment for this process and gunicorn: the bench database, tasks in-process and no
+    """Environment for this process and gunicorn: the bench database, the shared Redis cache of
+    production (each request checks its snapshots' versions there), tasks in-process and no
     rollup refresh inside requests (ingestion only marks days dirty), DEBUG off as in production."""
     env = {k: v for k, v in os.environ.items() if k not in _CLEARED}
     env.update(
@@ -23,6 +25,7 @@ def bench_environment(config: Config) -> dict[str, str]:
         DJANGO_ENV="development",
         DJANGO_DEBUG="0",
         DATABASE_URL=config.database_url,
+        CACHE_URL=config.redis_url,
         CELERY_TASK_ALWAYS_EAGER="1",
         ROLLUP_REFRESH_ON_INGEST="0",
         LOG_LEVEL="WARNING",
@@ -35,6 +38,7 @@ def database_recreate(config: Config) -> None:
         name = sql.Identifier(config.database)
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    redis.Redis.from_url(config.redis_url).flushdb()  # snapshot versions of an earlier run
 
 
 def django_start(config: Config, *, fresh: bool) -> None:

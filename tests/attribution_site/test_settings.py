@@ -16,7 +16,9 @@ SHOW = (
 
 
 def _settings_process(code: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "CELERY_", "REDIS_", "CACHE_"))
+    }
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         env={**clean, "DJANGO_SETTINGS_MODULE": "attribution_site.settings", **env},
@@ -39,6 +41,33 @@ def test_a_database_url_and_a_broker_switch_to_the_real_stack():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.db.backends.postgresql", "False", "True"]
+
+
+def test_a_redis_broker_alone_is_also_the_shared_cache():
+    result = _settings_process(
+        "from django.conf import settings as s; print(s.CACHES['default']['LOCATION'])",
+        CELERY_BROKER_URL="redis://cache.example:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["redis://cache.example:6379/0"]
+
+
+def test_production_refuses_a_cache_each_process_keeps_to_itself():
+    result = _settings_process(
+        "",
+        DJANGO_ENV="production",
+        DJANGO_SECRET_KEY="s" * 50,
+        DJANGO_ALLOWED_HOSTS="x.example",
+        CELERY_BROKER_URL="amqp://mq.example//",
+    )
+    assert result.returncode != 0
+    assert "Set CACHE_URL or REDIS_URL in production" in result.stderr
+
+
+def test_a_misspelt_boolean_is_an_error_not_false():
+    result = _settings_process("", DJANGO_DEBUG="ture")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
