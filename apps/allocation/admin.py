@@ -2,12 +2,14 @@
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
+from .services import SPLIT_FIELDS, rule_keep_closed_months
 from .tasks import allocate_days
 
 
@@ -32,12 +34,82 @@ class RuleTargetInline(admin.TabularInline):
     extra = 1
 
 
+class SharedCostRuleForm(forms.ModelForm):
+    rewrite_closed_months = forms.BooleanField(
+        required=False,
+        help_text=(
+            "Leave unticked to keep the months already closed as they were allocated: the change then "
+            "applies from the 1st of this month, and the rule as it was is kept for the months before. "
+            "Tick to re-apply the changed rule to every day since it took effect."
+        ),
+    )
+
+    class Meta:
+        model = SharedCostRule
+        fields = ("name", *SPLIT_FIELDS, "effective_from", "effective_until")
+
+    def clean(self):
+        cleaned = super().clean()
+        month_start = timezone.now().date().replace(day=1)
+        before = self.instance.pk and SharedCostRule.objects.get(pk=self.instance.pk)
+        if (
+            before
+            and before.effective_until
+            and before.effective_until < month_start
+            and set(self.changed_data) & set(SPLIT_FIELDS)
+            and not cleaned.get("rewrite_closed_months")
+        ):
+            raise ValidationError(
+                "This rule ended in a closed month, so changing how it splits rewrites closed months: "
+                "tick “rewrite closed months” to do so, or add a new rule."
+            )
+        return cleaned
+
+
 @admin.register(SharedCostRule)
 class SharedCostRuleAdmin(admin.ModelAdmin):
-    list_display = ("name", "source", "source_team", "monthly_amount", "method", "all_teams", "effective_from")
+    form = SharedCostRuleForm
+    list_display = (
+        "name",
+        "source",
+        "source_team",
+        "monthly_amount",
+        "method",
+        "all_teams",
+        "effective_from",
+        "effective_until",
+    )
     list_filter = ("source", "method")
     inlines = (RuleTargetInline,)
     actions = ("reapply_to_history",)
+
+    def save_model(self, request, obj, form, change):
+        if change:  # the rule as it was, for rule_keep_closed_months in save_related
+            form.before = SharedCostRule.objects.get(pk=obj.pk)
+            form.before_targets = list(form.before.targets.all())
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        rule = form.instance
+        split_changed = set(form.changed_data) & set(SPLIT_FIELDS) or any(f.has_changed() for f in formsets)
+        if not change or not split_changed:
+            return
+        if form.cleaned_data.get("rewrite_closed_months"):
+            until = rule.effective_until or timezone.now().date()
+            allocate_days.delay(rule.effective_from.isoformat(), until.isoformat())
+            self.message_user(request, "The change is being applied to every day since the rule took effect.")
+            return
+        month_start = timezone.now().date().replace(day=1)
+        kept = rule_keep_closed_months(
+            rule=rule, before=form.before, before_targets=form.before_targets, month_start=month_start
+        )
+        if kept:
+            self.message_user(
+                request,
+                f"Closed months keep the rule as it was (until {kept.effective_until:%d %b %Y}); "
+                f"the change applies from {month_start:%d %b %Y}.",
+            )
 
     @admin.action(description="Re-apply to history (rewrites closed months from the rule's start)")
     def reapply_to_history(self, request, queryset):

@@ -120,7 +120,8 @@ class AllocationResult(models.Model):
     """One team's share of one rule's source on one day, with the figures that explain it."""
 
     day = models.DateField()
-    rule = models.ForeignKey(SharedCostRule, on_delete=models.CASCADE, related_name="results")
+    # PROTECT: deleting a rule would erase what closed months were allocated; end it instead.
+    rule = models.ForeignKey(SharedCostRule, on_delete=models.PROTECT, related_name="results")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
     source_team = models.ForeignKey(
         Team, on_delete=models.PROTECT, null=True, related_name="+", help_text="Whose spend this came out of."

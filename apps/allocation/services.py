@@ -14,7 +14,7 @@ from apps.pricing.fields import from_nanos, to_nanos
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_lock, day_rebuild
 
-from .models import AllocationResult, SharedCostRule
+from .models import AllocationResult, RuleTarget, SharedCostRule
 from .splitting import monthly_amount_for_day, split_largest_remainder
 
 Method = SharedCostRule.Method
@@ -135,6 +135,31 @@ def day_refresh(*, day: date) -> None:
     """Rebuild the day's rollups, then split its shared costs on the fresh rows, as one step."""
     day_rebuild(day=day)
     day_allocate(day=day)
+
+
+# The fields that decide how a rule splits (its name and dates do not).
+SPLIT_FIELDS = ("source", "source_team", "monthly_amount", "product", "environment", "method", "all_teams")
+
+
+@transaction.atomic
+def rule_keep_closed_months(
+    *, rule: SharedCostRule, before: SharedCostRule, before_targets: list[RuleTarget], month_start: date
+) -> SharedCostRule | None:
+    """After `rule` was edited, keep the months before `month_start` as they were allocated: a copy
+    of the rule as it was (`before`, with its targets) takes those days and their results, and the
+    edited rule applies from `month_start`. None when the rule had no day before it."""
+    if before.effective_from >= month_start:
+        return None
+    before.pk = None
+    before.effective_until = month_start - timedelta(days=1)
+    before.save()
+    RuleTarget.objects.bulk_create(
+        RuleTarget(rule=before, team_id=t.team_id, percent=t.percent) for t in before_targets
+    )
+    AllocationResult.objects.filter(rule=rule, day__lt=month_start).update(rule=before)
+    rule.effective_from = month_start
+    rule.save(update_fields=["effective_from"])
+    return before
 
 
 def days_in_range(start: date, end: date) -> list[date]:
