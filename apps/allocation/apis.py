@@ -130,6 +130,19 @@ class AllocationsApi(APIView):
         basis_total = serializers.DecimalField(**MONEY)
         share = serializers.DecimalField(max_digits=10, decimal_places=6)
         days_fell_back = serializers.IntegerField()
+        days = inline_serializer(
+            "AllocationDay",
+            {
+                "day": serializers.DateField(),
+                "amount": serializers.DecimalField(**MONEY),
+                "source_amount": serializers.DecimalField(**MONEY),
+                "basis": serializers.DecimalField(**MONEY),
+                "basis_total": serializers.DecimalField(**MONEY),
+                "share": serializers.DecimalField(**MONEY),
+                "fell_back_to_even": serializers.BooleanField(),
+            },
+            many=True,
+        )
 
     @extend_schema(operation_id="allocations", parameters=[InputSerializer], responses=LineSerializer(many=True))
     def get(self, request):

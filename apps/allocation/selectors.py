@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import F, QuerySet, Sum, Value
 from django.db.models.functions import NullIf, TruncMonth
 
 from apps.rollups.models import DailyBreakdown, DailyRollup
@@ -152,8 +152,26 @@ def costs_report(
 
 
 @dataclass(frozen=True)
+class AllocationDay:
+    """One day's allocated amount with the figures that explain it exactly."""
+
+    day: date
+    amount: Decimal
+    source_amount: Decimal
+    basis: Decimal
+    basis_total: Decimal
+    share: Decimal
+    fell_back_to_even: bool
+
+
+@dataclass(frozen=True)
 class AllocationLine:
-    """One team's allocation from one rule over a period, with what explains it."""
+    """One team's allocation from one rule over a period, with what explains it.
+
+    Over a period, proportional methods sum their figures: the team's usage on every day of the
+    rule (`basis`) against all targets' usage on those days (`basis_total`). An even split or
+    fixed percentages have the same figures every day: those are given (1 of 4 teams; 20% of 100%).
+    """
 
     rule_id: int
     rule: str
@@ -167,6 +185,7 @@ class AllocationLine:
     basis: Decimal
     basis_total: Decimal
     days_fell_back: int
+    days: list[AllocationDay]
 
     @property
     def share(self) -> Decimal:
@@ -176,43 +195,49 @@ class AllocationLine:
         return (self.amount / self.source_amount).quantize(Decimal("0.000001"))
 
 
+PROPORTIONAL = {SharedCostRule.Method.BILLED_COST, SharedCostRule.Method.TOKENS, SharedCostRule.Method.REQUESTS}
+
+
 def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> list[AllocationLine]:
-    results = AllocationResult.objects.filter(day__gte=start, day__lte=end)
-    if team_ids is not None:
-        results = results.filter(team_id__in=team_ids)
-    # The rule's whole source for the period, including days on which this team got nothing.
-    sources: dict[int, Decimal] = defaultdict(Decimal)
-    for rule_id, _day, amount in (
-        AllocationResult.objects.filter(day__gte=start, day__lte=end)
-        .values_list("rule_id", "day", "source_amount")
-        .distinct()
-    ):
-        sources[rule_id] += amount
-    grouped = results.values(
-        "rule_id", "rule__name", "rule__source", "source_team__slug", "team__slug", "team__name", "method"
-    ).annotate(
-        s_amount=Sum("amount"),
-        s_basis=Sum("basis"),
-        s_total=Sum("basis_total"),
-        s_fell_back=Count("id", filter=Q(fell_back_to_even=True)),
-    )
-    return sorted(
-        (
+    in_period = AllocationResult.objects.filter(day__gte=start, day__lte=end)
+    # Each rule's whole source and basis total per day, including days on which a team got nothing.
+    rule_days: dict[int, dict[date, tuple[Decimal, Decimal, str]]] = defaultdict(dict)
+    for rule_id, day, source_amount, basis_total, method in in_period.values_list(
+        "rule_id", "day", "source_amount", "basis_total", "method"
+    ).distinct():
+        rule_days[rule_id][day] = (source_amount, basis_total, method)
+    results = in_period if team_ids is None else in_period.filter(team_id__in=team_ids)
+    grouped: dict[tuple, list[AllocationResult]] = defaultdict(list)
+    for r in results.select_related("rule", "team", "source_team").order_by("day"):
+        grouped[(r.rule_id, r.team_id, r.method)].append(r)
+    lines = []
+    for (rule_id, _team_id, method), rows in grouped.items():
+        first = rows[0]
+        if method in PROPORTIONAL:
+            basis = sum((r.basis for r in rows), Decimal(0))
+            basis_total = sum((total for _, total, m in rule_days[rule_id].values() if m == method), Decimal(0))
+        else:
+            basis, basis_total = first.basis, first.basis_total
+        lines.append(
             AllocationLine(
-                rule_id=g["rule_id"],
-                rule=g["rule__name"],
-                source=g["rule__source"],
-                source_team=g["source_team__slug"],
-                team=g["team__slug"],
-                team_name=g["team__name"],
-                method=g["method"],
-                amount=g["s_amount"],
-                source_amount=sources[g["rule_id"]],
-                basis=g["s_basis"],
-                basis_total=g["s_total"],
-                days_fell_back=g["s_fell_back"] or 0,
+                rule_id=rule_id,
+                rule=first.rule.name,
+                source=first.rule.source,
+                source_team=first.source_team.slug if first.source_team else None,
+                team=first.team.slug,
+                team_name=first.team.name,
+                method=method,
+                amount=sum((r.amount for r in rows), ZERO),
+                source_amount=sum((amount for amount, _, m in rule_days[rule_id].values() if m == method), ZERO),
+                basis=basis,
+                basis_total=basis_total,
+                days_fell_back=sum(r.fell_back_to_even for r in rows),
+                days=[
+                    AllocationDay(
+                        r.day, r.amount, r.source_amount, r.basis, r.basis_total, r.share, r.fell_back_to_even
+                    )
+                    for r in rows
+                ],
             )
-            for g in grouped
-        ),
-        key=lambda line: (line.team, line.rule, line.method),
-    )
+        )
+    return sorted(lines, key=lambda line: (line.team, line.rule, line.method))

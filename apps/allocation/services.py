@@ -13,6 +13,7 @@ from apps.org.models import Team
 from apps.pricing.fields import from_nanos, to_nanos
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_lock, day_rebuild
+from apps.usage.models import DirtyMark
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
 from .splitting import monthly_amount_for_day, split_largest_remainder
@@ -160,6 +161,17 @@ def rule_keep_closed_months(
     rule.effective_from = month_start
     rule.save(update_fields=["effective_from"])
     return before
+
+
+@transaction.atomic
+def dirty_day_refresh(*, day: date) -> bool:
+    """Refresh the day if it is still dirty once its lock is held. Beat queues every dirty day each
+    minute; a task queued by an earlier tick finds the day rebuilt already and does nothing."""
+    day_lock(day)
+    if not DirtyMark.objects.filter(day=day).exists():
+        return False
+    day_refresh(day=day)
+    return True
 
 
 def days_in_range(start: date, end: date) -> list[date]:

@@ -9,12 +9,13 @@ from django.utils import timezone
 
 from apps.rollups.services import dirty_days
 
-from .services import day_allocate, day_refresh, days_in_range
+from .services import day_allocate, days_in_range, dirty_day_refresh
 
 
 @shared_task(name="allocation.refresh_day")
-def refresh_day(day: str) -> None:
-    day_refresh(day=date.fromisoformat(day))
+def refresh_day(day: str) -> bool:
+    """Refresh a dirty day (rollups, then allocations); False when it was clean by then."""
+    return dirty_day_refresh(day=date.fromisoformat(day))
 
 
 @shared_task(name="allocation.refresh_dirty_days")
@@ -37,5 +38,7 @@ def allocate_days(start: str, end: str) -> int:
 
 @shared_task(name="allocation.allocate_recent_days")
 def allocate_recent_days() -> int:
+    """Beat, hourly: fixed monthly amounts accrue on days without events too, which no refresh
+    touches, so the running month (and yesterday, on the 1st) is allocated again."""
     today = timezone.now().date()
-    return allocate_days(str(today - timedelta(days=1)), str(today))
+    return allocate_days(str(min(today.replace(day=1), today - timedelta(days=1))), str(today))

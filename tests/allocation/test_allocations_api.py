@@ -49,6 +49,17 @@ def test_it_lists_each_amount_with_its_rule_method_and_basis(finance, allocated_
             "basis_total": "0.006000000",
             "share": "0.250000",
             "days_fell_back": 0,
+            "days": [
+                {
+                    "day": allocated_ledger.yesterday.isoformat(),
+                    "amount": "0.003000000",
+                    "source_amount": "0.012000000",
+                    "basis": "0.001500000",
+                    "basis_total": "0.006000000",
+                    "share": "0.250000000",
+                    "fell_back_to_even": False,
+                }
+            ],
         },
         {
             "rule": "Platform by billed cost",
@@ -62,6 +73,17 @@ def test_it_lists_each_amount_with_its_rule_method_and_basis(finance, allocated_
             "basis_total": "0.006000000",
             "share": "0.750000",
             "days_fell_back": 0,
+            "days": [
+                {
+                    "day": allocated_ledger.yesterday.isoformat(),
+                    "amount": "0.009000000",
+                    "source_amount": "0.012000000",
+                    "basis": "0.004500000",
+                    "basis_total": "0.006000000",
+                    "share": "0.750000000",
+                    "fell_back_to_even": False,
+                }
+            ],
         },
     ]
 
@@ -86,6 +108,28 @@ def test_it_adds_up_the_days_of_the_month(finance, allocated_ledger, api_key):
         "1.000000",
     )
     assert (line["basis"], line["basis_total"]) == ("0.009000000", "0.009000000")
+
+
+def test_fixed_percentages_over_several_days_show_the_percentage_not_its_sum(
+    finance, ledger, platform, team, other_team, api_key
+):
+    rule = RuleTargetFactory(
+        rule__name="Platform 70/30", rule__source_team=platform, rule__method="fixed_percent", team=team, percent=70
+    ).rule
+    RuleTargetFactory(rule=rule, team=other_team, percent=30)
+    last, before_last = ledger.previous_month, ledger.previous_month - timedelta(days=1)
+    ingest(
+        api_key,
+        event(day=last, team="platform", input_tokens=2000, output_tokens=0),
+        event(day=before_last, team="platform", input_tokens=2000, output_tokens=0),
+    )
+    refresh_dirty_days()
+
+    lines = {line["team"]: line for line in _lines(_client(finance), _month(last))}
+
+    search = lines["search"]
+    assert (search["basis"], search["basis_total"], len(search["days"])) == ("70.000000000", "100.000000000", 2)
+    assert (search["amount"], search["source_amount"], search["share"]) == ("0.008400000", "0.012000000", "0.700000")
 
 
 def test_it_counts_the_days_a_split_fell_back_to_even(finance, ledger, platform, ads):

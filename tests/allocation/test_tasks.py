@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from apps.allocation.models import AllocationResult
-from apps.allocation.tasks import allocate_days, refresh_dirty_days
+from apps.allocation.models import AllocationResult, SharedCostRule
+from apps.allocation.tasks import allocate_days, allocate_recent_days, refresh_day, refresh_dirty_days
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import dirty_days
 from tests.factories import SharedCostRuleFactory
@@ -24,6 +25,26 @@ def test_refresh_dirty_days_refreshes_every_dirty_day(api_key, price):
     assert refresh_dirty_days.delay().get() == 2
     assert set(DailyRollup.objects.values_list("day", flat=True)) == {days_ago(1), days_ago(3)}
     assert dirty_days() == []
+
+
+def test_a_day_refreshed_already_is_not_rebuilt_again_by_a_second_task(api_key, price):
+    ingest(api_key, event(day=days_ago(1)))
+
+    assert refresh_day.delay(days_ago(1).isoformat()).get() is True
+    assert refresh_day.delay(days_ago(1).isoformat()).get() is False
+    assert DailyRollup.objects.filter(day=days_ago(1)).count() == 1
+
+
+def test_fixed_monthly_amounts_accrue_on_every_day_of_the_month_so_far(db, team):
+    today = timezone.now().date()
+    SharedCostRuleFactory(
+        source=SharedCostRule.Source.FIXED, source_team=None, monthly_amount=Decimal("310.00"), method="even"
+    )
+
+    allocate_recent_days.delay().get()
+
+    days = set(AllocationResult.objects.values_list("day", flat=True))
+    assert days >= {today.replace(day=1) + timedelta(days=i) for i in range(today.day)}
 
 
 def test_allocate_days_applies_a_new_rule_to_days_already_rolled_up(usage, platform):

@@ -5,15 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('allocation', '0001_initial'),
+        ("allocation", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='allocationresult',
-            name='rule',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='results', to='allocation.sharedcostrule'),
+            model_name="allocationresult",
+            name="rule",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="results", to="allocation.sharedcostrule"
+            ),
         ),
     ]
