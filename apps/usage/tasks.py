@@ -8,8 +8,8 @@ from .models import RerateRun
 from .services import events_reattribute, events_rerate
 
 
-@shared_task(name="usage.rerate", bind=True, max_retries=3)
-def rerate(self, run_id: int) -> int:
+@shared_task(name="usage.rerate")
+def rerate(run_id: int) -> int:
     run = RerateRun.objects.get(pk=run_id)
     try:
         return events_rerate(run=run).events_changed

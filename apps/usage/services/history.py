@@ -7,9 +7,11 @@ the rollup workers rebuild exactly those days.
 
 from __future__ import annotations
 
+import zlib
+from contextlib import contextmanager
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -20,12 +22,37 @@ from apps.usage.models import RerateRun, UsageEvent
 from .storage import days_mark_dirty
 
 RERATE_CHUNK = 2000
+_LOCK_NAMESPACE = 0x52415445  # "RATE"
 _RATED = ("price_id", "list_cost", "billed_cost", "cache_savings", "unpriced")
+
+
+@contextmanager
+def provider_rerate_lock(provider: str):
+    """Runs re-rating one provider's events take turns (PostgreSQL; SQLite has one writer anyway).
+
+    Two price edits in quick succession queue two runs: without turns, the older one, holding the
+    older price table, could write its chunk after the newer one and leave stale costs behind.
+    The lock is the session's, as each chunk commits on its own."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = [_LOCK_NAMESPACE, zlib.crc32(provider.encode()) - 2**31]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 def events_rerate(*, run: RerateRun) -> RerateRun:
     """Re-price the run's events (provider, optional model, time range) at today's price table."""
-    prices = catalog.get()
+    with provider_rerate_lock(run.provider):
+        return _events_rerate(run=run, prices=catalog.get())  # the table as it is once our turn came
+
+
+def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
     events = UsageEvent.objects.filter(provider=run.provider, timestamp__gte=run.start)
     if run.end is not None:
         events = events.filter(timestamp__lt=run.end)
