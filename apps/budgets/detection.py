@@ -14,7 +14,7 @@ from apps.org.models import Product, Team
 from apps.rollups.models import DailyRollup
 from apps.usage.models import UsageEvent
 
-from .anomalies import Baseline, drivers, is_anomalous
+from .anomalies import Baseline, Driver, drivers, is_anomalous
 from .models import Anomaly
 
 WINDOW_DAYS = 28
@@ -30,6 +30,7 @@ SUBJECT_FIELDS = {
     "environment": "environment__slug",
 }
 DRIVER_FIELDS = {
+    "team": "team__slug",
     "model": "model",
     "feature": "feature",
     "customer": "customer",
@@ -75,14 +76,17 @@ def _explain(dimension: str, subject: str, when: str, amount: Decimal, typical: 
     return text
 
 
-def _owner(dimension: str, subject: str, rows) -> Team | None:
+def _owner(dimension: str, subject: str, explained: list[Driver]) -> Team | None:
+    """Whose page and leads the anomaly goes to: the team itself, the product's owner, or else the
+    team behind most of the increase (not the one that spends most: a spike in production belongs
+    to whoever caused it)."""
     if dimension == "team":
         return Team.objects.filter(slug=subject).first()
     if dimension == "product":
         product = Product.objects.filter(slug=subject).select_related("team").first()
         return product.team if product else None
-    top = rows.exclude(team__isnull=True).values("team_id").annotate(c=Sum("billed_cost")).order_by("-c").first()
-    return Team.objects.get(pk=top["team_id"]) if top else None
+    top = next((d for d in explained if d.dimension == "team" and d.value != "(none)"), None)
+    return Team.objects.filter(slug=top.value).first() if top else None
 
 
 def _record(*, dimension: str, subject: str, day: date, hour: int | None, amount, typical, found, text, team) -> tuple:
@@ -139,7 +143,7 @@ def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
                 typical=typical,
                 found=explained,
                 text=text,
-                team=_owner(dimension, subject, rows.filter(day=day)),
+                team=_owner(dimension, subject, explained),
             )
             found_anomalies.append(anomaly)
     return found_anomalies
@@ -182,7 +186,7 @@ def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
             typical=typical,
             found=explained,
             text=text,
-            team=_owner("agent", agent, in_hour),
+            team=_owner("agent", agent, explained),
         )
         found_anomalies.append(anomaly)
     return found_anomalies

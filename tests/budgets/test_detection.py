@@ -73,6 +73,22 @@ def test_running_the_detection_twice_records_each_anomaly_once(runaway_agent):
     assert Anomaly.objects.count() == len(first)
 
 
+def test_an_environments_spike_goes_to_the_team_that_caused_it_not_the_largest_spender(spend, team, other_team):
+    # search spends $100 a day in production, billing $1; today billing adds $60.
+    today = timezone.now().date()
+    for days_ago in range(0, 29):
+        spend.add(noon(today - timedelta(days=days_ago)) if days_ago else today_start(), "100", team=team)
+        spend.add(noon(today - timedelta(days=days_ago)) if days_ago else today_start(), "1", team=other_team)
+    spend.add(today_start(), "60", team=other_team)
+    spend.flush()
+
+    anomaly = next(a for a in anomalies_detect_daily(day=today) if a.dimension == "environment")
+
+    assert (anomaly.subject, anomaly.team) == ("production", other_team)
+    teams = [d for d in anomaly.drivers if d["dimension"] == "team"]
+    assert (teams[0]["value"], Decimal(teams[0]["share"])) == ("billing", Decimal(1))
+
+
 def test_a_cheap_agent_quintupling_its_spend_is_not_flagged(spend, team):
     today = timezone.now().date()
     for days_ago in range(1, 29):
