@@ -27,8 +27,27 @@ class Budget(models.Model):
 
     class Meta:
         ordering = ["team", "product", "-effective_from"]
+        # One budget per scope and month. NULLs are distinct in a plain unique constraint, so the
+        # organisation's and a team's own budget (no product) need constraints of their own.
         constraints = [
-            models.UniqueConstraint(fields=["team", "product", "effective_from"], name="unique_budget_month"),
+            models.UniqueConstraint(
+                fields=["team", "product", "effective_from"],
+                condition=models.Q(product__isnull=False),
+                name="unique_product_budget_month",
+                violation_error_message="This product already has a budget from that month.",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "effective_from"],
+                condition=models.Q(team__isnull=False, product__isnull=True),
+                name="unique_team_budget_month",
+                violation_error_message="This team already has a budget from that month.",
+            ),
+            models.UniqueConstraint(
+                fields=["effective_from"],
+                condition=models.Q(team__isnull=True, product__isnull=True),
+                name="unique_organisation_budget_month",
+                violation_error_message="The organisation already has a budget from that month.",
+            ),
         ]
 
     def __str__(self) -> str:

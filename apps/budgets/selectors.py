@@ -125,6 +125,21 @@ def team_budget_status(*, team: Team, month_start: date, month_end: date, today:
     return None
 
 
+def product_budget_statuses(*, team: Team, month_start: date, month_end: date, today: date) -> list[BudgetStatus]:
+    return [
+        budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
+        for budget in budgets_in_force(month=month_start)
+        if budget.team_id == team.id and budget.product_id is not None
+    ]
+
+
+def organisation_budget_status(*, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
+    for budget in budgets_in_force(month=month_start):
+        if budget.team_id is None and budget.product_id is None:
+            return budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
+    return None
+
+
 def provider_projection(*, today: date, months: int = 3) -> dict[str, list[tuple[date, Decimal]]]:
     """The organisation's spend per provider over the next months, for sizing a commitment."""
     rows = (

@@ -13,7 +13,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.budgets.models import Alert, Anomaly
-from apps.budgets.selectors import anomalies_for, provider_projection, team_budget_status
+from apps.budgets.selectors import (
+    BudgetStatus,
+    Outlook,
+    anomalies_for,
+    organisation_budget_status,
+    outlook,
+    product_budget_statuses,
+    provider_projection,
+    team_budget_status,
+)
 from apps.budgets.services import anomaly_acknowledge
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
@@ -33,6 +42,18 @@ def _team_for(request, slug: str) -> Team:
     if not user_can_view_team(request.user, team):
         raise PermissionDenied("You can see the pages of your own teams only.")
     return team
+
+
+def _burn_chart(outlook: Outlook, budget: BudgetStatus | None) -> str:
+    forecast = outlook.forecast
+    return charts.to_html(
+        charts.burn(
+            outlook.daily,
+            forecast.daily if forecast else [],
+            budget=budget.amount if budget else None,
+            band=(forecast.low, forecast.high) if forecast else None,
+        )
+    )
 
 
 def _can_acknowledge(user, team: Team | None) -> bool:
@@ -75,7 +96,6 @@ def team_page(request, slug: str):
     today = timezone.now().date()
     headline = selectors.team_headline(team=team, period=period, today=today)
     budget = team_budget_status(team=team, month_start=period.start, month_end=period.month_end, today=today)
-    burn = budget.outlook if budget else headline.outlook
     context = {
         "team": team,
         "period": period,
@@ -83,6 +103,10 @@ def team_page(request, slug: str):
         "grains": charts.GRAINS,
         "headline": headline,
         "budget": budget,
+        "outlook": headline.outlook,
+        "product_budgets": product_budget_statuses(
+            team=team, month_start=period.start, month_end=period.month_end, today=today
+        ),
         "anomalies": anomalies_for(team=team, since=period.start, until=period.month_end),
         "can_acknowledge": _can_acknowledge(request.user, team),
         "breakdowns": breakdowns,
@@ -92,14 +116,7 @@ def team_page(request, slug: str):
         "allocations": selectors.team_allocations(team=team, period=period),
         "monthly": monthly,
         "charts": {
-            "burn": charts.to_html(
-                charts.burn(
-                    burn.daily,
-                    burn.forecast.daily if burn.forecast else [],
-                    budget=budget.amount if budget else None,
-                    band=(burn.forecast.low, burn.forecast.high) if burn.forecast else None,
-                )
-            ),
+            "burn": _burn_chart(budget.outlook if budget else headline.outlook, budget),
             "customers": charts.to_html(
                 charts.bar([c.name or c.customer for c in customers], [c.cost for c in customers])
             ),
@@ -185,11 +202,17 @@ def overview(request):
         return HttpResponseBadRequest(str(exc))
     ranks, reconciliation = org.overview_teams(period=period)
     today = timezone.now().date()
+    budget = organisation_budget_status(month_start=period.start, month_end=period.month_end, today=today)
+    org_outlook = (
+        budget.outlook if budget else outlook(month_start=period.start, month_end=period.month_end, today=today)
+    )
     projection = provider_projection(today=today) if period.is_running else {}
     model_mix = org.overview_model_mix(period=period)
     ranked = [t for t in ranks if t.total]
     context = {
         "period": period,
+        "budget": budget,
+        "outlook": org_outlook,
         "ranks": ranks,
         "reconciliation": reconciliation,
         "concentration": org.overview_concentration(ranks=ranks, period=period),
@@ -202,6 +225,7 @@ def overview(request):
         "projection": projection,
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
+            "burn": _burn_chart(org_outlook, budget),
             "teams": charts.to_html(charts.bar([t.name for t in ranked], [t.total for t in ranked])),
             "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),
         },

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.allocation.models import SharedCostRule
-from apps.budgets.models import Alert, Delivery
+from apps.budgets.models import Alert, Budget, Delivery
 from apps.budgets.selectors import budgets_in_force
 from apps.budgets.services import anomalies_alert, budgets_check, spend_check
 from tests.factories import (
@@ -290,3 +291,13 @@ def test_a_runaway_flagged_hour_after_hour_alerts_once_a_day(team):
 
     assert sorted(a.period for a in alerts) == [today.isoformat(), f"{today.isoformat()}/hourly"]
     assert anomalies_alert(anomalies=[AnomalyFactory(team=team, subject="crawler", day=today, hour=6)]) == []
+
+
+@pytest.mark.parametrize("scope", ["organisation", "team"])
+def test_a_second_budget_for_the_same_scope_and_month_is_refused(scope, team):
+    owner = {"team": team} if scope == "team" else {"team": None}
+    BudgetFactory(**owner, monthly_amount=Decimal("100.00"))
+    again = Budget(**owner, monthly_amount=Decimal("200.00"), effective_from=timezone.now().date())
+
+    with pytest.raises(ValidationError, match="already has a budget from that month"):
+        again.full_clean()

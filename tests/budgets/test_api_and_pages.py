@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from apps.budgets.models import Alert
 from apps.budgets.services import alert_raise
-from tests.factories import AlertFactory, AnomalyFactory, BudgetFactory
+from tests.factories import AlertFactory, AnomalyFactory, BudgetFactory, ProductFactory
 
 from .spend import noon, today_start
 
@@ -183,6 +183,28 @@ def test_the_team_page_without_a_budget_says_so_and_still_forecasts(as_user, lea
 
     assert "No budget is set for Search this month" in budget
     assert "Forecast month end" in budget
+
+
+def test_the_overview_shows_the_organisations_budget_and_forecast(as_user, finance, month_of_spend):
+    BudgetFactory(team=None, monthly_amount=Decimal("2000.00"))
+    today = month_of_spend
+    forecast = 10 * calendar.monthrange(today.year, today.month)[1]
+
+    html = as_user(finance).get("/overview/").content.decode()
+
+    budget = _text(_section(html, "budget"))
+    assert "Monthly budget $2,000.00" in budget
+    assert f"Remaining ${2000 - 10 * today.day:,}.00" in budget
+    assert f"Forecast month end ${forecast:,}.00" in budget
+    assert '"name":"Budget"' in _section(html, "burn-chart")
+
+
+def test_the_team_page_lists_its_product_budgets(as_user, lead, month_of_spend, team):
+    BudgetFactory(team=team, product=ProductFactory(slug="answers", name="Answers", team=team), monthly_amount=50)
+
+    section = _text(_section(as_user(lead).get("/teams/search/").content.decode(), "budget"))
+
+    assert "Answers $50.00 $0.00 (0.0%)" in section
 
 
 def test_the_team_page_draws_the_burn_chart_with_the_budget_line(as_user, lead, month_of_spend, team):
