@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, QuerySet, Sum, Value
+from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import NullIf, TruncMonth
 
+from apps.pricing.fields import from_nanos, to_nanos
 from apps.rollups.models import DailyBreakdown, DailyRollup
 
 from .models import AllocationResult, SharedCostRule
+from .splitting import monthly_amount_for_day
 
 ZERO = Decimal("0E-9")
 # API dimension → rollup field it groups by.
@@ -149,6 +151,21 @@ def costs_report(
         t.allocated_in += r.allocated_in
         t.allocated_out += r.allocated_out
     return report
+
+
+def fixed_costs_due(*, start: date, end: date) -> Decimal:
+    """What the fixed-amount rules in force charge for the days from `start` to `end`, worked out
+    from the rules themselves rather than their results: what those results must add up to."""
+    rules = SharedCostRule.objects.filter(source=SharedCostRule.Source.FIXED, effective_from__lte=end).filter(
+        Q(effective_until__isnull=True) | Q(effective_until__gte=start)
+    )
+    nanos = 0
+    for rule in rules:
+        day, last = max(start, rule.effective_from), min(end, rule.effective_until or end)
+        while day <= last:
+            nanos += monthly_amount_for_day(to_nanos(rule.monthly_amount), day)
+            day += timedelta(days=1)
+    return from_nanos(nanos)
 
 
 @dataclass(frozen=True)

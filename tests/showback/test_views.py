@@ -7,9 +7,11 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.db.models import Sum
 from django.utils import timezone
 
-from apps.allocation.services import day_refresh
+from apps.allocation.models import AllocationResult, SharedCostRule
+from apps.allocation.services import day_allocate, day_refresh
 from apps.usage.keys import api_key_lookup
 from apps.usage.services import events_ingest
 from tests.factories import ApiKeyFactory
@@ -186,6 +188,24 @@ def test_overview_reconciles_teams_and_unallocated_with_total_spend(company, as_
     totals = {t.slug: t.total for t in response.context["ranks"]}
     assert totals == {"search": Decimal("9.000000000"), "billing": Decimal("9.000000000"), "platform": Decimal("0E-9")}
     assert b"reconciles" in response.content
+
+
+def test_overview_counts_fixed_costs_and_shows_a_day_they_were_not_allocated_as_a_gap(company, as_user, finance):
+    today = company["today"]
+    rule = SharedCostRule.objects.create(
+        name="Vector database", source="fixed", monthly_amount=Decimal("300.00"), method="even", effective_from=today
+    )
+    day_allocate(day=today)
+    charged = AllocationResult.objects.filter(rule=rule).aggregate(s=Sum("amount"))["s"]
+
+    reconciliation = as_user(finance).get(OVERVIEW).context["reconciliation"]
+    assert (reconciliation.fixed_costs, reconciliation.total_spend) == (charged, Decimal("18.000000000") + charged)
+    assert reconciliation.balances
+
+    AllocationResult.objects.filter(rule=rule).delete()  # as if the day had not been allocated yet
+    response = as_user(finance).get(OVERVIEW)
+    assert (response.context["reconciliation"].gap, response.context["reconciliation"].balances) == (charged, False)
+    assert b"does not reconcile" in response.content
 
 
 def test_overview_lists_unattributed_spend_by_api_key(company, as_user, finance, settings):

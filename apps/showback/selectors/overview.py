@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
-from apps.allocation.selectors import costs_report
+from apps.allocation.selectors import costs_report, fixed_costs_due
 from apps.org.models import Product, Team
 from apps.rollups.models import GAPS, DailyBreakdown, DailyRollup
 
@@ -36,7 +36,9 @@ class TeamRank:
 
 @dataclass(frozen=True)
 class Reconciliation:
-    """Teams' totals plus what remains unallocated equal the month's spend."""
+    """Teams' totals plus what remains unallocated equal the month's spend: metered spend plus
+    what the fixed-amount rules charge (worked out from the rules, so days they were not
+    allocated on show as a gap)."""
 
     teams_total: Decimal
     unallocated: Decimal
@@ -48,8 +50,12 @@ class Reconciliation:
         return self.direct_spend + self.fixed_costs
 
     @property
+    def gap(self) -> Decimal:
+        return self.total_spend - self.teams_total - self.unallocated
+
+    @property
     def balances(self) -> bool:
-        return self.teams_total + self.unallocated == self.total_spend
+        return self.gap == 0
 
 
 def _breakdown(dimension: str, start: date, end: date):
@@ -82,13 +88,11 @@ def overview_teams(*, period: MonthPeriod) -> tuple[list[TeamRank], Reconciliati
         )
     ranks.sort(key=lambda t: (t.slug is None, -t.total))
     unallocated = sum((t.total for t in ranks if t.slug is None), ZERO)
-    # Money that enters through fixed-amount rules is allocated in without coming out of anyone.
-    fixed = current.total.allocated_in - current.total.allocated_out
     reconciliation = Reconciliation(
         teams_total=sum((t.total for t in ranks if t.slug is not None), ZERO),
         unallocated=unallocated,
         direct_spend=current.total.direct_cost,
-        fixed_costs=fixed,
+        fixed_costs=fixed_costs_due(start=period.start, end=period.end),
     )
     return ranks, reconciliation
 
