@@ -16,6 +16,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/activate
 
 install: $(VENV)/.installed
 
+# The browser test drives Debian's chromium (Playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_prices
@@ -23,7 +31,7 @@ run: install
 	$(BIN)/python manage.py dev_login
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/pytest
 
 lint: install

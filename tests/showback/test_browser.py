@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")  # `make test` installs it
 PASSWORD = "correct-horse-battery"  # tests.factories.UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 @pytest.fixture
 def browser_page():
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (.ci/run does).")
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install Debian's chromium package (`make test` does).")
     # Playwright's sync API runs an event loop in this thread; the ORM work of the fixtures is done.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
