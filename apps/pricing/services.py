@@ -31,6 +31,14 @@ class PriceLoad:
     created: int
     kept: int
     aliases_created: int
+    first_tier_only: list[str]  # provider/model priced in several long-context tiers: only the first is kept
+
+
+def _several_tiers(prices: genai_types.ModelPrice) -> bool:
+    return any(
+        isinstance(value, genai_types.TieredPrices) and len(value.tiers) > 1
+        for value in (getattr(prices, attr, None) for attr in _COMPONENTS.values())
+    )
 
 
 def _price_fields(prices: genai_types.ModelPrice) -> dict | None:
@@ -49,7 +57,11 @@ def _price_fields(prices: genai_types.ModelPrice) -> dict | None:
         if value is not None:
             fields[column] = value
     if "long_context_threshold" in fields:
-        fields.setdefault("long_output_per_mtok", fields["output_per_mtok"])
+        # A component the package does not tier costs the same above the threshold (left blank,
+        # a long-context price would fall back to the long input price).
+        for column in _COMPONENTS:
+            if column in fields:
+                fields.setdefault(f"long_{column}", fields[column])
     return fields
 
 
@@ -90,6 +102,7 @@ def prices_load_from_package() -> PriceLoad:
     new_prices: list[ModelPrice] = []
     new_aliases: list[ModelAlias] = []
     kept = 0
+    first_tier_only = []
     for genai_provider in genai_data.providers:
         provider = PROVIDER_NAMES.get(genai_provider.id, genai_provider.id)
         for model in genai_provider.models:
@@ -99,6 +112,8 @@ def prices_load_from_package() -> PriceLoad:
                 if fields is None:
                     continue
                 priced = True
+                if _several_tiers(prices):
+                    first_tier_only.append(f"{provider}/{model.id}")
                 key = (provider, model.id, effective_from)
                 if key in existing:
                     kept += 1
@@ -129,4 +144,9 @@ def prices_load_from_package() -> PriceLoad:
     from .rating import catalog
 
     transaction.on_commit(catalog.invalidate)  # bulk_create sends no save signals
-    return PriceLoad(created=len(new_prices), kept=kept, aliases_created=len(new_aliases))
+    return PriceLoad(
+        created=len(new_prices),
+        kept=kept,
+        aliases_created=len(new_aliases),
+        first_tier_only=sorted(set(first_tier_only)),
+    )

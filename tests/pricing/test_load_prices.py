@@ -47,6 +47,21 @@ def test_it_loads_the_long_context_tier():
     )
 
 
+def test_a_price_the_package_does_not_tier_is_the_same_above_the_threshold():
+    load_prices()
+    # grok-4-fast tiers its input and output at 128k tokens, not its cache reads ($0.05).
+    price = ModelPrice.objects.get(provider="openrouter", model="x-ai/grok-4-fast")
+    assert (price.long_input_per_mtok, price.cache_read_per_mtok, price.long_cache_read_per_mtok) == (
+        Decimal("0.4"),
+        Decimal("0.05"),
+        Decimal("0.05"),
+    )
+
+
+def test_it_names_the_models_whose_further_tiers_it_leaves_out():
+    assert "openrouter/qwen/qwen3-coder-flash" in load_prices()
+
+
 def test_it_names_providers_as_events_do():
     load_prices()
     assert ModelPrice.objects.filter(provider="aws.bedrock").exists()

@@ -14,3 +14,8 @@ class Command(BaseCommand):
             f"Prices: {result.created} created, {result.kept} already present; "
             f"{result.aliases_created} model aliases created."
         )
+        if result.first_tier_only:
+            self.stdout.write(
+                "Priced in several long-context tiers, of which the table holds the first (check their "
+                f"prices above the second threshold in the admin): {', '.join(result.first_tier_only)}."
+            )
