@@ -14,6 +14,7 @@ from .fields import NANO
 from .models import ModelAlias, ModelPrice, NegotiatedDiscount
 
 MILLION = Decimal(1_000_000)
+MAX_RESOLVED = 10_000  # remembered model-name resolutions per process
 ZERO = Decimal(0)
 _DATED_SNAPSHOT = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
 
@@ -82,6 +83,8 @@ class Catalog:
         """The priced model name `model` stands for, or None when nothing prices it."""
         key = (provider, model)
         if key not in self._resolved:
+            if len(self._resolved) >= MAX_RESOLVED:
+                self._resolved.clear()  # names come from clients: a process must not keep them all
             self._resolved[key] = self._resolve(provider, model)
         return self._resolved[key]
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apps.pricing.models import ModelAlias
-from apps.pricing.rating import event_rate
+from apps.pricing.rating import catalog, event_rate
 from tests.factories import ModelAliasFactory, ModelPriceFactory, NegotiatedDiscountFactory
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +223,13 @@ def test_an_event_before_the_first_price_row_is_unpriced():
 def test_it_rounds_half_even_to_a_nano_dollar(tokens, cost):
     ModelPriceFactory(input_per_mtok=Decimal("0.0005"))
     assert rate(input_tokens=tokens).list_cost == cost
+
+
+def test_the_catalog_remembers_a_bounded_number_of_model_names(price, settings, monkeypatch):
+    monkeypatch.setattr("apps.pricing.rating.MAX_RESOLVED", 3)
+    prices = catalog.get()
+    for n in range(10):
+        prices.resolve("anthropic", f"client-made-up-{n}")
+
+    assert len(prices._resolved) <= 3
+    assert prices.resolve("anthropic", "test-model") == "test-model"
