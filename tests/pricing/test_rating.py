@@ -225,7 +225,7 @@ def test_it_rounds_half_even_to_a_nano_dollar(tokens, cost):
     assert rate(input_tokens=tokens).list_cost == cost
 
 
-def test_the_catalog_remembers_a_bounded_number_of_model_names(price, settings, monkeypatch):
+def test_the_catalog_remembers_a_bounded_number_of_model_names(price, monkeypatch):
     monkeypatch.setattr("apps.pricing.rating.MAX_RESOLVED", 3)
     prices = catalog.get()
     for n in range(10):
