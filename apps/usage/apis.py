@@ -6,7 +6,13 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
@@ -49,7 +55,15 @@ class EventInSerializer(serializers.Serializer):
     service_tier = serializers.ChoiceField(choices=SERVICE_TIERS, default="standard")
     outcome = serializers.CharField(required=False, max_length=32, default="success")
     latency_ms = serializers.IntegerField(required=False, min_value=0)
-    attributes = serializers.DictField(child=serializers.CharField(), required=False, help_text="≤ 20 flat tags.")
+    attributes = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Up to 20 flat extra tags: string keys to string, number or boolean values (kept as strings).",
+    )
+
+
+class BatchInSerializer(serializers.Serializer):
+    events = EventInSerializer(many=True, help_text="Up to INGEST_MAX_BATCH (1,000) events.")
 
 
 class IngestOutSerializer(serializers.Serializer):
@@ -110,6 +124,18 @@ class EventOutSerializer(serializers.Serializer):
             "trace_id": event.trace_id,
         }
 
+    @extend_schema_field(
+        inline_serializer(
+            "EventFlags",
+            {
+                "unpriced": serializers.BooleanField(),
+                "unattributed": serializers.BooleanField(),
+                "unattributed_reason": serializers.CharField(),
+                "missing_tags": serializers.ListField(child=serializers.CharField()),
+                "unknown_tags": serializers.ListField(child=serializers.CharField()),
+            },
+        )
+    )
     def get_flags(self, event) -> dict[str, object]:
         return {
             "unpriced": event.unpriced,
@@ -142,7 +168,13 @@ class EventsApi(APIView):
     @extend_schema(
         operation_id="events_ingest",
         summary='Send one usage event, or a batch as {"events": [...]}',
-        request={"application/json": EventInSerializer},
+        request={
+            "application/json": PolymorphicProxySerializer(
+                component_name="EventOrBatch",
+                serializers=[EventInSerializer, BatchInSerializer],
+                resource_type_field_name=None,
+            )
+        },
         responses={202: IngestOutSerializer},
         examples=[
             OpenApiExample(

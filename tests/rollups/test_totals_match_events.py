@@ -112,7 +112,9 @@ def test_they_match_after_re_rating(api_key, team, other_team, prices):
     events_rerate(run=RerateRun.objects.latest("id"))
 
     assert refresh_dirty_days() == [DAYS[1], DAYS[0]]
-    assert rollup_totals(DAYS[0])["list_cost"] > before
+    # test-model's uncached input (1,000 + 100 + 1,000 tokens) costs $1/M more and its output
+    # (3 × 100 tokens) $5/M more; cache prices stay: $0.0021 + $0.0015.
+    assert rollup_totals(DAYS[0])["list_cost"] == before + Decimal("0.003600000")
     _assert_rollups_match_events()
 
 

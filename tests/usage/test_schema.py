@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
@@ -29,12 +32,25 @@ def test_the_schema_documents_the_canonical_event_fields(schema):
     )
 
 
+def test_the_schema_accepts_one_event_or_a_batch(schema):
+    body = schema["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["components"]["schemas"]["EventOrBatch"]["oneOf"] == [
+        {"$ref": "#/components/schemas/EventIn"},
+        {"$ref": "#/components/schemas/BatchIn"},
+    ]
+    assert body == {"$ref": "#/components/schemas/EventOrBatch"}
+
+
 def test_the_schema_documents_bearer_key_authentication(schema):
     assert schema["components"]["securitySchemes"]["ApiKey"] == {
         "type": "http",
         "scheme": "bearer",
         "description": "An API key created in the admin.",
     }
+
+
+def test_the_schema_is_valid_openapi_and_generates_without_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=io.StringIO())
 
 
 def test_the_api_docs_page_is_served(anon_client):
