@@ -139,7 +139,7 @@ CACHE_URL = env.str(
 if PRODUCTION and not CACHE_URL:
     raise ImproperlyConfigured("Set CACHE_URL or REDIS_URL in production: every process must share one cache.")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "attribution_site.cache.ReusingRedisCache", "LOCATION": CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)

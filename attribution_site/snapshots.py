@@ -1,24 +1,51 @@
 """Per-process snapshots of small, hot tables (registry, prices, API keys), invalidated on change.
 
 The ingestion path must not query tags, prices or keys per event (or per request): each process
-keeps a built snapshot and checks one shared version number in the cache per use. Saving a
-watched model bumps the version at once and again on commit, so no process can keep a snapshot
-built from a transaction that had not yet committed.
+keeps a built snapshot and checks a shared version number in the cache. Inside a request the
+versions of every snapshot are read once, in one round trip, on first use; elsewhere (tasks,
+commands) on every use. Saving a watched model bumps the version at once and again on commit,
+so no process can keep a snapshot built from a transaction that had not yet committed.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Generic, TypeVar
 
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
 
 _all: list[VersionedSnapshot] = []
+# The versions read for the request being handled (None outside a request).
+_request_versions: ContextVar[dict[str, str] | None] = ContextVar("snapshot_versions", default=None)
+
+
+def _request_begins(**kwargs) -> None:
+    _request_versions.set({})
+
+
+def _request_ends(**kwargs) -> None:
+    _request_versions.set(None)
+
+
+request_started.connect(_request_begins, dispatch_uid="snapshots:request_started")
+request_finished.connect(_request_ends, dispatch_uid="snapshots:request_finished")
+
+
+def _version(key: str) -> str | None:
+    versions = _request_versions.get()
+    if versions is None:
+        return cache.get(key)
+    if not versions:
+        versions.update(cache.get_many([snapshot.key for snapshot in _all]))
+        versions["read"] = "yes"  # an empty cache answers nothing: read it once all the same
+    return versions.get(key)
 
 
 class VersionedSnapshot(Generic[T]):
@@ -30,7 +57,7 @@ class VersionedSnapshot(Generic[T]):
         _all.append(self)
 
     def get(self) -> T:
-        version = cache.get(self.key)
+        version = _version(self.key)
         if version is None:
             cache.add(self.key, uuid.uuid4().hex, None)
             version = cache.get(self.key)
@@ -40,7 +67,11 @@ class VersionedSnapshot(Generic[T]):
         return self._value
 
     def invalidate(self) -> None:
-        cache.set(self.key, uuid.uuid4().hex, None)
+        version = uuid.uuid4().hex
+        cache.set(self.key, version, None)
+        versions = _request_versions.get()
+        if versions:
+            versions[self.key] = version
         self._value = None
 
     def invalidate_on_change(self, *models) -> None:

@@ -131,7 +131,9 @@ def _company_build(config: Config, figures: PagesFigures, *, first_day: date) ->
         figures.refresh_seconds.append(time.perf_counter() - start)
     with connection.cursor() as cursor:
         # What autovacuum would do after a day's rebuild; the pages' plans depend on it.
-        cursor.execute("ANALYZE rollups_dailyrollup; ANALYZE allocation_allocationresult")
+        cursor.execute(
+            "ANALYZE rollups_dailyrollup; ANALYZE rollups_dailybreakdown; ANALYZE allocation_allocationresult"
+        )
     figures.rollup_rows = DailyRollup.objects.count()
     figures.allocation_rows = AllocationResult.objects.count()
     print(

@@ -11,6 +11,7 @@ from django.db.models import Q, Sum
 from apps.allocation.selectors import costs_report, fixed_costs_due
 from apps.org.models import Product, Team
 from apps.rollups.models import GAPS, DailyBreakdown, DailyRollup
+from apps.usage.models import ApiKey
 
 from ..periods import MonthPeriod
 
@@ -138,22 +139,25 @@ class Gap:
 
 def overview_unattributed(*, period: MonthPeriod) -> list[Gap]:
     """Spend without a team, or missing required tags, by the API key that sent it."""
-    rows = (
+    # Grouped by the key's id, named afterwards: joining the names first sorts every gap row.
+    rows = list(
         DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
         .filter(GAPS)
-        .values("api_key__name", "api_key__team__name", "unattributed_reason", "team_tag", "missing_tags")
+        .values("api_key_id", "unattributed_reason", "team_tag", "missing_tags")
         .annotate(cost=Sum("billed_cost"), n=Sum("requests"))
         .order_by("-cost")
     )
+    keys = ApiKey.objects.select_related("team").in_bulk({r["api_key_id"] for r in rows})
     gaps = []
     for r in rows:
+        key = keys[r["api_key_id"]]
         if r["unattributed_reason"] == "missing":
             reason = "no team tag"
         elif r["unattributed_reason"] == "unknown":
             reason = f"unknown team '{r['team_tag']}'"
         else:
             reason = f"missing {r['missing_tags'].replace(',', ', ')}"
-        gaps.append(Gap(r["api_key__name"], r["api_key__team__name"], reason, r["cost"], r["n"]))
+        gaps.append(Gap(key.name, key.team.name, reason, r["cost"], r["n"]))
     return gaps
 
 
