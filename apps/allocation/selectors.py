@@ -217,16 +217,18 @@ PROPORTIONAL = {SharedCostRule.Method.BILLED_COST, SharedCostRule.Method.TOKENS,
 
 def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> list[AllocationLine]:
     in_period = AllocationResult.objects.filter(day__gte=start, day__lte=end)
-    # Each rule's whole source and basis total per day, including days on which a team got nothing.
-    rule_days: dict[int, dict[date, tuple[Decimal, Decimal, str]]] = defaultdict(dict)
-    for rule_id, day, source_amount, basis_total, method in in_period.values_list(
-        "rule_id", "day", "source_amount", "basis_total", "method"
-    ).distinct():
-        rule_days[rule_id][day] = (source_amount, basis_total, method)
     results = in_period if team_ids is None else in_period.filter(team_id__in=team_ids)
     grouped: dict[tuple, list[AllocationResult]] = defaultdict(list)
     for r in results.select_related("rule", "team", "source_team").order_by("day"):
         grouped[(r.rule_id, r.team_id, r.method)].append(r)
+    # Each rule's whole source and basis total per day, including days on which a team got nothing.
+    rule_days: dict[int, dict[date, tuple[Decimal, Decimal, str]]] = defaultdict(dict)
+    for rule_id, day, source_amount, basis_total, method in (
+        in_period.filter(rule_id__in={rule_id for rule_id, _, _ in grouped})
+        .values_list("rule_id", "day", "source_amount", "basis_total", "method")
+        .distinct()
+    ):
+        rule_days[rule_id][day] = (source_amount, basis_total, method)
     lines = []
     for (rule_id, _team_id, method), rows in grouped.items():
         first = rows[0]

@@ -104,6 +104,14 @@ class DailyBreakdown(models.Model):
         indexes = [
             models.Index(fields=["team", "dimension", "day"], name="breakdown_team_dim_day"),
             models.Index(fields=["dimension", "day"], name="breakdown_dim_day"),
+            # A large team's month has tens of thousands of customer rows: the team page sums them
+            # from this index alone (apps.showback.selectors.team.team_customer_spend).
+            models.Index(
+                fields=["team", "day"],
+                include=["value", "billed_cost", "requests", "input_tokens", "output_tokens"],
+                condition=models.Q(dimension="customer"),
+                name="breakdown_customer_cover",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -126,7 +126,11 @@ def team_breakdown(*, team: Team, period: MonthPeriod, dimension: str, limit: in
     if limit:
         rows = rows[:limit]
     names = _product_names() if dimension == "product" else {}
-    production = set(Environment.objects.filter(is_production=True).values_list("slug", flat=True))
+    production = (
+        set(Environment.objects.filter(is_production=True).values_list("slug", flat=True))
+        if dimension == "environment"
+        else set()
+    )
     return [
         BreakdownRow(
             value=r["value"],
