@@ -26,9 +26,8 @@ def manage(*args: str, env: dict) -> None:
 def main() -> None:
     workdir = Path(tempfile.mkdtemp())
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'demo.sqlite3'}"}
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CACHE_URL"):
-        if name != "DATABASE_URL":
-            env.pop(name, None)
+    for name in ("CELERY_BROKER_URL", "REDIS_URL", "CACHE_URL"):  # embedded: tasks run in-process
+        env.pop(name, None)
     manage("migrate", "--no-input", env=env)
     manage("seed_demo", env=env)
     password = (ROOT / "var" / "demo_password").read_text().strip()
