@@ -63,6 +63,10 @@ class SharedCostRule(models.Model):
             errors["monthly_amount"] = "A fixed source needs a positive monthly amount."
         if self.source != self.Source.SHARED_TEAM and self.source_team_id:
             errors["source_team"] = "Only a shared-team source has a source team."
+        if self.source == self.Source.FIXED and (self.product_id or self.environment_id):
+            errors["product" if self.product_id else "environment"] = (
+                "A fixed monthly amount is not metered spend: it has no product or environment to narrow to."
+            )
         if self.method == self.Method.FIXED_PERCENT and self.all_teams:
             errors["all_teams"] = "Fixed percentages need the teams listed, each with its percentage."
         if self.effective_until and self.effective_until < self.effective_from:

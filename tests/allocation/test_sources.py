@@ -6,6 +6,7 @@ import calendar
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from apps.allocation.models import AllocationResult, SharedCostRule
 from apps.allocation.services import day_allocate, day_refresh
@@ -103,3 +104,16 @@ def test_a_source_with_nothing_to_split_allocates_nothing(usage, platform, api_k
     day_refresh(day=usage)
 
     assert not AllocationResult.objects.exists()
+
+
+def test_a_fixed_source_cannot_be_narrowed_to_a_product(team):
+    rule = SharedCostRule(
+        name="Vector database",
+        source=SharedCostRule.Source.FIXED,
+        monthly_amount=Decimal("450.00"),
+        product=ProductFactory(slug="answers", team=team),
+        effective_from=days_ago(1),
+    )
+
+    with pytest.raises(ValidationError, match="no product or environment to narrow to"):
+        rule.full_clean()
