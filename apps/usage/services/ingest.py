@@ -99,17 +99,7 @@ def _event_row(
         "agent": agent,
         "trace_id": trace_id,
     }
-    _check_stored_lengths(
-        {
-            "provider": provider,
-            "team": team_tag,
-            "product": product_tag,
-            "environment": environment_tag,
-            "feature": feature,
-            "customer": customer,
-            "agent": agent,
-        }
-    )
+    _check_stored_lengths({"provider": provider, **present})
     missing = [t for t in reg.required_tags_for(environment_slug) if not present[t]]
     return (
         key.id,
