@@ -221,20 +221,22 @@ def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> l
     grouped: dict[tuple, list[AllocationResult]] = defaultdict(list)
     for r in results.select_related("rule", "team", "source_team").order_by("day"):
         grouped[(r.rule_id, r.team_id, r.method)].append(r)
-    # Each rule's whole source and basis total per day, including days on which a team got nothing.
-    rule_days: dict[int, dict[date, tuple[Decimal, Decimal, str]]] = defaultdict(dict)
-    for rule_id, day, source_amount, basis_total, method in (
+    # Each rule's source and basis total over the days split by a method, including days on which
+    # a team got nothing (one row per rule and day: all of a day's results carry the same figures).
+    sources: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    basis_totals: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for rule_id, _day, source_amount, basis_total, method in (
         in_period.filter(rule_id__in={rule_id for rule_id, _, _ in grouped})
         .values_list("rule_id", "day", "source_amount", "basis_total", "method")
         .distinct()
     ):
-        rule_days[rule_id][day] = (source_amount, basis_total, method)
+        sources[(rule_id, method)] += source_amount
+        basis_totals[(rule_id, method)] += basis_total
     lines = []
     for (rule_id, _team_id, method), rows in grouped.items():
         first = rows[0]
         if method in PROPORTIONAL:
-            basis = sum((r.basis for r in rows), Decimal(0))
-            basis_total = sum((total for _, total, m in rule_days[rule_id].values() if m == method), Decimal(0))
+            basis, basis_total = sum((r.basis for r in rows), Decimal(0)), basis_totals[(rule_id, method)]
         else:
             basis, basis_total = first.basis, first.basis_total
         lines.append(
@@ -247,7 +249,7 @@ def allocation_lines(*, start: date, end: date, team_ids: list[int] | None) -> l
                 team_name=first.team.name,
                 method=method,
                 amount=sum((r.amount for r in rows), ZERO),
-                source_amount=sum((amount for amount, _, m in rule_days[rule_id].values() if m == method), ZERO),
+                source_amount=sources[(rule_id, method)],
                 basis=basis,
                 basis_total=basis_total,
                 days_fell_back=sum(r.fell_back_to_even for r in rows),

@@ -118,26 +118,30 @@ def budget_status(*, budget: Budget, month_start: date, month_end: date, today: 
     )
 
 
-def team_budget_status(*, team: Team, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
-    for budget in budgets_in_force(month=month_start):
-        if budget.team_id == team.id and budget.product_id is None:
-            return budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
-    return None
-
-
-def product_budget_statuses(*, team: Team, month_start: date, month_end: date, today: date) -> list[BudgetStatus]:
+def _statuses(
+    *, month_start: date, month_end: date, today: date, team_id: int | None, products: bool
+) -> list[BudgetStatus]:
+    """Status of the budgets in force for a scope: the team's own (or the organisation's, with no
+    team), or the team's products'."""
     return [
         budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
         for budget in budgets_in_force(month=month_start)
-        if budget.team_id == team.id and budget.product_id is not None
+        if budget.team_id == team_id and (budget.product_id is not None) == products
     ]
 
 
+def team_budget_status(*, team: Team, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
+    found = _statuses(month_start=month_start, month_end=month_end, today=today, team_id=team.id, products=False)
+    return found[0] if found else None
+
+
+def product_budget_statuses(*, team: Team, month_start: date, month_end: date, today: date) -> list[BudgetStatus]:
+    return _statuses(month_start=month_start, month_end=month_end, today=today, team_id=team.id, products=True)
+
+
 def organisation_budget_status(*, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
-    for budget in budgets_in_force(month=month_start):
-        if budget.team_id is None and budget.product_id is None:
-            return budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
-    return None
+    found = _statuses(month_start=month_start, month_end=month_end, today=today, team_id=None, products=False)
+    return found[0] if found else None
 
 
 def provider_projection(*, today: date, months: int = 3) -> dict[str, list[tuple[date, Decimal]]]:

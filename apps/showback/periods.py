@@ -17,8 +17,6 @@ class MonthPeriod:
     """A calendar month, cut at today while it is running (month to date)."""
 
     month_start: date
-    month_end: date
-    end: date  # last day with data to show: month_end, or today for the running month
     today: date
 
     @classmethod
@@ -26,23 +24,30 @@ class MonthPeriod:
         """`YYYY-MM` up to the running month (or nothing for the running month). Raises ValueError
         for anything else."""
         today = today or timezone.now().date()
-        if value:
-            year, _, month = value.partition("-")
-            if len(year) != 4 or len(month) != 2:
-                raise ValueError(f"{value!r} is not a month: use YYYY-MM.")
-            start = date(int(year), int(month), 1)
-            if start > today:
-                raise ValueError(f"{value} has not begun yet.")
-            if start.year < FIRST_YEAR:
-                raise ValueError(f"{value} is before {FIRST_YEAR}: there is no spend to show.")
-        else:
-            start = today.replace(day=1)
-        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        return cls(month_start=start, month_end=month_end, end=min(month_end, today), today=today)
+        if not value:
+            return cls(month_start=today.replace(day=1), today=today)
+        year, _, month = value.partition("-")
+        if len(year) != 4 or len(month) != 2:
+            raise ValueError(f"{value!r} is not a month: use YYYY-MM.")
+        start = date(int(year), int(month), 1)
+        if start > today:
+            raise ValueError(f"{value} has not begun yet.")
+        if start.year < FIRST_YEAR:
+            raise ValueError(f"{value} is before {FIRST_YEAR}: there is no spend to show.")
+        return cls(month_start=start, today=today)
 
     @property
     def start(self) -> date:
         return self.month_start
+
+    @property
+    def month_end(self) -> date:
+        return self.month_start.replace(day=calendar.monthrange(self.month_start.year, self.month_start.month)[1])
+
+    @property
+    def end(self) -> date:
+        """The last day with data to show: the month's last, or today while it is running."""
+        return min(self.month_end, self.today)
 
     @property
     def key(self) -> str:
@@ -62,14 +67,10 @@ class MonthPeriod:
         return self.month_end.day
 
     def previous(self) -> MonthPeriod:
-        start = (self.month_start - timedelta(days=1)).replace(day=1)
-        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        return MonthPeriod(month_start=start, month_end=month_end, end=month_end, today=self.today)
+        return MonthPeriod(month_start=(self.month_start - timedelta(days=1)).replace(day=1), today=self.today)
 
     def next(self) -> MonthPeriod:
-        start = self.month_end + timedelta(days=1)
-        month_end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        return MonthPeriod(month_start=start, month_end=month_end, end=min(month_end, self.today), today=self.today)
+        return MonthPeriod(month_start=self.month_end + timedelta(days=1), today=self.today)
 
     def previous_same_days(self) -> tuple[date, date]:
         """The same days of last month (1st to the day reached here), for a like-for-like change."""

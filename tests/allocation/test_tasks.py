@@ -35,7 +35,7 @@ def test_a_day_refreshed_already_is_not_rebuilt_again_by_a_second_task(api_key, 
     assert DailyRollup.objects.filter(day=days_ago(1)).count() == 1
 
 
-def test_fixed_monthly_amounts_accrue_on_every_day_of_the_month_so_far(db, team):
+def test_fixed_monthly_amounts_accrue_on_every_day_of_the_month_so_far(team):
     today = timezone.now().date()
     SharedCostRuleFactory(
         source=SharedCostRule.Source.FIXED, source_team=None, monthly_amount=Decimal("310.00"), method="even"
@@ -43,8 +43,10 @@ def test_fixed_monthly_amounts_accrue_on_every_day_of_the_month_so_far(db, team)
 
     allocate_recent_days.delay().get()
 
+    # The month so far, and on the 1st yesterday too (the last day of last month).
+    first = min(today.replace(day=1), today - timedelta(days=1))
     days = set(AllocationResult.objects.values_list("day", flat=True))
-    assert days >= {today.replace(day=1) + timedelta(days=i) for i in range(today.day)}
+    assert days == {first + timedelta(days=i) for i in range((today - first).days + 1)}
 
 
 def test_allocate_days_applies_a_new_rule_to_days_already_rolled_up(usage, platform):

@@ -150,19 +150,19 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
     rows: dict[str, tuple] = {}
     for index, raw in enumerate(events):
         clean, errors = event_validate(raw, now=received_at)
-        if not errors and clean["event_id"] in rows:
-            result.duplicates += 1
-            continue
         if not errors:
+            if clean["event_id"] in rows:
+                result.duplicates += 1
+                continue
             try:
                 rows[clean["event_id"]] = _event_row(
                     clean, key=key, reg=reg, prices=prices, received_at=received_at, ops=ops
                 )
+                continue
             except EventRejected as exc:
                 errors = exc.errors
-        if errors:
-            event_id = raw.get("event_id") if isinstance(raw, dict) else None
-            result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
     inserted_days = events_store([rows[event_id] for event_id in sorted(rows)])
     result.accepted = len(inserted_days)
     result.duplicates += len(rows) - len(inserted_days)
