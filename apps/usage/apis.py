@@ -55,6 +55,9 @@ class EventInSerializer(serializers.Serializer):
     service_tier = serializers.ChoiceField(choices=SERVICE_TIERS, default="standard")
     outcome = serializers.CharField(required=False, max_length=32, default="success")
     latency_ms = serializers.IntegerField(required=False, min_value=0)
+    usage_missing = serializers.BooleanField(
+        default=False, help_text="The call's token counts are unknown: it is flagged, never counted as $0."
+    )
     attributes = serializers.DictField(
         child=serializers.JSONField(),
         required=False,
@@ -85,6 +88,7 @@ class EventOutSerializer(serializers.Serializer):
     api_key = serializers.CharField(source="api_key.name")
     timestamp = serializers.DateTimeField()
     received_at = serializers.DateTimeField()
+    source = serializers.CharField(help_text="The door it came in by: api, gateway or otlp.")
     provider = serializers.CharField()
     model = serializers.CharField()
     service_tier = serializers.CharField()
@@ -129,6 +133,7 @@ class EventOutSerializer(serializers.Serializer):
             "EventFlags",
             {
                 "unpriced": serializers.BooleanField(),
+                "usage_missing": serializers.BooleanField(),
                 "unattributed": serializers.BooleanField(),
                 "unattributed_reason": serializers.CharField(),
                 "missing_tags": serializers.ListField(child=serializers.CharField()),
@@ -139,6 +144,7 @@ class EventOutSerializer(serializers.Serializer):
     def get_flags(self, event) -> dict[str, object]:
         return {
             "unpriced": event.unpriced,
+            "usage_missing": event.usage_missing,
             "unattributed": event.team_id is None,
             "unattributed_reason": event.unattributed_reason,
             "missing_tags": event.missing_tags.split(",") if event.missing_tags else [],

@@ -85,11 +85,19 @@ class UsageEvent(models.Model):
         PRIORITY = "priority"
         FLEX = "flex"
 
+    class Source(models.TextChoices):
+        """The door an event came in by; all three store through apps.usage.services.events_ingest."""
+
+        API = "api", "Events API"
+        GATEWAY = "gateway", "Gateway"
+        OTLP = "otlp", "OpenTelemetry"
+
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="events")
     event_id = models.CharField(max_length=128)
     timestamp = models.DateTimeField()
     day = models.DateField(help_text="UTC day of the timestamp: the rollup grain.")
     received_at = models.DateTimeField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
 
     provider = models.CharField(max_length=64)
     model = models.CharField(max_length=128)
@@ -109,6 +117,9 @@ class UsageEvent(models.Model):
     billed_cost = MoneyField(default=0)
     cache_savings = MoneyField(default=0)
     unpriced = models.BooleanField(default=False)
+    usage_missing = models.BooleanField(
+        default=False, help_text="The call was reported without token counts: its cost is unknown, not $0."
+    )
 
     # Normalized tags. team/product/environment keep the normalized value as sent (`*_tag`) next
     # to the registry row it resolved to; a NULL row with a tag is an unknown value, which a later

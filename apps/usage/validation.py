@@ -44,7 +44,9 @@ MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 256
 # PostgreSQL cannot store a NUL character in text, so it is refused here rather than by the insert.
 NUL_MESSAGE = "Must not contain a NUL (\\u0000) character."
-KNOWN_FIELDS = frozenset((*STRING_FIELDS, *TOKEN_FIELDS, "timestamp", "service_tier", "latency_ms", "attributes"))
+KNOWN_FIELDS = frozenset(
+    (*STRING_FIELDS, *TOKEN_FIELDS, "timestamp", "service_tier", "latency_ms", "usage_missing", "attributes")
+)
 
 
 def _is_int(value: Any) -> bool:
@@ -150,6 +152,11 @@ def event_validate(raw: Any, *, now: datetime) -> tuple[dict[str, Any], dict[str
     if latency is not None and (not _is_int(latency) or not 0 <= latency < 2**31):
         errors["latency_ms"] = ["Must be a non-negative integer number of milliseconds."]
     clean["latency_ms"] = latency
+
+    usage_missing = raw.get("usage_missing", False)
+    if not isinstance(usage_missing, bool):
+        errors["usage_missing"] = ["Must be true or false."]
+    clean["usage_missing"] = usage_missing is True
 
     attributes = raw.get("attributes")
     clean["attributes"] = {} if attributes is None else _attributes(attributes, errors)

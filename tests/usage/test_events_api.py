@@ -211,6 +211,7 @@ def test_an_attributed_complete_event_has_no_flags(key_client, team, price, send
     body = key_client.get(f"{EVENTS_URL}/req_01").json()
     assert body["flags"] == {
         "unpriced": False,
+        "usage_missing": False,
         "unattributed": False,
         "unattributed_reason": "",
         "missing_tags": [],
@@ -223,6 +224,7 @@ def test_an_event_shows_why_it_is_unattributed_and_which_tags_it_lacks(key_clien
     body = key_client.get(f"{EVENTS_URL}/req_01").json()
     assert body["flags"] == {
         "unpriced": False,
+        "usage_missing": False,
         "unattributed": True,
         "unattributed_reason": "missing team tag",
         "missing_tags": ["team", "product"],
@@ -241,3 +243,10 @@ def test_an_unpriced_event_has_no_price_and_zero_cost(key_client, send):
     send(EventPayloadFactory(event_id="req_01", model="mystery-model"))
     body = key_client.get(f"{EVENTS_URL}/req_01").json()
     assert (body["price"], body["billed_cost"], body["flags"]["unpriced"]) == (None, "0.000000000", True)
+
+
+def test_an_event_names_the_door_it_came_in_by_and_a_call_without_usage_is_flagged(key_client, price, send):
+    send(EventPayloadFactory(event_id="req_01", input_tokens=0, output_tokens=0, usage_missing=True))
+    body = key_client.get(f"{EVENTS_URL}/req_01").json()
+    assert body["source"] == "api"
+    assert body["flags"]["usage_missing"] is True

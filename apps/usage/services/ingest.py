@@ -15,7 +15,7 @@ from apps.org.registry import Registry, normalize_tag, registry
 from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
 from apps.usage.keys import ApiKeyInfo
-from apps.usage.models import ApiKey
+from apps.usage.models import ApiKey, UsageEvent
 from apps.usage.validation import STRING_FIELDS, TAG_FIELDS, event_validate
 
 from .storage import events_store
@@ -61,6 +61,7 @@ def _event_row(
     reg: Registry,
     prices: Catalog,
     received_at: datetime,
+    source: str,
     ops,
 ) -> tuple:
     tags, raw = _tags(clean, key)
@@ -107,6 +108,7 @@ def _event_row(
         ops.adapt_datetimefield_value(timestamp),
         ops.adapt_datefield_value(timestamp.date()),
         ops.adapt_datetimefield_value(received_at),
+        source,
         provider,
         clean["model"],
         clean["service_tier"],
@@ -123,6 +125,7 @@ def _event_row(
         to_nanos(rating.billed_cost),
         to_nanos(rating.cache_savings),
         rating.unpriced,
+        clean["usage_missing"],
         team_tag,
         reg.team_ids.get(team_slug),
         product_tag,
@@ -139,9 +142,10 @@ def _event_row(
     )
 
 
-def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
+def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API) -> IngestResult:
     """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
-    and an event_id the key already sent is counted as a duplicate instead of stored twice."""
+    and an event_id the key already sent is counted as a duplicate instead of stored twice.
+    `source` names the door (events API, gateway, OpenTelemetry) the batch came in by."""
     received_at = timezone.now()
     reg = registry.get()
     prices = catalog.get()
@@ -156,7 +160,7 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any]) -> IngestResult:
                 continue
             try:
                 rows[clean["event_id"]] = _event_row(
-                    clean, key=key, reg=reg, prices=prices, received_at=received_at, ops=ops
+                    clean, key=key, reg=reg, prices=prices, received_at=received_at, source=source, ops=ops
                 )
                 continue
             except EventRejected as exc:
