@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('usage', '0003_dirtymark_delete_dirtyday'),
+        ("usage", "0003_dirtymark_delete_dirtyday"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='usageevent',
-            name='source',
-            field=models.CharField(choices=[('api', 'Events API'), ('gateway', 'Gateway'), ('otlp', 'OpenTelemetry')], default='api', max_length=8),
+            model_name="usageevent",
+            name="source",
+            field=models.CharField(
+                choices=[("api", "Events API"), ("gateway", "Gateway"), ("otlp", "OpenTelemetry")],
+                default="api",
+                max_length=8,
+            ),
         ),
         migrations.AddField(
-            model_name='usageevent',
-            name='usage_missing',
-            field=models.BooleanField(default=False, help_text='The call was reported without token counts: its cost is unknown, not $0.'),
+            model_name="usageevent",
+            name="usage_missing",
+            field=models.BooleanField(
+                default=False, help_text="The call was reported without token counts: its cost is unknown, not $0."
+            ),
         ),
     ]
