@@ -217,6 +217,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# How stale a process's copy of the API keys may get when a key changes without a signal
+# (apps.usage.keys): a revocation by bulk update or SQL holds within this many seconds.
+API_KEY_SNAPSHOT_SECONDS = env.int("API_KEY_SNAPSHOT_SECONDS", default=30)
+
 # Ingestion limits (apps.usage.validation and apps.usage.apis read these).
 INGEST_MAX_BATCH = env.int("INGEST_MAX_BATCH", default=1000)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)

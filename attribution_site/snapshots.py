@@ -5,10 +5,15 @@ keeps a built snapshot and checks a shared version number in the cache. Inside a
 versions of every snapshot are read once, in one round trip, on first use; elsewhere (tasks,
 commands) on every use. Saving a watched model bumps the version at once and again on commit,
 so no process can keep a snapshot built from a transaction that had not yet committed.
+
+A change that sends no signal (a bulk `update()`, plain SQL, another service writing the table)
+bumps no version: a snapshot given a `max_age` is rebuilt at least that often all the same, so
+such a change reaches every process within that many seconds.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -48,12 +53,18 @@ def _version(key: str) -> str | None:
     return versions.get(key)
 
 
+def _clock() -> float:
+    return time.monotonic()
+
+
 class VersionedSnapshot(Generic[T]):
-    def __init__(self, key: str, build: Callable[[], T]):
+    def __init__(self, key: str, build: Callable[[], T], *, max_age: float | None = None):
         self.key = f"snapshot:{key}"
         self.build = build
+        self.max_age = max_age
         self._version: str | None = None
         self._value: T | None = None
+        self._built_at = 0.0
         _all.append(self)
 
     def get(self) -> T:
@@ -61,9 +72,11 @@ class VersionedSnapshot(Generic[T]):
         if version is None:
             cache.add(self.key, uuid.uuid4().hex, None)
             version = cache.get(self.key)
-        if self._value is None or version != self._version:
+        now = _clock()
+        expired = self.max_age is not None and now - self._built_at >= self.max_age
+        if self._value is None or version != self._version or expired:
             self._value = self.build()
-            self._version = version
+            self._version, self._built_at = version, now
         return self._value
 
     def invalidate(self) -> None:

@@ -17,7 +17,7 @@ from django.db import connection
 
 from apps.org.models import Product, TagAlias, Team
 from apps.pricing.fields import to_nanos
-from apps.pricing.rating import catalog, event_rate
+from apps.pricing.rating import TOKEN_FIELDS, TokenCounts, catalog, event_rate
 from apps.usage.services import api_key_create
 
 TEAMS = {"search": "Search", "checkout": "Checkout", "support": "Support", "platform": "Platform"}
@@ -150,11 +150,7 @@ def events_rate(events: list[dict[str, Any]]) -> list[tuple[int, ...]]:
             provider=e["provider"],
             model=e["model"],
             timestamp=datetime.fromisoformat(e["timestamp"]).astimezone(UTC),
-            input_tokens=e["input_tokens"],
-            output_tokens=e["output_tokens"],
-            cache_read_tokens=e["cache_read_tokens"],
-            cache_write_tokens=e["cache_write_tokens"],
-            cache_write_1h_tokens=e["cache_write_1h_tokens"],
+            tokens=TokenCounts(**{name: e[name] for name in TOKEN_FIELDS}),
             service_tier=e["service_tier"],
             prices=prices,
         )

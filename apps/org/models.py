@@ -6,14 +6,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-# Tags an event can carry; a tag policy may require any of them.
-EVENT_TAGS = ("team", "product", "feature", "environment", "customer", "agent", "trace_id")
+from .tags import EVENT_TAGS, normalize_tag
 
 
 def validate_tag_slug(value: str) -> None:
     """Events' tags are matched normalized (lowercased), so a slug that is not would match none."""
-    from .registry import normalize_tag
-
     if value != normalize_tag(value):
         raise ValidationError(f"Tags are matched lowercased: use {normalize_tag(value)!r}.")
 
@@ -113,8 +110,6 @@ class TagAlias(models.Model):
         return f"{self.dimension}: {self.alias} → {self.target}"
 
     def save(self, *args, **kwargs):
-        from .registry import normalize_tag
-
         self.alias = normalize_tag(self.alias)
         if self.dimension != self.Dimension.CUSTOMER:
             self.target = normalize_tag(self.target)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 from attribution_site.snapshots import VersionedSnapshot
 
 from .models import Environment, Product, TagAlias, TagPolicy, Team
-
-_NOT_SLUG = re.compile(r"[^\w.-]+")
-
-
-def normalize_tag(value: str) -> str:
-    """`  Search Team ` → `search-team`: trimmed, lowercased (Unicode-aware: `ＳＥＡＲＣＨ` → `search`,
-    `検索` stays), runs of other characters as one dash."""
-    return _NOT_SLUG.sub("-", unicodedata.normalize("NFKC", value).casefold()).strip("-")
+from .tags import normalize_tag
 
 
 @dataclass(frozen=True)

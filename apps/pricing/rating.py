@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -145,6 +145,22 @@ catalog = VersionedSnapshot("pricing-catalog", _build)
 catalog.invalidate_on_change(ModelPrice, ModelAlias, NegotiatedDiscount)
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCounts:
+    """One call's tokens, as the canonical event counts them: cache reads and writes are parts of
+    input_tokens, 1-hour writes part of the cache writes, reasoning part of output_tokens."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+TOKEN_FIELDS = tuple(f.name for f in fields(TokenCounts))
+
+
 @dataclass(frozen=True)
 class Rating:
     list_cost: Decimal
@@ -165,15 +181,11 @@ def event_rate(
     provider: str,
     model: str,
     timestamp: datetime,
-    input_tokens: int,
-    output_tokens: int,
-    cache_read_tokens: int = 0,
-    cache_write_tokens: int = 0,
-    cache_write_1h_tokens: int = 0,
+    tokens: TokenCounts,
     service_tier: str = "standard",
     prices: Catalog | None = None,
 ) -> Rating:
-    """Price one event. Token counts follow the canonical event: cache counts are subsets of input.
+    """Price one event's tokens.
 
     Above a long-context threshold the higher prices apply to the whole request (as Anthropic and
     Google bill). Batch requests get the row's batch discount; the negotiated discount in force
@@ -186,21 +198,22 @@ def event_rate(
     if price is None:
         return UNPRICED
     per_token = price.base
-    if price.long is not None and input_tokens > price.long_threshold:
+    if price.long is not None and tokens.input_tokens > price.long_threshold:
         per_token = price.long
     p_input, p_read, p_write, p_write_1h, p_output = per_token
-    uncached = input_tokens - cache_read_tokens - cache_write_tokens
+    t = tokens
+    writes_5m = t.cache_write_tokens - t.cache_write_1h_tokens
     list_cost = (
-        uncached * p_input
-        + cache_read_tokens * p_read
-        + (cache_write_tokens - cache_write_1h_tokens) * p_write
-        + cache_write_1h_tokens * p_write_1h
-        + output_tokens * p_output
+        (t.input_tokens - t.cache_read_tokens - t.cache_write_tokens) * p_input
+        + t.cache_read_tokens * p_read
+        + writes_5m * p_write
+        + t.cache_write_1h_tokens * p_write_1h
+        + t.output_tokens * p_output
     ) / MILLION
     savings = (
-        cache_read_tokens * (p_input - p_read)
-        + (cache_write_tokens - cache_write_1h_tokens) * (p_input - p_write)
-        + cache_write_1h_tokens * (p_input - p_write_1h)
+        t.cache_read_tokens * (p_input - p_read)
+        + writes_5m * (p_input - p_write)
+        + t.cache_write_1h_tokens * (p_input - p_write_1h)
     ) / MILLION
     factor = prices.discount_factor(provider, prices.resolve(provider, model), timestamp)
     if service_tier == "batch":

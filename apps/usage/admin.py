@@ -1,9 +1,9 @@
 """Admin for API keys (the secret is shown once, on creation) and, read-only, usage events."""
 
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from .models import ApiKey, DirtyMark, RerateRun, UsageEvent
+from .services import api_keys_revoke
 
 
 @admin.register(ApiKey)
@@ -12,7 +12,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ("team",)
     search_fields = ("name", "prefix")
     readonly_fields = ("prefix", "created_at")
-    fields = ("name", "team", "pinned_tags", "default_tags", "prefix", "created_at", "revoked_at")
+    fields = ("name", "team", "pinned_tags", "default_tags", "prefix", "created_at", "expires_at", "revoked_at")
     actions = ("revoke",)
 
     def save_model(self, request, obj, form, change):
@@ -26,12 +26,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset):
-        # Saved one by one (not queryset.update) so the key cache hears of it at once.
-        keys = list(queryset.filter(revoked_at__isnull=True))
-        for key in keys:
-            key.revoked_at = timezone.now()
-            key.save(update_fields=["revoked_at"])
-        self.message_user(request, f"Revoked {len(keys)} key(s).")
+        self.message_user(request, f"Revoked {api_keys_revoke(keys=queryset)} key(s).")
 
 
 @admin.register(UsageEvent)

@@ -20,49 +20,33 @@ from rest_framework.views import APIView
 
 from attribution_site.exceptions import ApplicationError
 
+from .event import FIELDS, MAX_TOKENS, SERVICE_TIERS, STRING_FIELDS, EventField, echo
 from .filters import UsageEventFilter
 from .permissions import IsApiKey, IsApiKeyOrStaff
 from .selectors import events_visible
 from .services import events_ingest
-from .validation import SERVICE_TIERS
 
 
-class EventInSerializer(serializers.Serializer):
-    """The canonical event, for the schema; validation itself is apps.usage.validation (no
-    serializer per event on the hot path)."""
+def _schema_field(field: EventField) -> serializers.Field:
+    """The OpenAPI description of one canonical event field (the schema only: apps.usage.event
+    validates, without a serializer per event on the hot path)."""
+    common = {"help_text": field.help or None, "required": field.required}
+    if field.kind == "string":
+        return serializers.CharField(max_length=field.max_length, **common)
+    if field.kind == "timestamp":
+        return serializers.DateTimeField(**common)
+    if field.kind == "tokens":
+        return serializers.IntegerField(min_value=0, max_value=MAX_TOKENS, **common)
+    if field.kind == "tier":
+        return serializers.ChoiceField(choices=SERVICE_TIERS, **common)
+    if field.kind == "latency":
+        return serializers.IntegerField(min_value=0, max_value=2**31 - 1, **common)
+    if field.kind == "flag":
+        return serializers.BooleanField(**common)
+    return serializers.DictField(child=serializers.JSONField(), **common)
 
-    event_id = serializers.CharField(max_length=128, help_text="Client idempotency key, unique per API key.")
-    timestamp = serializers.DateTimeField(help_text="RFC 3339 with offset: when the call happened.")
-    provider = serializers.CharField(max_length=64, help_text="anthropic, openai, aws.bedrock, gcp.vertex_ai, …")
-    model = serializers.CharField(max_length=128, help_text="As the provider named it; dated snapshots resolve.")
-    input_tokens = serializers.IntegerField(min_value=0, default=0, help_text="ALL input tokens, cached included.")
-    output_tokens = serializers.IntegerField(min_value=0, default=0, help_text="Output tokens, reasoning included.")
-    cache_read_tokens = serializers.IntegerField(min_value=0, default=0, help_text="Subset of input_tokens.")
-    cache_write_tokens = serializers.IntegerField(
-        min_value=0, default=0, help_text="All cache writes; subset of input."
-    )
-    cache_write_1h_tokens = serializers.IntegerField(
-        min_value=0, default=0, help_text="1-hour writes; subset of writes."
-    )
-    reasoning_tokens = serializers.IntegerField(min_value=0, default=0, help_text="Informational subset of output.")
-    team = serializers.CharField(required=False, max_length=128)
-    product = serializers.CharField(required=False, max_length=128)
-    feature = serializers.CharField(required=False, max_length=128)
-    environment = serializers.CharField(required=False, max_length=64, help_text="production, staging, prod, dev, …")
-    customer = serializers.CharField(required=False, max_length=128, help_text="Your customer's external id.")
-    agent = serializers.CharField(required=False, max_length=128)
-    trace_id = serializers.CharField(required=False, max_length=128, help_text="Groups the calls of one agent task.")
-    service_tier = serializers.ChoiceField(choices=SERVICE_TIERS, default="standard")
-    outcome = serializers.CharField(required=False, max_length=32, default="success")
-    latency_ms = serializers.IntegerField(required=False, min_value=0)
-    usage_missing = serializers.BooleanField(
-        default=False, help_text="The call's token counts are unknown: it is flagged, never counted as $0."
-    )
-    attributes = serializers.DictField(
-        child=serializers.JSONField(),
-        required=False,
-        help_text="Up to 20 flat extra tags: string keys to string, number or boolean values (kept as strings).",
-    )
+
+EventInSerializer = type("EventInSerializer", (serializers.Serializer,), {f.name: _schema_field(f) for f in FIELDS})
 
 
 class BatchInSerializer(serializers.Serializer):
@@ -167,6 +151,11 @@ class EventCursorPagination(CursorPagination):
     max_page_size = 1000
 
 
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 class EventsApi(APIView):
     def get_permissions(self):
         return [IsApiKey()] if self.request.method == "POST" else [IsApiKeyOrStaff()]
@@ -210,6 +199,11 @@ class EventsApi(APIView):
         return HttpResponse(orjson.dumps(body), status=status.HTTP_202_ACCEPTED, content_type="application/json")
 
     def _events(self, request) -> list:
+        if not _is_json(request.content_type):
+            raise ApplicationError(
+                f"Send the events as application/json, not {echo(request.content_type) or 'an untyped body'}.",
+                status=status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            )
         too_big = ApplicationError(
             f"The body is larger than {settings.INGEST_MAX_BODY_BYTES} bytes; send smaller batches.",
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
@@ -259,6 +253,8 @@ class EventDetailApi(APIView):
 
     @extend_schema(operation_id="events_retrieve", responses=EventOutSerializer)
     def get(self, request, event_id: str):
+        if "\x00" in event_id or len(event_id) > STRING_FIELDS["event_id"]:
+            raise Http404("No event with this event_id is visible to you.")  # no stored event_id can be so
         event = events_visible(request).filter(event_id=event_id).order_by("-id").first()
         if event is None:
             raise Http404("No event with this event_id is visible to you.")

@@ -24,8 +24,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         key = api_key_lookup(raw_key.strip())
         if key is None:
             raise exceptions.AuthenticationFailed("Unknown API key.")
-        if key.revoked:
-            raise exceptions.PermissionDenied("This API key has been revoked.")
+        if key.refusal:
+            raise exceptions.PermissionDenied(key.refusal)
         return AnonymousUser(), key
 
     def authenticate_header(self, request) -> str:

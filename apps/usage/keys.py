@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
 
 from attribution_site.snapshots import VersionedSnapshot
 
@@ -17,25 +21,44 @@ class ApiKeyInfo:
     team_slug: str
     pinned_tags: dict[str, str]
     default_tags: dict[str, str]
-    revoked: bool
+    revoked_at: datetime | None
+    expires_at: datetime | None
 
-
-def _build() -> dict[str, ApiKeyInfo]:
-    return {
-        key.hashed_key: ApiKeyInfo(
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyInfo:
+        return cls(
             id=key.id,
             name=key.name,
             team_id=key.team_id,
             team_slug=key.team.slug,
             pinned_tags=dict(key.pinned_tags),
             default_tags=dict(key.default_tags),
-            revoked=key.is_revoked,
+            revoked_at=key.revoked_at,
+            expires_at=key.expires_at,
         )
-        for key in ApiKey.objects.select_related("team")
-    }
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the key may not be used now (revoked, expired), or None."""
+        now = timezone.now()
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return "This API key has been revoked."
+        if self.expires_at is not None and self.expires_at <= now:
+            return "This API key has expired."
+        return None
+
+    @property
+    def revoked(self) -> bool:
+        return self.refusal is not None
 
 
-api_keys = VersionedSnapshot("usage-api-keys", _build)
+def _build() -> dict[str, ApiKeyInfo]:
+    return {key.hashed_key: ApiKeyInfo.of(key) for key in ApiKey.objects.select_related("team")}
+
+
+# Rebuilt at least every API_KEY_SNAPSHOT_SECONDS, so a key revoked by any means (a bulk update,
+# plain SQL) stops working within that long in every process, with no query per request.
+api_keys = VersionedSnapshot("usage-api-keys", _build, max_age=settings.API_KEY_SNAPSHOT_SECONDS)
 api_keys.invalidate_on_change(ApiKey)
 
 

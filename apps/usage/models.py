@@ -10,8 +10,10 @@ from django.db import models
 from django.utils import timezone
 
 from apps.org.models import Environment, Product, Team
+from apps.org.tags import EVENT_TAGS
 from apps.pricing.fields import MoneyField
 from apps.pricing.models import ModelPrice
+from apps.pricing.rating import TOKEN_FIELDS, TokenCounts
 
 KEY_PREFIX = "lca_"
 
@@ -36,7 +38,8 @@ class ApiKey(models.Model):
         help_text='Tags used when an event leaves them out, e.g. {"environment": "production"}.',
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="Refused from this moment on.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Blank: never expires.")
 
     class Meta:
         ordering = ["team", "name"]
@@ -46,8 +49,6 @@ class ApiKey(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     def clean(self) -> None:
-        from apps.org.models import EVENT_TAGS
-
         for name in ("pinned_tags", "default_tags"):
             tags = getattr(self, name)
             if not isinstance(tags, dict) or not all(isinstance(v, str) and v for v in tags.values()):
@@ -59,10 +60,6 @@ class ApiKey(models.Model):
                 raise ValidationError(
                     {name: f"Unknown tags: {', '.join(unknown)}. Choose from {', '.join(EVENT_TAGS)}."}
                 )
-
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
 
     def set_new_key(self) -> str:
         """Give this key a fresh secret and return it; the caller shows it once."""
@@ -152,6 +149,10 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} ({self.provider}/{self.model})"
+
+    @property
+    def tokens(self) -> TokenCounts:
+        return TokenCounts(**{name: getattr(self, name) for name in TOKEN_FIELDS})
 
     @property
     def unattributed_reason(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from apps.org.models import TagAlias
-from apps.org.registry import normalize_tag, registry
+from apps.org.registry import registry
+from apps.org.tags import normalize_tag
 from tests.factories import TagAliasFactory, TeamFactory
 
 

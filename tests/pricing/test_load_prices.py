@@ -10,11 +10,15 @@ import pytest
 from django.core.management import call_command
 
 from apps.pricing.models import ModelAlias, ModelPrice
-from apps.pricing.rating import event_rate
+from apps.pricing.rating import TokenCounts, event_rate
 
 pytestmark = pytest.mark.django_db
 
 AT = datetime(2025, 10, 1, 9, 30, tzinfo=UTC)
+
+
+def rate(*, provider: str, model: str, timestamp, **tokens):
+    return event_rate(provider=provider, model=model, timestamp=timestamp, tokens=TokenCounts(**tokens))
 
 
 def load_prices() -> str:
@@ -88,7 +92,7 @@ def test_a_reload_keeps_a_price_an_admin_edited():
 
 def test_the_loaded_price_rates_a_dated_sonnet_4_5_event_exactly():
     load_prices()
-    rating = event_rate(
+    rating = rate(
         provider="anthropic",
         model="claude-sonnet-4-5-20250929",
         timestamp=AT,
@@ -104,7 +108,7 @@ def test_the_loaded_price_rates_a_dated_sonnet_4_5_event_exactly():
 
 def test_the_loaded_price_rates_a_long_context_sonnet_4_5_event_at_the_tier_price():
     load_prices()
-    rating = event_rate(
+    rating = rate(
         provider="anthropic", model="claude-sonnet-4-5", timestamp=AT, input_tokens=250_000, output_tokens=1_000
     )
     # 250,000 × $6 + 1,000 × $22.50, per million
@@ -113,7 +117,7 @@ def test_the_loaded_price_rates_a_long_context_sonnet_4_5_event_at_the_tier_pric
 
 def test_a_name_the_package_matches_by_prefix_resolves_to_its_model():
     load_prices()
-    rating = event_rate(
+    rating = rate(
         provider="anthropic", model="claude-3-5-sonnet-latest", timestamp=AT, input_tokens=1_000, output_tokens=100
     )
     # 1,000 × $3 + 100 × $15, per million
@@ -121,14 +125,10 @@ def test_a_name_the_package_matches_by_prefix_resolves_to_its_model():
 
 
 def test_rating_sees_prices_loaded_after_the_catalog_was_built(django_capture_on_commit_callbacks):
-    assert event_rate(
-        provider="anthropic", model="claude-sonnet-4-5", timestamp=AT, input_tokens=1, output_tokens=0
-    ).unpriced
+    assert rate(provider="anthropic", model="claude-sonnet-4-5", timestamp=AT, input_tokens=1, output_tokens=0).unpriced
     with django_capture_on_commit_callbacks(execute=True):
         load_prices()
-    rating = event_rate(
-        provider="anthropic", model="claude-sonnet-4-5", timestamp=AT, input_tokens=1_000, output_tokens=0
-    )
+    rating = rate(provider="anthropic", model="claude-sonnet-4-5", timestamp=AT, input_tokens=1_000, output_tokens=0)
     assert rating.list_cost == Decimal("0.003000000")
 
 
@@ -137,7 +137,7 @@ def test_every_loaded_price_rates_an_event_of_every_token_kind(input_tokens):
     load_prices()
     unrateable = []
     for provider, model in ModelPrice.objects.values_list("provider", "model").distinct():
-        rating = event_rate(
+        rating = rate(
             provider=provider,
             model=model,
             timestamp=AT,

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apps.pricing.models import ModelAlias
-from apps.pricing.rating import catalog, event_rate
+from apps.pricing.rating import TOKEN_FIELDS, TokenCounts, catalog, event_rate
 from tests.factories import ModelAliasFactory, ModelPriceFactory, NegotiatedDiscountFactory
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,9 @@ AT = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 
 def rate(**event):
     """Rate an event at AT of anthropic/test-model with no tokens unless the test says otherwise."""
-    defaults = {"provider": "anthropic", "model": "test-model", "timestamp": AT, "input_tokens": 0, "output_tokens": 0}
-    return event_rate(**{**defaults, **event})
+    call = {"provider": "anthropic", "model": "test-model", "timestamp": AT, "service_tier": "standard"}
+    tokens = {name: event.pop(name) for name in TOKEN_FIELDS if name in event}
+    return event_rate(**{**call, **event}, tokens=TokenCounts(**tokens))
 
 
 @pytest.fixture

@@ -250,3 +250,9 @@ def test_an_event_names_the_door_it_came_in_by_and_a_call_without_usage_is_flagg
     body = key_client.get(f"{EVENTS_URL}/req_01").json()
     assert body["source"] == "api"
     assert body["flags"]["usage_missing"] is True
+
+
+@pytest.mark.parametrize("path", ["a%00b", "%00", "x" * 129])
+def test_an_event_id_no_event_can_have_is_not_found(key_client, path):
+    response = key_client.get(f"{EVENTS_URL}/{path}")
+    assert response.status_code == 404

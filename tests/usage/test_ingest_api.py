@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
@@ -139,6 +140,34 @@ def test_it_refuses_a_body_that_is_not_json(key_client):
     response = key_client.post(EVENTS_URL, "{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json()["detail"].startswith("The body is not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [("text/plain", "text/plain"), ("application/x-www-form-urlencoded", "application/x-www-form-urlencoded")],
+)
+def test_it_refuses_a_body_that_is_not_sent_as_json_and_stores_nothing(key_client, price, content_type, named):
+    body = orjson.dumps(EventPayloadFactory()).decode()
+    response = key_client.post(EVENTS_URL, body, content_type=content_type)
+    assert (response.status_code, response.json()) == (
+        415,
+        {"detail": f"Send the events as application/json, not {named}."},
+    )
+    assert stored_ids() == set()
+
+
+def test_it_takes_a_json_media_type_with_a_suffix(key_client, price):
+    body = orjson.dumps(EventPayloadFactory(event_id="req_01")).decode()
+    response = key_client.post(EVENTS_URL, body, content_type="application/vnd.events+json; charset=utf-8")
+    assert (response.status_code, stored_ids()) == (202, {"req_01"})
+
+
+def test_a_rejected_event_echoes_a_long_event_id_cut_short(key_client, price):
+    response = key_client.post(EVENTS_URL, EventPayloadFactory(event_id="x" * 1_000_000), format="json")
+    rejected = response.json()["rejected"][0]
+    assert rejected["event_id"] == "x" * 128 + "…"
+    assert rejected["errors"] == {"event_id": ["At most 128 characters; got 1000000."]}
+    assert len(response.content) < 1000
 
 
 def test_it_refuses_a_list_body(key_client):

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.usage.validation import event_validate
+from apps.usage.event import event_validate
 from tests.factories import EventPayloadFactory
 
 TOKEN_FIELDS = [
@@ -34,7 +34,7 @@ def validate(now, **fields):
 def test_a_valid_event_has_no_errors(now):
     clean, errors = validate(now)
     assert errors == {}
-    assert (clean["input_tokens"], clean["output_tokens"], clean["service_tier"]) == (1000, 100, "standard")
+    assert (clean.tokens.input_tokens, clean.tokens.output_tokens, clean.service_tier) == (1000, 100, "standard")
 
 
 @pytest.mark.parametrize("name", ["event_id", "timestamp", "provider", "model"])
@@ -50,7 +50,7 @@ def test_it_rejects_a_blank_required_field(now, name):
 
 
 def test_it_rejects_an_event_that_is_not_an_object(now):
-    assert event_validate(["e1"], now=now) == ({}, {"non_field_errors": ["Each event must be a JSON object."]})
+    assert event_validate(["e1"], now=now) == (None, {"non_field_errors": ["Each event must be a JSON object."]})
 
 
 @pytest.mark.parametrize("name", TOKEN_FIELDS)
@@ -72,7 +72,7 @@ def test_it_rejects_an_absurd_token_count(now):
 
 def test_a_missing_or_null_token_count_is_zero(now):
     clean, errors = event_validate({**EventPayloadFactory(), "output_tokens": None}, now=now)
-    assert (errors, clean["output_tokens"], clean["cache_read_tokens"]) == ({}, 0, 0)
+    assert (errors, clean.tokens.output_tokens, clean.tokens.cache_read_tokens) == ({}, 0, 0)
 
 
 def test_it_rejects_cache_tokens_beyond_the_input(now):
@@ -100,19 +100,41 @@ def test_it_rejects_more_reasoning_than_output(now):
 def test_it_rejects_a_timestamp_without_a_timezone(now):
     naive = (now - timedelta(hours=1)).replace(tzinfo=None).isoformat()
     _, errors = validate(now, timestamp=naive)
-    assert errors == {"timestamp": ["Must include a timezone offset (e.g. Z or +00:00)."]}
+    assert errors == {"timestamp": [f"{naive!r} is not an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z."]}
 
 
-@pytest.mark.parametrize("value", [1764000000, "yesterday"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2026-11-30 10:00:00Z",  # a space instead of the T separator
+        "2026-W48-1T10:00:00Z",  # a week date
+        "2026-334T10:00:00Z",  # an ordinal date
+        "20261130T100000Z",  # the basic format
+        "2026-11-30T10:00Z",  # no seconds
+    ],
+)
 def test_it_rejects_a_timestamp_that_is_not_rfc_3339(now, value):
     _, errors = validate(now, timestamp=value)
-    assert list(errors) == ["timestamp"]
+    assert errors == {"timestamp": [f"{value!r} is not an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z."]}
+
+
+@pytest.mark.parametrize("value", [1764000000, True, ["2026-11-30T10:00:00Z"]])
+def test_it_rejects_a_timestamp_that_is_not_a_string(now, value):
+    _, errors = validate(now, timestamp=value)
+    assert errors == {"timestamp": ["Must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z."]}
+
+
+def test_it_accepts_lowercase_t_and_z_as_rfc_3339_allows(now):
+    sent = (now - timedelta(hours=1)).strftime("%Y-%m-%dt%H:%M:%S.%fz")
+    clean, errors = validate(now, timestamp=sent)
+    assert (errors, clean.timestamp) == ({}, now - timedelta(hours=1))
 
 
 def test_it_accepts_a_timestamp_with_an_offset_as_the_same_instant(now):
     sent = (now - timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(330))
     clean, errors = validate(now, timestamp=sent.isoformat())
-    assert (errors, clean["timestamp"]) == ({}, now - timedelta(hours=1))
+    assert (errors, clean.timestamp) == ({}, now - timedelta(hours=1))
 
 
 def test_it_accepts_a_timestamp_a_little_ahead_of_the_server_clock(now):
@@ -159,12 +181,12 @@ def test_it_rejects_a_tag_that_is_not_a_string(now):
 
 def test_it_trims_string_values(now):
     clean, _ = validate(now, team="  search  ")
-    assert clean["team"] == "search"
+    assert clean.tags["team"] == "search"
 
 
 def test_it_keeps_flat_attributes_as_strings(now):
     clean, errors = validate(now, attributes={"region": "eu", "retries": 2, "cached": True})
-    assert (errors, clean["attributes"]) == ({}, {"region": "eu", "retries": "2", "cached": "true"})
+    assert (errors, clean.attributes) == ({}, {"region": "eu", "retries": "2", "cached": "true"})
 
 
 def test_it_rejects_nested_attributes(now):
@@ -216,12 +238,24 @@ def test_it_rejects_unknown_fields(now):
 @pytest.mark.parametrize("tier", ["standard", "batch", "priority", "flex"])
 def test_it_accepts_each_service_tier(now, tier):
     clean, errors = validate(now, service_tier=tier)
-    assert (errors, clean["service_tier"]) == ({}, tier)
+    assert (errors, clean.service_tier) == ({}, tier)
 
 
-def test_it_rejects_an_unknown_service_tier(now):
-    _, errors = validate(now, service_tier="economy")
-    assert errors == {"service_tier": ["Must be one of standard, batch, priority, flex."]}
+def test_a_missing_or_null_service_tier_is_standard(now):
+    clean, errors = event_validate({**EventPayloadFactory(), "service_tier": None}, now=now)
+    assert (errors, clean.service_tier) == ({}, "standard")
+
+
+@pytest.mark.parametrize("tier", ["economy", False, "", [], {}, 0])
+def test_it_rejects_a_service_tier_that_is_not_one_of_the_four(now, tier):
+    _, errors = validate(now, service_tier=tier)
+    assert errors == {"service_tier": [f"Must be one of standard, batch, priority, flex; got {tier!r}."]}
+
+
+@pytest.mark.parametrize("value", ["yes", 1, []])
+def test_it_rejects_a_usage_missing_flag_that_is_not_a_boolean(now, value):
+    _, errors = validate(now, usage_missing=value)
+    assert errors == {"usage_missing": ["Must be true or false."]}
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, "120"])

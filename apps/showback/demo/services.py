@@ -189,15 +189,7 @@ def _key_ensure(spec: company.KeySpec, team: Team) -> ApiKeyInfo:
             pinned_tags={"team": team.slug} if spec.pin_team else {},
             default_tags={"environment": spec.environment},
         )
-    return ApiKeyInfo(
-        id=key.id,
-        name=key.name,
-        team_id=team.id,
-        team_slug=team.slug,
-        pinned_tags=dict(key.pinned_tags),
-        default_tags=dict(key.default_tags),
-        revoked=False,
-    )
+    return ApiKeyInfo.of(key)
 
 
 def _rule_ensure(name: str, targets: tuple[tuple[Team, Decimal | None], ...] = (), **fields) -> None:

@@ -1,12 +1,13 @@
 """Writes of the usage app: ingestion (ingest.py, storage.py) and re-deriving stored events (history.py)."""
 
 from .history import events_reattribute, events_rerate
-from .ingest import IngestResult, api_key_create, events_ingest
+from .ingest import IngestResult, api_key_create, api_keys_revoke, events_ingest
 from .storage import days_mark_dirty, events_store
 
 __all__ = [
     "IngestResult",
     "api_key_create",
+    "api_keys_revoke",
     "days_mark_dirty",
     "events_ingest",
     "events_reattribute",

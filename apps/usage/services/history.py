@@ -69,11 +69,7 @@ def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
                 provider=event.provider,
                 model=event.model,
                 timestamp=event.timestamp,
-                input_tokens=event.input_tokens,
-                output_tokens=event.output_tokens,
-                cache_read_tokens=event.cache_read_tokens,
-                cache_write_tokens=event.cache_write_tokens,
-                cache_write_1h_tokens=event.cache_write_1h_tokens,
+                tokens=event.tokens,
                 service_tier=event.service_tier,
                 prices=prices,
             )

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.org.models import Team
-from apps.org.registry import Registry, normalize_tag, registry
+from apps.org.registry import Registry, registry
+from apps.org.tags import normalize_tag
 from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
-from apps.usage.keys import ApiKeyInfo
+from apps.usage.event import STRING_FIELDS, Event, echo, event_validate
+from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.models import ApiKey, UsageEvent
-from apps.usage.validation import STRING_FIELDS, TAG_FIELDS, event_validate
 
-from .storage import events_store
+from .storage import COLUMNS, events_store
 
 
 @dataclass
@@ -47,99 +49,69 @@ def _check_stored_lengths(values: dict[str, str]) -> None:
         raise EventRejected(errors)
 
 
-def _tags(clean: dict[str, Any], key: ApiKeyInfo) -> tuple[dict[str, str], dict[str, str]]:
-    """(effective tag values, raw values as sent). Defaults fill gaps; pins always win."""
-    raw = {name: clean[name] for name in TAG_FIELDS if clean.get(name)}
-    tags = {**key.default_tags, **raw, **key.pinned_tags}
-    return tags, raw
-
-
 def _event_row(
-    clean: dict[str, Any],
-    *,
-    key: ApiKeyInfo,
-    reg: Registry,
-    prices: Catalog,
-    received_at: datetime,
-    source: str,
-    ops,
+    event: Event, *, key: ApiKeyInfo, reg: Registry, prices: Catalog, received_at: datetime, source: str, ops
 ) -> tuple:
-    tags, raw = _tags(clean, key)
-    provider = reg.canonical("provider", normalize_tag(clean["provider"]))
-    timestamp = clean["timestamp"].astimezone(UTC)
+    """The stored row of one event: its tags normalized and resolved, its cost rated. Defaults
+    fill the key's gaps; its pins always win."""
+    tags = {**key.default_tags, **event.tags, **key.pinned_tags}
+    provider = reg.canonical("provider", normalize_tag(event.provider))
+    timestamp = event.timestamp.astimezone(UTC)
     rating = event_rate(
         provider=provider,
-        model=clean["model"],
+        model=event.model,
         timestamp=timestamp,
-        input_tokens=clean["input_tokens"],
-        output_tokens=clean["output_tokens"],
-        cache_read_tokens=clean["cache_read_tokens"],
-        cache_write_tokens=clean["cache_write_tokens"],
-        cache_write_1h_tokens=clean["cache_write_1h_tokens"],
-        service_tier=clean["service_tier"],
+        tokens=event.tokens,
+        service_tier=event.service_tier,
         prices=prices,
     )
     team_tag = normalize_tag(tags.get("team", ""))
     product_tag = normalize_tag(tags.get("product", ""))
     environment_tag = normalize_tag(tags.get("environment", ""))
-    team_slug = reg.canonical("team", team_tag)
-    product_slug = reg.canonical("product", product_tag)
-    environment_slug = reg.canonical("environment", environment_tag)
-    feature = reg.canonical("feature", normalize_tag(tags.get("feature", "")))
-    agent = reg.canonical("agent", normalize_tag(tags.get("agent", "")))
     # Customer ids keep their case (they are another system's keys); aliases still match loosely.
     customer = tags.get("customer", "").strip()
-    customer = reg.aliases.get("customer", {}).get(normalize_tag(customer), customer)
-    trace_id = tags.get("trace_id", "")
     present = {
         "team": team_tag,
         "product": product_tag,
         "environment": environment_tag,
-        "feature": feature,
-        "customer": customer,
-        "agent": agent,
-        "trace_id": trace_id,
+        "feature": reg.canonical("feature", normalize_tag(tags.get("feature", ""))),
+        "customer": reg.aliases.get("customer", {}).get(normalize_tag(customer), customer),
+        "agent": reg.canonical("agent", normalize_tag(tags.get("agent", ""))),
+        "trace_id": tags.get("trace_id", ""),
     }
     _check_stored_lengths({"provider": provider, **present})
-    missing = [t for t in reg.required_tags_for(environment_slug) if not present[t]]
-    return (
-        key.id,
-        clean["event_id"],
-        ops.adapt_datetimefield_value(timestamp),
-        ops.adapt_datefield_value(timestamp.date()),
-        ops.adapt_datetimefield_value(received_at),
-        source,
-        provider,
-        clean["model"],
-        clean["service_tier"],
-        clean.get("outcome") or "success",
-        clean["latency_ms"],
-        clean["input_tokens"],
-        clean["output_tokens"],
-        clean["cache_read_tokens"],
-        clean["cache_write_tokens"],
-        clean["cache_write_1h_tokens"],
-        clean["reasoning_tokens"],
-        rating.price_id,
-        to_nanos(rating.list_cost),
-        to_nanos(rating.billed_cost),
-        to_nanos(rating.cache_savings),
-        rating.unpriced,
-        clean["usage_missing"],
-        team_tag,
-        reg.team_ids.get(team_slug),
-        product_tag,
-        reg.product_ids.get(product_slug),
-        environment_tag,
-        reg.environment_ids.get(environment_slug),
-        feature,
-        customer,
-        agent,
-        trace_id,
-        ",".join(missing),
-        orjson.dumps(raw).decode(),
-        orjson.dumps(clean["attributes"]).decode(),
-    )
+    environment_slug = reg.canonical("environment", environment_tag)
+    row = {
+        **{tag: present[tag] for tag in ("feature", "customer", "agent", "trace_id")},
+        **asdict(event.tokens),
+        "api_key_id": key.id,
+        "event_id": event.event_id,
+        "timestamp": ops.adapt_datetimefield_value(timestamp),
+        "day": ops.adapt_datefield_value(timestamp.date()),
+        "received_at": ops.adapt_datetimefield_value(received_at),
+        "source": source,
+        "provider": provider,
+        "model": event.model,
+        "service_tier": event.service_tier,
+        "outcome": event.outcome,
+        "latency_ms": event.latency_ms,
+        "price_id": rating.price_id,
+        "list_cost": to_nanos(rating.list_cost),
+        "billed_cost": to_nanos(rating.billed_cost),
+        "cache_savings": to_nanos(rating.cache_savings),
+        "unpriced": rating.unpriced,
+        "usage_missing": event.usage_missing,
+        "team_tag": team_tag,
+        "team_id": reg.team_ids.get(reg.canonical("team", team_tag)),
+        "product_tag": product_tag,
+        "product_id": reg.product_ids.get(reg.canonical("product", product_tag)),
+        "environment_tag": environment_tag,
+        "environment_id": reg.environment_ids.get(environment_slug),
+        "missing_tags": ",".join(t for t in reg.required_tags_for(environment_slug) if not present[t]),
+        "raw_tags": orjson.dumps(event.tags).decode(),
+        "attributes": orjson.dumps(event.attributes).decode(),
+    }
+    return tuple(row[column] for column in COLUMNS)
 
 
 def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API) -> IngestResult:
@@ -153,19 +125,19 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEven
     result = IngestResult()
     rows: dict[str, tuple] = {}
     for index, raw in enumerate(events):
-        clean, errors = event_validate(raw, now=received_at)
-        if not errors:
-            if clean["event_id"] in rows:
+        event, errors = event_validate(raw, now=received_at)
+        if event is not None:
+            if event.event_id in rows:
                 result.duplicates += 1
                 continue
             try:
-                rows[clean["event_id"]] = _event_row(
-                    clean, key=key, reg=reg, prices=prices, received_at=received_at, source=source, ops=ops
+                rows[event.event_id] = _event_row(
+                    event, key=key, reg=reg, prices=prices, received_at=received_at, source=source, ops=ops
                 )
                 continue
             except EventRejected as exc:
                 errors = exc.errors
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        event_id = echo(raw.get("event_id")) if isinstance(raw, dict) else None
         result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
     inserted_days = events_store([rows[event_id] for event_id in sorted(rows)])
     result.accepted = len(inserted_days)
@@ -182,3 +154,10 @@ def api_key_create(
     key.full_clean()
     key.save()
     return key, raw
+
+
+def api_keys_revoke(*, keys: QuerySet[ApiKey]) -> int:
+    """Revoke the keys not yet revoked; every process refuses them from the commit on."""
+    count = keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    transaction.on_commit(api_keys.invalidate)
+    return count

@@ -16,45 +16,8 @@ from django.utils import timezone
 from apps.usage.models import DirtyMark, UsageEvent
 from apps.usage.signals import days_dirtied
 
-# The stored columns, in the order ingest.py builds each row.
-COLUMNS = (
-    "api_key_id",
-    "event_id",
-    "timestamp",
-    "day",
-    "received_at",
-    "source",
-    "provider",
-    "model",
-    "service_tier",
-    "outcome",
-    "latency_ms",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "price_id",
-    "list_cost",
-    "billed_cost",
-    "cache_savings",
-    "unpriced",
-    "usage_missing",
-    "team_tag",
-    "team_id",
-    "product_tag",
-    "product_id",
-    "environment_tag",
-    "environment_id",
-    "feature",
-    "customer",
-    "agent",
-    "trace_id",
-    "missing_tags",
-    "raw_tags",
-    "attributes",
-)
+# The stored columns, in the order of the rows ingest.py builds: every column of the model but its id.
+COLUMNS = tuple(f.column for f in UsageEvent._meta.concrete_fields if not f.primary_key)
 # Rows per INSERT … VALUES statement: keeps under SQLite's 32,766 bound parameters.
 VALUES_CHUNK = 500
 # From this many rows PostgreSQL gets them by COPY: building a long VALUES statement costs the
