@@ -24,6 +24,17 @@ class SharedCostRule(models.Model):
         EVEN = "even", "Even split"
         FIXED_PERCENT = "fixed_percent", "Fixed percentages"
 
+        @property
+        def phrase(self) -> str:
+            """How a team's share was worked out, as the team reads it."""
+            return {
+                "billed_cost": "by your share of billed cost",
+                "tokens": "by your share of tokens",
+                "requests": "by your share of requests",
+                "even": "split evenly",
+                "fixed_percent": "your fixed percentage",
+            }[self.value]
+
     name = models.CharField(max_length=200)
     source = models.CharField(max_length=16, choices=Source.choices)
     source_team = models.ForeignKey(

@@ -11,12 +11,12 @@ from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import NullIf, TruncMonth
 
 from apps.pricing.fields import from_nanos, to_nanos
+from apps.pricing.money import ZERO, usd
 from apps.rollups.models import DailyBreakdown, DailyRollup
 
 from .models import AllocationResult, SharedCostRule
 from .splitting import monthly_amount_for_day
 
-ZERO = Decimal("0E-9")
 # API dimension → rollup field it groups by.
 ROLLUP_DIMENSIONS = {
     "team": "team__slug",
@@ -203,6 +203,28 @@ class AllocationLine:
     basis_total: Decimal
     days_fell_back: int
     days: list[AllocationDay]
+
+    @property
+    def source_phrase(self) -> str:
+        """Whose money was split, as the team reads it."""
+        if self.source == SharedCostRule.Source.SHARED_TEAM:
+            return f"the {self.source_team} team's {usd(self.source_amount)}"
+        if self.source == SharedCostRule.Source.UNATTRIBUTED:
+            return f"{usd(self.source_amount)} of unattributed spend"
+        return f"{self.rule} ({usd(self.source_amount)})"
+
+    @property
+    def method_phrase(self) -> str:
+        return SharedCostRule.Method(self.method).phrase
+
+    @property
+    def basis_phrase(self) -> str:
+        """The team's figure against all targets' (dollars, percentages or counts)."""
+        if self.method == SharedCostRule.Method.BILLED_COST:
+            return f"{usd(self.basis)} of {usd(self.basis_total)}"
+        if self.method == SharedCostRule.Method.FIXED_PERCENT:
+            return f"{self.basis:.2f}% of {self.basis_total:.2f}%"
+        return f"{self.basis:,.0f} of {self.basis_total:,.0f}"
 
     @property
     def share(self) -> Decimal:

@@ -11,6 +11,7 @@ from django.db.models import Min, Q, Sum
 from django.db.models.functions import TruncHour
 
 from apps.org.models import Product, Team
+from apps.pricing.money import usd
 from apps.rollups.models import DailyRollup
 from apps.usage.models import UsageEvent
 
@@ -40,10 +41,6 @@ DRIVER_FIELDS = {
 }
 
 
-def _usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01')):,}"
-
-
 def _breakdown(rows, dimension: str) -> dict[tuple[str, str], Decimal]:
     found: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for field_name, field in DRIVER_FIELDS.items():
@@ -69,7 +66,7 @@ def _explain(dimension: str, subject: str, when: str, amount: Decimal, typical: 
     environments = [d for d in found if d.dimension == "environment"]
     if dimension != "environment" and environments and environments[0].share >= Decimal("0.9"):
         text += f" in {environments[0].value}"
-    text += f": {_usd(amount)} {when} vs {_usd(typical.median)} typical"
+    text += f": {usd(amount)} {when} vs {usd(typical.median)} typical"
     top = next((d for d in found if d.dimension == "model"), found[0] if found else None)
     if top is not None:
         text += f"; {top.share * 100:.0f}% of the increase from {top.dimension} {top.value}"

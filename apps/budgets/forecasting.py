@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from apps.pricing.money import CENT
+
 HISTORY_DAYS = 28
-CENT = Decimal("0.01")
 MIN_BAND = 0.05
 MAX_WEEKLY_GROWTH = 2.0
 

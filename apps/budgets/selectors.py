@@ -10,12 +10,12 @@ from django.db.models import Sum
 
 from apps.allocation.selectors import costs_report
 from apps.org.models import Product, Team
+from apps.pricing.money import ZERO
 from apps.rollups.models import DailyBreakdown
+from attribution_site.periods import MonthPeriod
 
 from .forecasting import HISTORY_DAYS, Forecast, month_end_forecast, monthly_projection
 from .models import Anomaly, Budget
-
-ZERO = Decimal("0E-9")
 
 
 def daily_spend(
@@ -50,23 +50,20 @@ class Outlook:
 
 def outlook(
     *,
-    month_start: date,
-    month_end: date,
-    today: date,
+    period: MonthPeriod,
     team: Team | None = None,
     product: Product | None = None,
     include_allocated: bool = True,
 ) -> Outlook:
-    history_start = min(month_start, today - timedelta(days=HISTORY_DAYS + 1))
+    history_start = min(period.start, period.today - timedelta(days=HISTORY_DAYS + 1))
     daily = daily_spend(
-        start=history_start, end=min(month_end, today), team=team, product=product, include_allocated=include_allocated
+        start=history_start, end=period.end, team=team, product=product, include_allocated=include_allocated
     )
-    month = sorted((d, v) for d, v in daily.items() if month_start <= d <= month_end)
-    running = month_start <= today <= month_end
+    month = sorted((d, v) for d, v in daily.items() if d >= period.start)
     return Outlook(
         daily=month,
         actual=sum((v for _, v in month), ZERO),
-        forecast=month_end_forecast(daily, today=today) if running else None,
+        forecast=month_end_forecast(daily, today=period.today) if period.is_running else None,
     )
 
 
@@ -104,13 +101,11 @@ class BudgetStatus:
         return self.forecast is not None and self.forecast.month_end > self.amount
 
 
-def budget_status(*, budget: Budget, month_start: date, month_end: date, today: date) -> BudgetStatus:
+def budget_status(*, budget: Budget, period: MonthPeriod) -> BudgetStatus:
     return BudgetStatus(
         budget=budget,
         outlook=outlook(
-            month_start=month_start,
-            month_end=month_end,
-            today=today,
+            period=period,
             team=budget.team if not budget.product_id else None,
             product=budget.product,
             include_allocated=budget.include_allocated,
@@ -118,29 +113,27 @@ def budget_status(*, budget: Budget, month_start: date, month_end: date, today: 
     )
 
 
-def _statuses(
-    *, month_start: date, month_end: date, today: date, team_id: int | None, products: bool
-) -> list[BudgetStatus]:
+def _statuses(*, period: MonthPeriod, team_id: int | None, products: bool) -> list[BudgetStatus]:
     """Status of the budgets in force for a scope: the team's own (or the organisation's, with no
     team), or the team's products'."""
     return [
-        budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
-        for budget in budgets_in_force(month=month_start)
+        budget_status(budget=budget, period=period)
+        for budget in budgets_in_force(month=period.start)
         if budget.team_id == team_id and (budget.product_id is not None) == products
     ]
 
 
-def team_budget_status(*, team: Team, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
-    found = _statuses(month_start=month_start, month_end=month_end, today=today, team_id=team.id, products=False)
+def team_budget_status(*, team: Team, period: MonthPeriod) -> BudgetStatus | None:
+    found = _statuses(period=period, team_id=team.id, products=False)
     return found[0] if found else None
 
 
-def product_budget_statuses(*, team: Team, month_start: date, month_end: date, today: date) -> list[BudgetStatus]:
-    return _statuses(month_start=month_start, month_end=month_end, today=today, team_id=team.id, products=True)
+def product_budget_statuses(*, team: Team, period: MonthPeriod) -> list[BudgetStatus]:
+    return _statuses(period=period, team_id=team.id, products=True)
 
 
-def organisation_budget_status(*, month_start: date, month_end: date, today: date) -> BudgetStatus | None:
-    found = _statuses(month_start=month_start, month_end=month_end, today=today, team_id=None, products=False)
+def organisation_budget_status(*, period: MonthPeriod) -> BudgetStatus | None:
+    found = _statuses(period=period, team_id=None, products=False)
     return found[0] if found else None
 
 

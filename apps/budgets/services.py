@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP
+from apps.pricing.money import usd
+from attribution_site.periods import MonthPeriod
 
 from .detection import anomalies_detect_daily, anomalies_detect_hourly
 from .models import Alert, Anomaly, Delivery, Webhook
@@ -64,18 +66,13 @@ def alert_raise(
     return alert
 
 
-def _usd(amount) -> str:
-    return f"${amount.quantize(settings.CENT):,}"
-
-
 def budgets_check(*, today: date) -> list[Alert]:
     """Thresholds crossed and forecasts above budget for the running month."""
-    month_start = today.replace(day=1)
-    month_end = (month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    period = MonthPeriod.parse(None, today=today)
     raised = []
-    for budget in budgets_in_force(month=month_start):
-        status = budget_status(budget=budget, month_start=month_start, month_end=month_end, today=today)
-        month = f"{month_start:%Y-%m}"
+    for budget in budgets_in_force(month=period.start):
+        status = budget_status(budget=budget, period=period)
+        month = period.key
         for threshold in status.thresholds_crossed:
             raised.append(
                 alert_raise(
@@ -85,7 +82,7 @@ def budgets_check(*, today: date) -> list[Alert]:
                     team=budget.team,
                     message=(
                         f"{budget.scope_label} has used {threshold}% of its {month} budget: "
-                        f"{_usd(status.actual)} of {_usd(status.amount)}."
+                        f"{usd(status.actual)} of {usd(status.amount)}."
                     ),
                 )
             )
@@ -97,9 +94,9 @@ def budgets_check(*, today: date) -> list[Alert]:
                     period=month,
                     team=budget.team,
                     message=(
-                        f"{budget.scope_label} is forecast to spend {_usd(status.forecast.month_end)} in {month} "
-                        f"(between {_usd(status.forecast.low)} and {_usd(status.forecast.high)}), "
-                        f"over its {_usd(status.amount)} budget."
+                        f"{budget.scope_label} is forecast to spend {usd(status.forecast.month_end)} in {month} "
+                        f"(between {usd(status.forecast.low)} and {usd(status.forecast.high)}), "
+                        f"over its {usd(status.amount)} budget."
                     ),
                 )
             )

@@ -12,10 +12,10 @@ from attribution_site.snapshots import VersionedSnapshot
 
 from .fields import NANO
 from .models import ModelAlias, ModelPrice, NegotiatedDiscount
+from .money import ZERO
 
 MILLION = Decimal(1_000_000)
 MAX_RESOLVED = 10_000  # remembered model-name resolutions per process
-ZERO = Decimal(0)
 _DATED_SNAPSHOT = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
 
 

@@ -2,39 +2,45 @@
 
 from __future__ import annotations
 
-import csv
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.budgets.models import Alert, Anomaly
-from apps.budgets.selectors import (
-    BudgetStatus,
-    Outlook,
-    anomalies_for,
-    organisation_budget_status,
-    outlook,
-    product_budget_statuses,
-    provider_projection,
-    team_budget_status,
-)
+from apps.budgets.selectors import anomalies_for, organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
+from attribution_site.periods import MonthPeriod
 
-from . import charts
-from .periods import MonthPeriod
+from . import charts, exports
 from .selectors import overview as org
 from .selectors import team as selectors
+from .selectors.team_page import team_page as team_page_data
 
 
-def _period(request) -> MonthPeriod:
-    return MonthPeriod.parse(request.GET.get("month"))
+def error_page(request, message: str, *, status: int = 400):
+    """A styled error page; the message (often repeating the client's input) is escaped."""
+    return render(request, "error.html", {"message": message}, status=status)
+
+
+def month_view(view):
+    """A page of one month: `?month=YYYY-MM` is parsed once, and a bad month gets the error page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            period = MonthPeriod.parse(request.GET.get("month"))
+        except ValueError as exc:
+            return error_page(request, str(exc))
+        return view(request, *args, period=period, **kwargs)
+
+    return wrapper
 
 
 def _team_for(request, slug: str) -> Team:
@@ -42,18 +48,6 @@ def _team_for(request, slug: str) -> Team:
     if not user_can_view_team(request.user, team):
         raise PermissionDenied("You can see the pages of your own teams only.")
     return team
-
-
-def _burn_chart(outlook: Outlook, budget: BudgetStatus | None) -> str:
-    forecast = outlook.forecast
-    return charts.to_html(
-        charts.burn(
-            outlook.daily,
-            forecast.daily if forecast else [],
-            budget=budget.amount if budget else None,
-            band=(forecast.low, forecast.high) if forecast else None,
-        )
-    )
 
 
 def _can_acknowledge(user, team: Team | None) -> bool:
@@ -74,139 +68,43 @@ def home(request):
 
 
 @login_required
-def team_page(request, slug: str):
+@month_view
+def team_page(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
-    try:
-        period = _period(request)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
     grain = request.GET.get("grain", "daily")
     if grain not in charts.GRAINS:
-        return HttpResponseBadRequest(f"grain must be one of {', '.join(charts.GRAINS)}.")
-
-    breakdowns = {
-        d: selectors.team_breakdown(team=team, period=period, dimension=d)
-        for d in ("product", "feature", "model", "environment")
-    }
-    customer_spend = selectors.team_customer_spend(team=team, period=period)
-    agents = [r for r in selectors.team_breakdown(team=team, period=period, dimension="agent") if r.value]
-    customers = selectors.team_customers(spend=customer_spend, period=period)
-    trend = selectors.team_trend(team=team, end=period.end)
-    monthly = selectors.team_monthly(team=team, period=period)
-    today = timezone.now().date()
-    headline = selectors.team_headline(team=team, period=period, today=today)
-    budget = team_budget_status(team=team, month_start=period.start, month_end=period.month_end, today=today)
+        return error_page(request, f"grain must be one of {', '.join(charts.GRAINS)}.")
+    page = team_page_data(team=team, period=period)
     context = {
+        "page": page,
         "team": team,
         "period": period,
         "grain": grain,
         "grains": charts.GRAINS,
-        "headline": headline,
-        "budget": budget,
-        "outlook": headline.outlook,
-        "product_budgets": product_budget_statuses(
-            team=team, month_start=period.start, month_end=period.month_end, today=today
-        ),
-        "anomalies": anomalies_for(team=team, since=period.start, until=period.month_end),
         "can_acknowledge": _can_acknowledge(request.user, team),
-        "breakdowns": breakdowns,
-        "customers": customers,
-        "agents": agents,
-        "unit": selectors.team_unit_economics(team=team, period=period, customers=customer_spend),
-        "allocations": selectors.team_allocations(team=team, period=period),
-        "monthly": monthly,
-        "charts": {
-            "burn": _burn_chart(budget.outlook if budget else headline.outlook, budget),
-            "customers": charts.to_html(
-                charts.bar([c.name or c.customer for c in customers], [c.cost for c in customers])
-            ),
-            "agents": charts.to_html(charts.bar([a.label for a in agents], [a.cost for a in agents])),
-            "trend": charts.to_html(charts.stacked_trend([(p.day, p.series, p.cost) for p in trend], grain=grain)),
-            "monthly": charts.to_html(
-                charts.monthly_totals([r.key["month"] for r in monthly], [r.total for r in monthly])
-            ),
-            **{
-                d: charts.to_html(
-                    charts.bar(
-                        [r.label for r in rows[:15]],
-                        [r.cost for r in rows[:15]],
-                        highlight=[not r.is_production for r in rows[:15]] if d == "environment" else None,
-                    )
-                )
-                for d, rows in breakdowns.items()
-                if rows
-            },
-        },
+        "charts": {name: charts.to_html(figure) for name, figure in charts.team_charts(page, grain=grain).items()},
     }
     return render(request, "showback/team.html", context)
 
 
-def _text_cell(text: str) -> str:
-    """Model names and tags come from clients: one starting like a formula is quoted, so a
-    spreadsheet opening the statement shows it rather than evaluating it."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
-def team_statement_csv(request, slug: str):
+@month_view
+def team_statement_csv(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
-    try:
-        period = _period(request)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
     lines = selectors.team_statement(team=team, period=period)
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{team.slug}-{period.key}-statement.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "kind",
-            "product",
-            "model",
-            "environment",
-            "rule",
-            "requests",
-            "input_tokens",
-            "output_tokens",
-            "list_cost_usd",
-            "amount_usd",
-        ]
-    )
-    for line in lines:
-        writer.writerow(
-            [
-                line.kind,
-                _text_cell(line.product),
-                _text_cell(line.model),
-                _text_cell(line.environment),
-                _text_cell(line.rule),
-                line.requests,
-                line.input_tokens,
-                line.output_tokens,
-                "" if line.list_cost is None else f"{line.list_cost:f}",
-                f"{line.amount:f}",
-            ]
-        )
-    total = sum((line.amount for line in lines), selectors.ZERO)
-    writer.writerow(["total", "", "", "", "", "", "", "", "", f"{total:f}"])
-    return response
+    filename = f"{team.slug}-{period.key}-statement.csv"
+    return exports.csv_response(filename, exports.STATEMENT_COLUMNS, exports.statement_rows(lines))
 
 
 @login_required
-def overview(request):
+@month_view
+def overview(request, period: MonthPeriod):
     if not user_sees_all_teams(request.user):
         raise PermissionDenied("The organisation overview is for finance and admins.")
-    try:
-        period = _period(request)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
     ranks, reconciliation = org.overview_teams(period=period)
-    today = timezone.now().date()
-    budget = organisation_budget_status(month_start=period.start, month_end=period.month_end, today=today)
-    org_outlook = (
-        budget.outlook if budget else outlook(month_start=period.start, month_end=period.month_end, today=today)
-    )
-    projection = provider_projection(today=today) if period.is_running else {}
+    budget = organisation_budget_status(period=period)
+    org_outlook = budget.outlook if budget else outlook(period=period)
+    projection = provider_projection(today=period.today) if period.is_running else {}
     model_mix = org.overview_model_mix(period=period)
     ranked = [t for t in ranks if t.total]
     context = {
@@ -225,7 +123,7 @@ def overview(request):
         "projection": projection,
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
-            "burn": _burn_chart(org_outlook, budget),
+            "burn": charts.to_html(charts.outlook_burn(org_outlook, budget)),
             "teams": charts.to_html(charts.bar([t.name for t in ranked], [t.total for t in ranked])),
             "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),
         },

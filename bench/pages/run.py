@@ -18,8 +18,8 @@ from apps.allocation.selectors import costs_report
 from apps.allocation.services import day_refresh
 from apps.org.models import Team
 from apps.rollups.models import DailyRollup
-from apps.showback.periods import MonthPeriod
 from apps.showback.templatetags.money import usd
+from attribution_site.periods import MonthPeriod
 
 from ..checks import require, require_equal
 from ..config import Config

@@ -10,7 +10,18 @@ from django.core.cache import cache
 
 
 def test_the_cache_reuses_its_redis_client():
-    assert cache._cache.get_client() is cache._cache.get_client()
+    assert cache.client.get_client() is cache.client.get_client()
+
+
+def test_reading_every_snapshot_version_is_one_round_trip():
+    client = cache.client.get_client()
+
+    def mgets() -> int:
+        return client.info("commandstats").get("cmdstat_mget", {}).get("calls", 0)
+
+    before = mgets()
+    assert cache.get_many([f"snapshot:test-{i}" for i in range(3)]) == {}
+    assert mgets() - before == 1
 
 
 def test_a_value_set_here_is_read_by_another_process():

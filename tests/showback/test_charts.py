@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
+from html import unescape
 
 import pytest
 
@@ -69,11 +71,13 @@ def test_pie_keeps_the_given_order():
     assert figure["data"][0]["values"] == [2.0, 1.0]
 
 
-def test_html_leaves_plotly_js_to_the_static_file():
-    html = charts.to_html(charts.bar(["a"], [Decimal("1")]))
-    assert html.startswith("<div")
-    assert "Plotly.newPlot" in html
-    assert "plotly.min.js" not in html and "cdn" not in html.lower()
+def test_html_carries_the_figure_as_escaped_json_and_no_script():
+    figure = charts.bar(["<script>alert(1)</script>"], [Decimal("1")])
+    html = charts.to_html(figure)
+    assert html.startswith('<div class="plot" data-figure="')
+    assert "<script" not in html and "plotly.min.js" not in html and "cdn" not in html.lower()
+    carried = json.loads(unescape(html.split('data-figure="')[1].split('"></div>')[0]))
+    assert carried["data"][0]["y"] == ["<script>alert(1)</script>"]
 
 
 def test_burn_accumulates_actual_then_forecast_and_draws_the_budget():

@@ -10,12 +10,10 @@ from django.db.models import Q, Sum
 
 from apps.allocation.selectors import costs_report, fixed_costs_due
 from apps.org.models import Product, Team
+from apps.pricing.money import ZERO
 from apps.rollups.models import GAPS, DailyBreakdown, DailyRollup
 from apps.usage.models import ApiKey
-
-from ..periods import MonthPeriod
-
-ZERO = Decimal("0E-9")
+from attribution_site.periods import MonthPeriod
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,10 @@ from apps.allocation.selectors import AllocationLine, CostRow, allocation_lines,
 from apps.budgets.selectors import Outlook, outlook
 from apps.org.models import CustomerAccount, Environment, Product, Team
 from apps.pricing.fields import from_nanos
+from apps.pricing.money import ZERO
 from apps.rollups.models import GAPS, DailyBreakdown, DailyRollup
+from attribution_site.periods import MonthPeriod
 
-from ..periods import MonthPeriod
-
-ZERO = Decimal("0E-9")
 TREND_DAYS = 90
 TOP_CUSTOMERS = 20
 
@@ -52,7 +51,7 @@ class Headline:
         return (self.spend.total - self.previous.total) / self.previous.total
 
 
-def team_headline(*, team: Team, period: MonthPeriod, today: date) -> Headline:
+def team_headline(*, team: Team, period: MonthPeriod) -> Headline:
     current = spend(team_ids=[team.id], start=period.start, end=period.end)
     prev_start, prev_end = period.previous_same_days()
     previous = spend(team_ids=[team.id], start=prev_start, end=prev_end)
@@ -67,7 +66,7 @@ def team_headline(*, team: Team, period: MonthPeriod, today: date) -> Headline:
     return Headline(
         spend=current,
         previous=previous,
-        outlook=outlook(month_start=period.start, month_end=period.month_end, today=today, team=team),
+        outlook=outlook(period=period, team=team),
         cache_savings=savings or ZERO,
         untagged_from_keys=untagged or ZERO,
     )

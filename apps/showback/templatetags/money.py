@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from django import template
+
+from apps.pricing import money
 
 register = template.Library()
 
@@ -13,9 +15,7 @@ register = template.Library()
 def usd(value, places: int = 2) -> str:
     if value is None or value == "":
         return "—"
-    amount = Decimal(value).quantize(Decimal(1).scaleb(-int(places)), rounding=ROUND_HALF_EVEN)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,}"
+    return money.usd(value, int(places))
 
 
 @register.filter

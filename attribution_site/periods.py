@@ -1,4 +1,4 @@
-"""The month a page shows, the part of it that has happened, and the periods it is compared with."""
+"""The month a page or report shows, the part of it that has happened, and the periods it is compared with."""
 
 from __future__ import annotations
 

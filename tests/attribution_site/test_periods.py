@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from apps.showback.periods import MonthPeriod
+from attribution_site.periods import MonthPeriod
 
 
 def test_the_running_month_ends_today():

@@ -1,0 +1,58 @@
+"""Everything a team's page shows for a month, read in one place for the view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apps.allocation.selectors import AllocationLine, CostRow
+from apps.budgets.models import Anomaly
+from apps.budgets.selectors import BudgetStatus, anomalies_for, product_budget_statuses, team_budget_status
+from apps.org.models import Team
+from attribution_site.periods import MonthPeriod
+
+from . import team as selectors
+from .team import BreakdownRow, CustomerRow, Headline, TrendPoint, UnitEconomics
+
+BREAKDOWN_DIMENSIONS = ("product", "feature", "model", "environment")
+
+
+@dataclass(frozen=True)
+class TeamPage:
+    team: Team
+    period: MonthPeriod
+    headline: Headline
+    budget: BudgetStatus | None
+    product_budgets: list[BudgetStatus]
+    anomalies: list[Anomaly]
+    breakdowns: dict[str, list[BreakdownRow]]
+    customers: list[CustomerRow]
+    agents: list[BreakdownRow]
+    unit: UnitEconomics
+    allocations: list[AllocationLine]
+    trend: list[TrendPoint]
+    monthly: list[CostRow]
+
+    @property
+    def outlook(self):
+        """The month's burn: against the budget's basis when there is one."""
+        return self.budget.outlook if self.budget else self.headline.outlook
+
+
+def team_page(*, team: Team, period: MonthPeriod) -> TeamPage:
+    customer_spend = selectors.team_customer_spend(team=team, period=period)
+    agents = selectors.team_breakdown(team=team, period=period, dimension="agent")
+    return TeamPage(
+        team=team,
+        period=period,
+        headline=selectors.team_headline(team=team, period=period),
+        budget=team_budget_status(team=team, period=period),
+        product_budgets=product_budget_statuses(team=team, period=period),
+        anomalies=anomalies_for(team=team, since=period.start, until=period.month_end),
+        breakdowns={d: selectors.team_breakdown(team=team, period=period, dimension=d) for d in BREAKDOWN_DIMENSIONS},
+        customers=selectors.team_customers(spend=customer_spend, period=period),
+        agents=[r for r in agents if r.value],
+        unit=selectors.team_unit_economics(team=team, period=period, customers=customer_spend),
+        allocations=selectors.team_allocations(team=team, period=period),
+        trend=selectors.team_trend(team=team, end=period.end),
+        monthly=selectors.team_monthly(team=team, period=period),
+    )

@@ -1,0 +1,21 @@
+// Draws every chart of a page from the figure its <div data-figure> carries (apps/showback/charts.py),
+// so the pages run no inline script.
+(function () {
+  "use strict";
+  var config = { displayModeBar: false, responsive: true };
+
+  function draw() {
+    if (!window.Plotly) return;
+    document.querySelectorAll("[data-figure]").forEach(function (el) {
+      var figure = JSON.parse(el.getAttribute("data-figure"));
+      Plotly.newPlot(el, figure.data, figure.layout, config);
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
+  else draw();
+  // Charts are drawn as the page streams in; size them again once the layout has settled.
+  window.addEventListener("load", function () {
+    if (window.Plotly) document.querySelectorAll(".js-plotly-plot").forEach(function (el) { Plotly.Plots.resize(el); });
+  });
+})();
