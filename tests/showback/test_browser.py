@@ -35,8 +35,13 @@ def browser_page():
             ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+        page.on("pageerror", lambda error: errors.append(str(error)))
         yield page
         browser.close()
+    # Anything the Content-Security-Policy blocked, or a script that failed, shows here.
+    assert [e for e in errors if "403" not in e] == []
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
