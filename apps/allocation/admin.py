@@ -9,8 +9,7 @@ from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
-from .services import SPLIT_FIELDS, rule_keep_closed_months
-from .tasks import allocate_days
+from .services import SPLIT_FIELDS, rule_changed, rule_history_rewrite, rule_keep_closed_months
 
 
 class RuleTargetFormSet(BaseInlineFormSet):
@@ -92,18 +91,20 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         rule = form.instance
+        today = timezone.now().date()
         split_changed = set(form.changed_data) & set(SPLIT_FIELDS) or any(f.has_changed() for f in formsets)
         if not change or not split_changed:
+            rule_changed(rule=rule, today=today)
             return
         if form.cleaned_data.get("rewrite_closed_months"):
-            until = rule.effective_until or timezone.now().date()
-            allocate_days.delay(rule.effective_from.isoformat(), until.isoformat())
+            rule_history_rewrite(rule=rule, today=today)
             self.message_user(request, "The change is being applied to every day since the rule took effect.")
             return
-        month_start = timezone.now().date().replace(day=1)
+        month_start = today.replace(day=1)
         kept = rule_keep_closed_months(
             rule=rule, before=form.before, before_targets=form.before_targets, month_start=month_start
         )
+        rule_changed(rule=rule, today=today)
         if kept:
             self.message_user(
                 request,
@@ -115,7 +116,7 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
     def reapply_to_history(self, request, queryset):
         today = timezone.now().date()
         for rule in queryset:
-            allocate_days.delay(rule.effective_from.isoformat(), (rule.effective_until or today).isoformat())
+            rule_history_rewrite(rule=rule, today=today)
         self.message_user(request, f"Re-allocation queued for {queryset.count()} rule(s).")
 
 

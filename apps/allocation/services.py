@@ -138,6 +138,24 @@ def day_refresh(*, day: date) -> None:
     day_allocate(day=day)
 
 
+def days_allocate_on_commit(*, start: date, end: date) -> None:
+    """Queue the days' re-allocation for when the caller's transaction commits: a worker starting
+    earlier would read the rules as they were."""
+    from .tasks import allocate_days
+
+    transaction.on_commit(lambda: allocate_days.delay(start.isoformat(), end.isoformat()))
+
+
+def rule_changed(*, rule: SharedCostRule, today: date) -> None:
+    """A saved rule re-allocates the open month (from the rule's start, when later)."""
+    days_allocate_on_commit(start=max(rule.effective_from, today.replace(day=1)), end=today)
+
+
+def rule_history_rewrite(*, rule: SharedCostRule, today: date) -> None:
+    """Re-apply the rule to every day since it took effect, closed months included."""
+    days_allocate_on_commit(start=rule.effective_from, end=min(rule.effective_until or today, today))
+
+
 # The fields that decide how a rule splits (its name and dates do not).
 SPLIT_FIELDS = ("source", "source_team", "monthly_amount", "product", "environment", "method", "all_teams")
 

@@ -7,7 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.allocation import receivers
+from apps.allocation import tasks
+from apps.allocation.models import SharedCostRule
+from apps.allocation.services import rule_changed
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import dirty_days
 from tests.factories import SharedCostRuleFactory
@@ -41,25 +43,53 @@ def test_with_a_broker_ingestion_leaves_the_day_to_beat(settings, api_key, price
 @pytest.fixture
 def queued(monkeypatch):
     calls = []
-    monkeypatch.setattr(receivers.allocate_days, "delay", lambda start, end: calls.append((start, end)))
+    monkeypatch.setattr(tasks.allocate_days, "delay", lambda start, end: calls.append((start, end)))
     return calls
 
 
-def test_saving_a_rule_reallocates_the_open_month_from_its_start(platform, queued, django_capture_on_commit_callbacks):
+def test_a_changed_rule_reallocates_the_open_month_from_its_start(platform, queued, django_capture_on_commit_callbacks):
     today = timezone.now().date()
+    rule = SharedCostRuleFactory(source_team=platform, effective_from=today - timedelta(days=400))
 
     with django_capture_on_commit_callbacks(execute=True):
-        SharedCostRuleFactory(source_team=platform, effective_from=today - timedelta(days=400))
+        rule_changed(rule=rule, today=today)
 
     assert queued == [(today.replace(day=1).isoformat(), today.isoformat())]
 
 
-def test_saving_a_rule_that_starts_this_month_reallocates_from_its_first_day(
+def test_a_changed_rule_that_starts_this_month_reallocates_from_its_first_day(
     platform, queued, django_capture_on_commit_callbacks
 ):
     today = timezone.now().date()
+    rule = SharedCostRuleFactory(source_team=platform, effective_from=today)
 
     with django_capture_on_commit_callbacks(execute=True):
-        SharedCostRuleFactory(source_team=platform, effective_from=today)
+        rule_changed(rule=rule, today=today)
 
+    assert queued == [(today.isoformat(), today.isoformat())]
+
+
+def test_a_rule_added_in_the_admin_is_allocated_only_once_its_transaction_commits(
+    client, admin_user, platform, team, queued, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    today = timezone.now().date()
+    form = {
+        "name": "Platform",
+        "source": SharedCostRule.Source.SHARED_TEAM,
+        "source_team": platform.pk,
+        "method": SharedCostRule.Method.BILLED_COST,
+        "all_teams": "on",
+        "effective_from": today.isoformat(),
+        "targets-TOTAL_FORMS": 0,
+        "targets-INITIAL_FORMS": 0,
+        "targets-MIN_NUM_FORMS": 0,
+        "targets-MAX_NUM_FORMS": 1000,
+    }
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert client.post("/admin/allocation/sharedcostrule/add/", form).status_code == 302
+        assert queued == []  # nothing is sent while the admin's transaction is open
+
+    for callback in callbacks:
+        callback()
     assert queued == [(today.isoformat(), today.isoformat())]

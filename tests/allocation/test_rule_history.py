@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import ProtectedError
+from django.test import TestCase
 from django.utils import timezone
 
 from apps.allocation.models import AllocationResult, SharedCostRule
@@ -65,7 +66,8 @@ def _change(admin_client, rule, **fields):
         "targets-MAX_NUM_FORMS": 1000,
         **fields,
     }
-    response = admin_client.post(f"/admin/allocation/sharedcostrule/{rule.pk}/change/", data)
+    with TestCase.captureOnCommitCallbacks(execute=True):  # what the admin queues, once committed
+        response = admin_client.post(f"/admin/allocation/sharedcostrule/{rule.pk}/change/", data)
     assert response.status_code == 302, response.content.decode()
 
 
