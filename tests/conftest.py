@@ -11,7 +11,7 @@ from apps.org.selectors import FINANCE_GROUP
 from attribution_site import snapshots
 from attribution_site.celery import app as celery_app
 
-from .factories import ApiKeyFactory, TeamFactory, TeamMembershipFactory, UserFactory
+from .factories import ApiKeyFactory, ModelPriceFactory, TeamFactory, TeamMembershipFactory, UserFactory
 from .webhook_receiver import receiver  # noqa: F401  (a fixture for every test)
 
 
@@ -21,6 +21,12 @@ def fresh_snapshots():
     snapshots.invalidate_all()
     yield
     snapshots.invalidate_all()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Hashing test users' passwords with PBKDF2 costs a tenth of a second each."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +89,26 @@ def key_client(api_key):
 @pytest.fixture
 def anon_client():
     return APIClient()
+
+
+@pytest.fixture
+def price(db):
+    """anthropic/test-model: $3 in, $15 out, $0.30 cache read, $3.75 / $6 cache writes per million."""
+    return ModelPriceFactory()
+
+
+@pytest.fixture
+def as_user(client):
+    """The test client, logged in as the given user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client

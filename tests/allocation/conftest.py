@@ -25,12 +25,6 @@ def refresh_explicitly(settings):
 
 
 @pytest.fixture
-def price(db):
-    """anthropic/test-model: $3 in, $15 out per million."""
-    return ModelPriceFactory()
-
-
-@pytest.fixture
 def platform(db):
     return TeamFactory(slug="platform", name="Platform", is_shared=True)
 

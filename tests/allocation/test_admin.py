@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 ADD_URL = "/admin/allocation/sharedcostrule/add/"
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def _form(platform, method, targets, all_teams=False):
     data = {
         "name": "Platform by fixed shares",

@@ -18,12 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def closed_day(api_key, price, team, other_team, platform):
     """The last day of last month: search $0.0045, billing $0.0150, platform $0.0120, split by
     billed cost (search $0.002769231, billing $0.009230769)."""

@@ -18,6 +18,11 @@ def existing():
     return SharedCostRuleFactory(name="Platform by billed cost")
 
 
+def _accepted(rule: SharedCostRule) -> None:
+    assert not rule.overlapping_rules().exists()
+    rule.full_clean()
+
+
 def _second(existing, **fields) -> SharedCostRule:
     values = {
         "name": "Another split",
@@ -40,13 +45,13 @@ def test_a_second_rule_on_the_same_spend_and_days_is_refused(existing):
 def test_a_rule_starting_after_the_other_ended_is_accepted(existing):
     existing.effective_until = existing.effective_from + timedelta(days=30)
     existing.save()
-    _second(existing, effective_from=existing.effective_until + timedelta(days=1)).full_clean()
+    _accepted(_second(existing, effective_from=existing.effective_until + timedelta(days=1)))
 
 
 def test_rules_on_two_different_products_of_the_same_team_are_accepted(existing):
     existing.product = ProductFactory(slug="answers", team=existing.source_team)
     existing.save()
-    _second(existing, product=ProductFactory(slug="crawler", team=existing.source_team)).full_clean()
+    _accepted(_second(existing, product=ProductFactory(slug="crawler", team=existing.source_team)))
 
 
 def test_a_product_rule_overlaps_a_rule_for_all_products(existing):
@@ -56,9 +61,9 @@ def test_a_product_rule_overlaps_a_rule_for_all_products(existing):
 
 def test_a_rule_on_another_shared_team_is_accepted(existing):
     other = TeamFactory(slug="data-platform", is_shared=True)
-    _second(existing, source_team=other).full_clean()
+    _accepted(_second(existing, source_team=other))
 
 
 def test_editing_a_rule_does_not_count_itself_as_an_overlap(existing):
     existing.method = SharedCostRule.Method.REQUESTS
-    existing.full_clean()
+    _accepted(existing)

@@ -139,15 +139,6 @@ def test_an_anomaly_reads_back_with_money_as_decimal_strings_and_its_drivers(api
 
 
 @pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
-@pytest.fixture
 def month_of_spend(spend, team):
     """$10 every day of the last month, today included: a flat series, so the forecast is exact."""
     today = timezone.now().date()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
 
+from apps.budgets import services
 from apps.budgets.models import Alert, Delivery
-from apps.budgets.services import alert_raise, deliveries_resend_stalled
+from apps.budgets.services import alert_raise, deliveries_resend_stalled, delivery_send
 from apps.budgets.tasks import deliver
 from tests.factories import WebhookFactory
 
@@ -209,3 +211,26 @@ def test_a_failed_attempt_is_resent_once_its_backoff_has_run_out(settings, recei
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, len(flaky.requests)) == (Delivery.Status.SENT, 2, 2)
+
+
+def test_of_two_tasks_holding_the_same_pending_delivery_only_the_first_to_claim_it_sends(
+    receiver, django_capture_on_commit_callbacks, team, monkeypatch
+):
+    """A retry and a resend may both load a delivery before either attempts it: the attempt is
+    claimed by a conditional update, so the later task finds its copy stale and sends nothing."""
+    good = receiver()
+    WebhookFactory(url=good.url)
+    with django_capture_on_commit_callbacks(execute=False):  # the deliveries are not sent yet
+        alert = alert_raise(kind=Alert.Kind.THRESHOLD, subject="team:search", period="p", team=team, message=MESSAGE)
+    delivery = _webhook_delivery(alert)
+    held_by_second_task = Delivery.objects.select_related("alert").get(pk=delivery.pk)
+
+    assert delivery_send(delivery_id=delivery.pk) == Delivery.Status.SENT
+    monkeypatch.setattr(
+        services.Delivery.objects, "select_related", lambda *fields: SimpleNamespace(get=lambda pk: held_by_second_task)
+    )
+    assert delivery_send(delivery_id=delivery.pk) == Delivery.Status.PENDING  # it lost the claim
+
+    assert len(good.requests) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.SENT, 1)

@@ -15,7 +15,10 @@ def policy(required_tags) -> TagPolicy:
 
 
 def test_a_tag_policy_of_event_tags_is_valid():
-    policy(["team", "customer"]).full_clean()
+    valid = policy(["team", "customer"])
+    valid.full_clean()
+    valid.save()
+    assert TagPolicy.objects.get(pk=valid.pk).required_tags == ["team", "customer"]
 
 
 def test_a_tag_policy_refuses_unknown_tags():

@@ -24,12 +24,6 @@ def rate(**event):
 
 
 @pytest.fixture
-def price():
-    """$3 in, $15 out, $0.30 cache read, $3.75 / $6 cache writes per million tokens."""
-    return ModelPriceFactory()
-
-
-@pytest.fixture
 def long_context_price():
     return ModelPriceFactory(
         long_context_threshold=200_000,
@@ -234,3 +228,28 @@ def test_the_catalog_remembers_a_bounded_number_of_model_names(price, monkeypatc
 
     assert len(prices._resolved) <= 3
     assert prices.resolve("anthropic", "test-model") == "test-model"
+
+
+def test_a_billed_cost_exactly_half_a_nano_rounds_to_the_even_nano():
+    # 1 token × $0.005 per million = $0.000000005 list; 50% off bills 2.5 nano-dollars.
+    ModelPriceFactory(input_per_mtok=Decimal("0.005"))
+    NegotiatedDiscountFactory(percent_off=Decimal("50"))
+    rating = rate(input_tokens=1)
+    assert (rating.list_cost, rating.billed_cost) == (Decimal("0.000000005"), Decimal("0.000000002"))
+    # …and 3 tokens bill 7.5 nanos, which rounds up to the even 8.
+    assert rate(input_tokens=3).billed_cost == Decimal("0.000000008")
+
+
+def test_a_batch_list_cost_exactly_half_a_nano_rounds_to_the_even_nano():
+    ModelPriceFactory(input_per_mtok=Decimal("0.005"))
+    rating = rate(input_tokens=1, service_tier="batch")
+    assert (rating.list_cost, rating.billed_cost) == (Decimal("0.000000002"), Decimal("0.000000002"))
+
+
+def test_cache_savings_are_on_the_billed_basis_and_rounded_half_even():
+    ModelPriceFactory(input_per_mtok=Decimal("0.005"), cache_read_per_mtok=Decimal("0.002"))
+    NegotiatedDiscountFactory(percent_off=Decimal("50"))
+    # A cache read saves ($0.005 − $0.002) per million = 3 nanos at list, 1.5 billed → the even 2;
+    # three save 4.5 billed nanos → the even 4.
+    assert rate(input_tokens=1, cache_read_tokens=1).cache_savings == Decimal("0.000000002")
+    assert rate(input_tokens=3, cache_read_tokens=3).cache_savings == Decimal("0.000000004")

@@ -16,12 +16,6 @@ def refresh_explicitly(settings):
 
 
 @pytest.fixture
-def price(db):
-    """anthropic/test-model: $3 in, $15 out, $0.30 cache read, $3.75 / $6 cache writes per million."""
-    return ModelPriceFactory()
-
-
-@pytest.fixture
 def cheap_price(db):
     """anthropic/cheap-model: $1 in, $5 out per million, cache prices falling back to input."""
     return ModelPriceFactory(

@@ -26,15 +26,6 @@ STATEMENT = "/teams/search/statement.csv"
 OVERVIEW = "/overview/"
 
 
-@pytest.fixture
-def as_user(client):
-    def login(user):
-        client.force_login(user)
-        return client
-
-    return login
-
-
 @pytest.mark.parametrize(
     ("who", "url", "status"),
     [

@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from tests.factories import ApiKeyFactory, ModelPriceFactory
+from tests.factories import ApiKeyFactory
 
 EVENTS_URL = "/api/v1/events"
-
-
-@pytest.fixture
-def price(db):
-    """anthropic/test-model: $3 in, $15 out per million, since 2020."""
-    return ModelPriceFactory()
 
 
 @pytest.fixture
