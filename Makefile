@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test lint format bench worker clean screenshots
+.PHONY: install run test lint format bench worker clean screenshots mutation
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,12 @@ bench: install
 worker: install
 	$(BIN)/celery -A attribution_site worker --beat --loglevel=info
 
+# Mutation testing of the rating and splitting code (docs/testing.md); takes several minutes.
+mutation: install
+	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis mutants
 
 screenshots: install
 	$(BIN)/python docs/screenshots/capture.py
