@@ -65,6 +65,17 @@ class IngestOutSerializer(serializers.Serializer):
         },
         many=True,
     )
+    conflicts = inline_serializer(
+        "ConflictingEvent",
+        {
+            "index": serializers.IntegerField(),
+            "event_id": serializers.CharField(),
+            "fields": serializers.ListField(
+                child=serializers.CharField(), help_text="Where the resend differs; the stored event is kept."
+            ),
+        },
+        many=True,
+    )
 
 
 class EventOutSerializer(serializers.Serializer):
@@ -195,7 +206,12 @@ class EventsApi(APIView):
         result = events_ingest(key=request.auth, events=events)
         # orjson straight to the response: the serializer and renderer cost more than the insert
         # of a single event (docs/benchmarks.md, "Profile"). IngestOutSerializer documents it.
-        body = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": result.rejected}
+        body = {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "rejected": result.rejected,
+            "conflicts": result.conflicts,
+        }
         return HttpResponse(orjson.dumps(body), status=status.HTTP_202_ACCEPTED, content_type="application/json")
 
     def _events(self, request) -> list:

@@ -35,7 +35,7 @@ def test_a_batch_posted_over_http_reads_back_with_exact_costs(live_server, api_k
         EventPayloadFactory(event_id="http-3", input_tokens=1000, output_tokens=100, service_tier="batch"),
     ]
     status, result = http_json("POST", f"{live_server.url}/api/v1/events", api_key, {"events": events})
-    assert (status, result) == (202, {"accepted": 3, "duplicates": 0, "rejected": []})
+    assert (status, result) == (202, {"accepted": 3, "duplicates": 0, "rejected": [], "conflicts": []})
     _, listing = http_json("GET", f"{live_server.url}/api/v1/events", api_key)
     assert {e["event_id"]: (e["list_cost"], e["billed_cost"]) for e in listing["results"]} == {
         "http-1": ("0.004500000", "0.004500000"),

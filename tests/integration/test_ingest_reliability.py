@@ -120,7 +120,10 @@ def test_a_client_that_times_out_and_retries_stores_each_event_exactly_once(star
         insert_waiting_on(lock)
     # The one sync worker finishes the abandoned request before it reads the retry, so the
     # retry finds every event already stored.
-    assert post_batch(server, api_key, body) == (202, {"accepted": 0, "duplicates": 1000, "rejected": []})
+    assert post_batch(server, api_key, body) == (
+        202,
+        {"accepted": 0, "duplicates": 1000, "rejected": [], "conflicts": []},
+    )
     assert_stored_exactly_once(api_key, {f"timeout-{i:04d}" for i in range(1000)}, billed=Decimal("4.500000000"))
 
 
@@ -149,7 +152,10 @@ def test_a_worker_killed_mid_batch_stores_nothing_and_the_retry_stores_it_once(s
     assert UsageEvent.objects.filter(api_key=api_key).count() == 0
 
     server.wait_ready(replaced=killed)
-    assert post_batch(server, api_key, body) == (202, {"accepted": 1000, "duplicates": 0, "rejected": []})
+    assert post_batch(server, api_key, body) == (
+        202,
+        {"accepted": 1000, "duplicates": 0, "rejected": [], "conflicts": []},
+    )
     # Exact, so no row lingered in the stage table to be inserted twice or left out.
     assert_stored_exactly_once(api_key, {f"killed-{i:04d}" for i in range(1000)}, billed=Decimal("4.500000000"))
 

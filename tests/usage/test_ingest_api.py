@@ -25,7 +25,10 @@ def stored_ids() -> set[str]:
 
 def test_it_accepts_a_single_event(key_client, price):
     response = key_client.post(EVENTS_URL, EventPayloadFactory(), format="json")
-    assert (response.status_code, response.json()) == (202, {"accepted": 1, "duplicates": 0, "rejected": []})
+    assert (response.status_code, response.json()) == (
+        202,
+        {"accepted": 1, "duplicates": 0, "rejected": [], "conflicts": []},
+    )
 
 
 def test_it_stores_a_single_event_priced(key_client, price):
@@ -41,7 +44,10 @@ def test_it_stores_a_single_event_priced(key_client, price):
 
 def test_it_accepts_a_batch(send, price):
     result = send(EventPayloadFactory(), EventPayloadFactory(), EventPayloadFactory())
-    assert (result, UsageEvent.objects.count()) == ({"accepted": 3, "duplicates": 0, "rejected": []}, 3)
+    assert (result, UsageEvent.objects.count()) == (
+        {"accepted": 3, "duplicates": 0, "rejected": [], "conflicts": []},
+        3,
+    )
 
 
 def test_it_stores_the_event_as_sent(send, api_key, price):
@@ -107,6 +113,7 @@ def test_a_mixed_batch_stores_the_valid_events_and_reports_the_invalid_one(send,
         "accepted": 2,
         "duplicates": 0,
         "rejected": [{"index": 1, "event_id": "bad", "errors": {"output_tokens": ["Must be a non-negative integer."]}}],
+        "conflicts": [],
     }
     assert stored_ids() == {"good-1", "good-2"}
 
@@ -277,5 +284,5 @@ def test_each_event_of_a_large_batch_is_priced_exactly(send, price):
 def test_resending_a_batch_of_1000_stores_nothing_and_reports_1000_duplicates(send, price):
     events = thousand_events()
     send(*events)
-    assert send(*events) == {"accepted": 0, "duplicates": 1000, "rejected": []}
+    assert send(*events) == {"accepted": 0, "duplicates": 1000, "rejected": [], "conflicts": []}
     assert UsageEvent.objects.count() == 1000

@@ -15,7 +15,7 @@ from apps.org.models import Team
 from apps.org.registry import Registry, registry
 from apps.org.tags import normalize_tag
 from apps.pricing.fields import to_nanos
-from apps.pricing.rating import Catalog, catalog, event_rate
+from apps.pricing.rating import TOKEN_FIELDS, Catalog, catalog, event_rate
 from apps.usage.event import STRING_FIELDS, Event, echo, event_validate
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.models import ApiKey, UsageEvent
@@ -28,6 +28,46 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # An event_id sent again with a different payload: the stored event wins, the fields differ.
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+# What a client sent, as the idempotency key stands for it: a resend must match these.
+PAYLOAD_FIELDS = (
+    "timestamp",
+    "provider",
+    "model",
+    *TOKEN_FIELDS,
+    "service_tier",
+    "outcome",
+    "latency_ms",
+    "usage_missing",
+    "raw_tags",
+    "attributes",
+)
+
+
+def _payload(event: Event, provider: str) -> dict[str, Any]:
+    return {
+        "timestamp": event.timestamp,
+        "provider": provider,
+        "model": event.model,
+        **asdict(event.tokens),
+        "service_tier": event.service_tier,
+        "outcome": event.outcome,
+        "latency_ms": event.latency_ms,
+        "usage_missing": event.usage_missing,
+        "raw_tags": event.tags,
+        "attributes": event.attributes,
+    }
+
+
+def _differences(sent: dict[str, Any], stored: dict[str, Any]) -> list[str]:
+    """The event fields in which a resend differs from what is stored (tags by their own names)."""
+    fields = [name for name in PAYLOAD_FIELDS if name != "raw_tags" and sent[name] != stored[name]]
+    tags_sent, tags_stored = sent["raw_tags"], stored["raw_tags"]
+    fields += sorted(t for t in tags_sent.keys() | tags_stored.keys() if tags_sent.get(t) != tags_stored.get(t))
+    return fields
 
 
 class EventRejected(Exception):
@@ -51,9 +91,9 @@ def _check_stored_lengths(values: dict[str, str]) -> None:
 
 def _event_row(
     event: Event, *, key: ApiKeyInfo, reg: Registry, prices: Catalog, received_at: datetime, source: str, ops
-) -> tuple:
-    """The stored row of one event: its tags normalized and resolved, its cost rated. Defaults
-    fill the key's gaps; its pins always win."""
+) -> tuple[tuple, dict[str, Any]]:
+    """The stored row of one event (its tags normalized and resolved, its cost rated), and its
+    payload. Defaults fill the key's gaps; its pins always win."""
     tags = {**key.default_tags, **event.tags, **key.pinned_tags}
     provider = reg.canonical("provider", normalize_tag(event.provider))
     timestamp = event.timestamp.astimezone(UTC)
@@ -111,12 +151,13 @@ def _event_row(
         "raw_tags": orjson.dumps(event.tags).decode(),
         "attributes": orjson.dumps(event.attributes).decode(),
     }
-    return tuple(row[column] for column in COLUMNS)
+    return tuple(row[column] for column in COLUMNS), _payload(event, provider)
 
 
 def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API) -> IngestResult:
     """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
-    and an event_id the key already sent is counted as a duplicate instead of stored twice.
+    and an event_id the key already sent is counted as a duplicate instead of stored twice, or as
+    a conflict when its payload differs from the stored one (which stays).
     `source` names the door (events API, gateway, OpenTelemetry) the batch came in by."""
     received_at = timezone.now()
     reg = registry.get()
@@ -124,25 +165,55 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEven
     ops = connection.ops
     result = IngestResult()
     rows: dict[str, tuple] = {}
+    payloads: dict[str, dict[str, Any]] = {}
+    first_index: dict[str, int] = {}
+    resent: list[tuple[int, str, dict[str, Any]]] = []  # (index, event_id, payload) of repeats in the batch
     for index, raw in enumerate(events):
         event, errors = event_validate(raw, now=received_at)
         if event is not None:
-            if event.event_id in rows:
-                result.duplicates += 1
-                continue
             try:
-                rows[event.event_id] = _event_row(
+                row, payload = _event_row(
                     event, key=key, reg=reg, prices=prices, received_at=received_at, source=source, ops=ops
                 )
-                continue
             except EventRejected as exc:
                 errors = exc.errors
+            else:
+                if event.event_id in rows:
+                    resent.append((index, event.event_id, payload))
+                else:
+                    rows[event.event_id], payloads[event.event_id] = row, payload
+                    first_index[event.event_id] = index
+                continue
         event_id = echo(raw.get("event_id")) if isinstance(raw, dict) else None
         result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
-    inserted_days = events_store([rows[event_id] for event_id in sorted(rows)])
-    result.accepted = len(inserted_days)
-    result.duplicates += len(rows) - len(inserted_days)
+    inserted = events_store([rows[event_id] for event_id in sorted(rows)])
+    result.accepted = len(inserted)
+    already_stored = [(first_index[e], e, payloads[e]) for e in rows if e not in inserted]
+    _resends_compare(result, key=key, sent=already_stored)
+    _resends_compare(result, key=key, sent=resent, stored=payloads)
     return result
+
+
+def _resends_compare(
+    result: IngestResult,
+    *,
+    key: ApiKeyInfo,
+    sent: list[tuple[int, str, dict[str, Any]]],
+    stored: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Count each resent event as a duplicate when its payload matches the stored one (read from
+    the database unless given), else as a conflict naming the fields that differ."""
+    if not sent:
+        return
+    if stored is None:
+        rows = UsageEvent.objects.filter(api_key_id=key.id, event_id__in=[e for _, e, _ in sent])
+        stored = {row["event_id"]: row for row in rows.values("event_id", *PAYLOAD_FIELDS)}
+    for index, event_id, payload in sent:
+        differing = _differences(payload, stored[event_id])
+        if differing:
+            result.conflicts.append({"index": index, "event_id": event_id, "fields": differing})
+        else:
+            result.duplicates += 1
 
 
 def api_key_create(

@@ -28,11 +28,12 @@ STAGE = "usage_ingest_stage"
 _EVENTS = UsageEvent._meta.db_table
 _MARKS = DirtyMark._meta.db_table
 _COLUMN_LIST = ", ".join(COLUMNS)
-_ON_CONFLICT = "ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING day"
+_ON_CONFLICT = "ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING event_id, day"
 
 
-def _as_dates(days: Iterable) -> list[date]:
-    return [d if isinstance(d, date) else date.fromisoformat(d) for d in days]
+def _stored(returned: Iterable[tuple]) -> list[tuple[str, date]]:
+    """(event_id, day) of each inserted row, whatever type the database hands the day back as."""
+    return [(event_id, d if isinstance(d, date) else date.fromisoformat(d)) for event_id, d in returned]
 
 
 def _values_sql(count: int) -> str:
@@ -45,16 +46,16 @@ def _marking(insert_sql: str) -> str:
     return (
         f"WITH inserted AS ({insert_sql}), "
         f"marked AS (INSERT INTO {_MARKS} (day, marked_at) SELECT DISTINCT day, now() FROM inserted) "
-        f"SELECT day FROM inserted"
+        f"SELECT event_id, day FROM inserted"
     )
 
 
-def _store_postgresql(rows: list[tuple]) -> list[date]:
+def _store_postgresql(rows: list[tuple]) -> list[tuple[str, date]]:
     with connection.cursor() as cursor:
         if len(rows) < COPY_FROM_ROWS:
             # A single statement is atomic on its own: no BEGIN/COMMIT round trips.
             cursor.execute(_marking(_values_sql(len(rows))), [value for row in rows for value in row])
-            return _as_dates(day for (day,) in cursor.fetchall())
+            return _stored(cursor.fetchall())
         with transaction.atomic():
             cursor.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DELETE ROWS AS "
@@ -67,30 +68,30 @@ def _store_postgresql(rows: list[tuple]) -> list[date]:
                 _marking(f"INSERT INTO {_EVENTS} ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM {STAGE} "
                          f"ORDER BY event_id {_ON_CONFLICT}")
             )  # fmt: skip
-            days = _as_dates(day for (day,) in cursor.fetchall())
+            stored = _stored(cursor.fetchall())
             cursor.execute(f"DELETE FROM {STAGE}")  # an enclosing transaction may store another batch
-            return days
+            return stored
 
 
-def _store_values(rows: list[tuple]) -> list[date]:
-    days: list[date] = []
+def _store_values(rows: list[tuple]) -> list[tuple[str, date]]:
+    stored: list[tuple[str, date]] = []
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), VALUES_CHUNK):
             chunk = rows[start : start + VALUES_CHUNK]
             cursor.execute(_values_sql(len(chunk)), [value for row in chunk for value in row])
-            days += _as_dates(day for (day,) in cursor.fetchall())
-        _marks_insert(days)
-    return days
+            stored += _stored(cursor.fetchall())
+        _marks_insert(day for _, day in stored)
+    return stored
 
 
-def events_store(rows: list[tuple]) -> list[date]:
+def events_store(rows: list[tuple]) -> dict[str, date]:
     """Insert the rows (sorted by event_id) that are new, mark their days dirty, and return the
-    day of each inserted row."""
+    day of each inserted row by its event_id (a row already stored is left out)."""
     if not rows:
-        return []
-    days = _store_postgresql(rows) if connection.vendor == "postgresql" else _store_values(rows)
-    _announce(days)
-    return days
+        return {}
+    stored = dict(_store_postgresql(rows) if connection.vendor == "postgresql" else _store_values(rows))
+    _announce(stored.values())
+    return stored
 
 
 def _marks_insert(days: Iterable[date]) -> list[date]:
