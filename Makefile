@@ -29,6 +29,8 @@ run: install
 	$(BIN)/python manage.py load_prices
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py dev_login
+	# Beat's schedule in-process (spend checks, alerts, refreshes): there is no worker here.
+	$(BIN)/python manage.py run_periodic & \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install $(CHROMIUM)

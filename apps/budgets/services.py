@@ -73,7 +73,10 @@ def budgets_check(*, today: date) -> list[Alert]:
     for budget in budgets_in_force(month=period.start):
         status = budget_status(budget=budget, period=period)
         month = period.key
-        for threshold in status.thresholds_crossed:
+        if status.thresholds_crossed:
+            # Several thresholds crossed since the last check are one event: one alert, naming the
+            # highest. The lower ones are not raised afterwards (their news is old).
+            threshold = status.thresholds_crossed[-1]
             raised.append(
                 alert_raise(
                     kind=Alert.Kind.THRESHOLD,
@@ -81,8 +84,8 @@ def budgets_check(*, today: date) -> list[Alert]:
                     period=f"{month}@{threshold}%",
                     team=budget.team,
                     message=(
-                        f"{budget.scope_label} has used {threshold}% of its {month} budget: "
-                        f"{usd(status.actual)} of {usd(status.amount)}."
+                        f"{budget.scope_label} has used {status.used * 100:.0f}% of its {month} budget, past "
+                        f"its {threshold}% threshold: {usd(status.actual)} of {usd(status.amount)}."
                     ),
                 )
             )

@@ -73,15 +73,25 @@ def test_a_budget_starting_mid_month_applies_from_the_first(team):
     assert budgets_in_force(month=date(2026, 6, 1)) == [budget]
 
 
-def test_each_threshold_crossed_raises_one_alert(check, spend, team, month):
+def test_thresholds_crossed_at_once_raise_one_alert_naming_the_highest(check, spend, team, month):
     BudgetFactory(team=team, monthly_amount=Decimal("100.00"))
-    spend.add(today_start(), "85", team=team)
+    spend.add(today_start(), "150", team=team)
     spend.flush()
 
-    alerts = check()
+    [alert] = [a for a in check() if a.kind == Alert.Kind.THRESHOLD]  # (its forecast is over too)
 
-    assert _thresholds(alerts) == [f"{month}@50%", f"{month}@80%"]
-    assert {a.subject for a in alerts} == {"team:search"}
+    assert (alert.subject, alert.period) == ("team:search", f"{month}@100%")
+    assert alert.message == f"Search has used 150% of its {month} budget, past its 100% threshold: $150.00 of $100.00."
+
+
+def test_each_threshold_crossed_on_its_own_raises_its_alert(check, spend, team, month):
+    BudgetFactory(team=team, monthly_amount=Decimal("100.00"))
+    spend.add(today_start(), "55", team=team)
+    spend.flush()
+    assert _thresholds(check()) == [f"{month}@50%"]
+    spend.add(today_start(), "30", team=team)
+    spend.flush()
+    assert _thresholds(check()) == [f"{month}@80%"]
 
 
 def test_a_threshold_alert_says_how_much_of_the_budget_is_used(check, spend, team, month):
@@ -91,7 +101,7 @@ def test_a_threshold_alert_says_how_much_of_the_budget_is_used(check, spend, tea
 
     [alert] = check()
 
-    assert alert.message == f"Search has used 80% of its {month} budget: $85.00 of $100.00."
+    assert alert.message == f"Search has used 85% of its {month} budget, past its 80% threshold: $85.00 of $100.00."
 
 
 def test_checking_again_raises_nothing_new(check, spend, team):
@@ -101,7 +111,7 @@ def test_checking_again_raises_nothing_new(check, spend, team):
     check()
 
     assert check() == []
-    assert Alert.objects.count() == 2
+    assert Alert.objects.count() == 1
 
 
 def test_crossing_the_next_threshold_later_raises_only_that_one(check, spend, team, month):
@@ -113,7 +123,7 @@ def test_crossing_the_next_threshold_later_raises_only_that_one(check, spend, te
     spend.flush()
 
     assert _thresholds(check()) == [f"{month}@100%"]
-    assert Alert.objects.filter(kind=Alert.Kind.THRESHOLD).count() == 3
+    assert Alert.objects.filter(kind=Alert.Kind.THRESHOLD).count() == 2
 
 
 def test_a_forecast_above_the_budget_raises_a_forecast_alert(check, spend, team, month):
@@ -158,7 +168,7 @@ def test_a_budget_counts_allocated_shared_costs_by_default(check, shared_platfor
 
     [alert] = check()
 
-    assert alert.message == f"Search has used 80% of its {month} budget: $90.00 of $100.00."
+    assert alert.message == f"Search has used 90% of its {month} budget, past its 80% threshold: $90.00 of $100.00."
 
 
 def test_a_budget_without_allocated_costs_counts_only_direct_spend(check, shared_platform, team, month):
@@ -167,7 +177,7 @@ def test_a_budget_without_allocated_costs_counts_only_direct_spend(check, shared
     alerts = check()
 
     assert _thresholds(alerts) == [f"{month}@50%"]
-    assert alerts[0].message == f"Search has used 50% of its {month} budget: $60.00 of $100.00."
+    assert alerts[0].message == f"Search has used 60% of its {month} budget, past its 50% threshold: $60.00 of $100.00."
 
 
 def test_a_product_budget_counts_the_products_spend_only(check, spend, team, lead, month):
@@ -180,7 +190,10 @@ def test_a_product_budget_counts_the_products_spend_only(check, spend, team, lea
     [alert] = check()
 
     assert (alert.subject, alert.team) == ("product:answers", team)
-    assert alert.message == f"Answers (Search) has used 50% of its {month} budget: $30.00 of $50.00."
+    assert (
+        alert.message
+        == f"Answers (Search) has used 60% of its {month} budget, past its 50% threshold: $30.00 of $50.00."
+    )
     assert [m.to for m in mail.outbox] == [[lead.email]]
 
 
@@ -193,7 +206,9 @@ def test_an_organisation_budget_counts_every_team(check, spend, team, other_team
     [alert] = check()
 
     assert (alert.subject, alert.team) == ("organisation", None)
-    assert alert.message == f"Organisation has used 50% of its {month} budget: $120.00 of $200.00."
+    assert (
+        alert.message == f"Organisation has used 60% of its {month} budget, past its 50% threshold: $120.00 of $200.00."
+    )
 
 
 def test_an_organisation_alert_is_emailed_to_finance_not_to_team_leads(check, spend, team, lead, finance):
@@ -219,7 +234,7 @@ def test_a_team_alert_is_emailed_to_the_leads_of_the_team_only(
     [email] = mail.outbox
     assert email.to == [lead.email]
     assert email.subject == "[LLM spend] Budget threshold crossed"
-    assert email.body == f"Search has used 50% of its {month} budget: $60.00 of $100.00."
+    assert email.body == f"Search has used 60% of its {month} budget, past its 50% threshold: $60.00 of $100.00."
 
 
 def test_each_delivery_is_recorded_as_sent(check, spend, team, lead):
@@ -230,7 +245,6 @@ def test_each_delivery_is_recorded_as_sent(check, spend, team, lead):
     check()
 
     assert list(Delivery.objects.values_list("channel", "target", "status", "attempts", "last_error")) == [
-        ("email", lead.email, "sent", 1, ""),
         ("email", lead.email, "sent", 1, ""),
     ]
     assert not Delivery.objects.filter(sent_at__isnull=True).exists()
@@ -256,7 +270,7 @@ def test_a_repeated_alert_is_not_emailed_again(check, spend, team, lead):
     check()
     check()
 
-    assert len(mail.outbox) == 2
+    assert len(mail.outbox) == 1
 
 
 def test_the_spend_check_raises_an_anomaly_alert_linked_to_its_anomaly(

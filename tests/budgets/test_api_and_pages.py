@@ -18,7 +18,7 @@ from apps.budgets.models import Alert
 from apps.budgets.services import alert_raise
 from tests.factories import AlertFactory, AnomalyFactory, BudgetFactory, ProductFactory
 
-from .spend import noon, today_start
+from .spend import Spend, noon, prices_create, today_start
 
 pytestmark = pytest.mark.django_db
 
@@ -345,7 +345,26 @@ def test_check_spend_prints_the_new_alerts_then_none_the_second_time(
         call_command("check_spend", stdout=first)
         call_command("check_spend", stdout=second)
 
-    assert f"[threshold] Search has used 100% of its {month_of_spend:%Y-%m} budget" in first.getvalue()
+    assert f"[threshold] Search has used 3000% of its {month_of_spend:%Y-%m} budget, past its 100% threshold" in (
+        first.getvalue()
+    )
     assert "[forecast] Search is forecast to spend" in first.getvalue()
     assert first.getvalue().endswith("2 new alert(s).\n")
     assert second.getvalue() == "0 new alert(s).\n"
+
+
+def test_a_team_over_its_budget_sees_a_banner_and_one_within_it_does_not(as_user, lead, team):
+    prices_create()
+    BudgetFactory(team=team, monthly_amount=Decimal("10.00"))
+    answers = ProductFactory(slug="answers", name="Answers", team=team)
+    BudgetFactory(team=team, product=answers, monthly_amount=Decimal("100.00"))
+    spend = Spend()
+    spend.add(today_start(), "9", team=team, product="answers")
+    spend.flush()
+    assert 'id="over-budget"' not in as_user(lead).get("/teams/search/").content.decode()
+
+    spend.add(today_start(), "6", team=team, product="answers")
+    spend.flush()
+    html = as_user(lead).get("/teams/search/").content.decode()
+    banner = re.search(r'<p class="banner over" id="over-budget">(.*?)</p>', html).group(1)
+    assert banner == f"Search has spent $15.00, 150% of its $10.00 budget for {today_start():%B}."
