@@ -34,6 +34,11 @@ class DailyRollup(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+")
     provider = models.CharField(max_length=64)
     model = models.CharField(max_length=128)
+    model_family = models.CharField(
+        max_length=128,
+        default="",
+        help_text="The priced model the name resolved to (dated snapshots share it); the name itself if unpriced.",
+    )
     customer = models.CharField(max_length=128, blank=True)
     agent = models.CharField(max_length=128, blank=True)
     missing_tags = models.CharField(max_length=128, blank=True)

@@ -7,6 +7,7 @@ from datetime import date
 from django.db import connection, transaction
 
 from apps.org.models import Environment, Product
+from apps.pricing.models import ModelPrice
 from apps.usage.models import DirtyMark, UsageEvent
 
 from .models import DailyBreakdown, DailyRollup
@@ -42,12 +43,31 @@ _TEAM_TAG = "CASE WHEN team_id IS NULL THEN team_tag ELSE '' END"
 _REASON = f"CASE WHEN team_id IS NOT NULL THEN '' WHEN {_TEAM_TAG} = '' THEN 'missing' ELSE 'unknown' END"
 
 
+# The day's events, each with its model family: breakdowns and charts group dated snapshots under
+# the model their price row names (the event keeps the exact name).
+_EVENTS_WITH_FAMILY = (
+    "(SELECT e.*, COALESCE(p.model, e.model) AS model_family FROM {events} e "
+    "LEFT JOIN {prices} p ON p.id = e.price_id WHERE e.day = %s) events"
+)
+
+
 def _rebuild_sql() -> str:
     rollups = DailyRollup._meta.db_table
     events = UsageEvent._meta.db_table
-    columns = (*_GRAIN, "team_tag", "unattributed_reason", "requests", "errors", "traces", *_SUMS, "unpriced")
+    columns = (
+        *_GRAIN,
+        "model_family",
+        "team_tag",
+        "unattributed_reason",
+        "requests",
+        "errors",
+        "traces",
+        *_SUMS,
+        "unpriced",
+    )
     selects = (
         *_GRAIN,
+        "model_family",
         _TEAM_TAG,
         _REASON,
         "COUNT(*)",
@@ -56,10 +76,11 @@ def _rebuild_sql() -> str:
         *(f"SUM({c})" for c in _SUMS),
         "SUM(CASE WHEN unpriced THEN 1 ELSE 0 END)",
     )
+    source = _EVENTS_WITH_FAMILY.format(events=events, prices=ModelPrice._meta.db_table)
     return (
         f"INSERT INTO {rollups} ({', '.join(columns)}) "
-        f"SELECT {', '.join(selects)} FROM {events} WHERE day = %s "
-        f"GROUP BY {', '.join(_GRAIN)}, {_TEAM_TAG}"
+        f"SELECT {', '.join(selects)} FROM {source} "
+        f"GROUP BY {', '.join(_GRAIN)}, model_family, {_TEAM_TAG}"
     )
 
 
@@ -78,7 +99,7 @@ _BREAKDOWNS = {
     "total": ("''", ""),
     "product": ("COALESCE(p.slug, '')", "LEFT JOIN {products} p ON p.id = r.product_id"),
     "feature": ("r.feature", ""),
-    "model": ("r.model", ""),
+    "model": ("r.model_family", ""),
     "provider": ("r.provider", ""),
     "environment": ("COALESCE(e.slug, '')", "LEFT JOIN {environments} e ON e.id = r.environment_id"),
     "customer": ("r.customer", ""),

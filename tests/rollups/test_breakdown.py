@@ -10,7 +10,7 @@ from django.db.models import Sum
 
 from apps.rollups.models import DailyBreakdown, DailyRollup
 from apps.rollups.services import day_rebuild
-from tests.factories import ApiKeyFactory, ProductFactory, TeamFactory
+from tests.factories import ApiKeyFactory, ModelPriceFactory, ProductFactory, TeamFactory
 
 from .events import days_ago, event, ingest
 
@@ -68,3 +68,25 @@ def test_a_rebuild_replaces_the_days_breakdown(mixed_day):
     before = DailyBreakdown.objects.filter(day=mixed_day).count()
     day_rebuild(day=mixed_day)
     assert DailyBreakdown.objects.filter(day=mixed_day).count() == before
+
+
+def test_dated_snapshots_are_one_model_in_the_breakdown_and_keep_their_names_in_the_rollups(team):
+    ModelPriceFactory(model="claude-sonnet-4-5")
+    day = days_ago(1)
+    ingest(
+        ApiKeyFactory(team=team),
+        event(day=day, team="search", model="claude-sonnet-4-5-20250929"),
+        event(day=day, team="search", model="claude-sonnet-4-5"),
+        event(day=day, team="search", model="mystery-model"),
+    )
+    day_rebuild(day=day)
+
+    models = dict(
+        DailyBreakdown.objects.filter(day=day, dimension="model").values_list("value").annotate(n=Sum("requests"))
+    )
+    assert models == {"claude-sonnet-4-5": 2, "mystery-model": 1}
+    assert sorted(DailyRollup.objects.filter(day=day).values_list("model", "model_family")) == [
+        ("claude-sonnet-4-5", "claude-sonnet-4-5"),
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+        ("mystery-model", "mystery-model"),
+    ]
