@@ -24,7 +24,6 @@ class Price:
     """One ModelPrice row, per-token prices resolved (blank cache prices fall back as documented)."""
 
     id: int
-    effective_from: datetime
     base: tuple[Decimal, Decimal, Decimal, Decimal, Decimal]  # input, cache read, write 5m, write 1h, output
     long_threshold: int | None
     long: tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None
@@ -56,7 +55,6 @@ class Price:
             )
         return cls(
             id=row.id,
-            effective_from=row.effective_from,
             base=base,
             long_threshold=row.long_context_threshold,
             long=long,

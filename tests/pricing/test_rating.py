@@ -253,3 +253,20 @@ def test_cache_savings_are_on_the_billed_basis_and_rounded_half_even():
     # three save 4.5 billed nanos → the even 4.
     assert rate(input_tokens=1, cache_read_tokens=1).cache_savings == Decimal("0.000000002")
     assert rate(input_tokens=3, cache_read_tokens=3).cache_savings == Decimal("0.000000004")
+
+
+def test_cache_writes_count_against_the_savings_at_their_own_prices(price):
+    # 300 5-minute writes cost $0.75 more than input, 100 1-hour writes $3 more, per million.
+    rating = rate(input_tokens=1000, cache_write_tokens=400, cache_write_1h_tokens=100)
+    assert rating.cache_savings == Decimal("-0.000525000")
+
+
+def test_batch_savings_are_discounted_like_the_cost(price):
+    # 400 reads save $2.70 per million, halved by the batch discount.
+    rating = rate(input_tokens=1000, cache_read_tokens=400, service_tier="batch")
+    assert rating.cache_savings == Decimal("0.000540000")
+
+
+def test_a_discount_applies_from_its_first_instant(price):
+    NegotiatedDiscountFactory(percent_off=Decimal("50"), effective_from=AT)
+    assert rate(input_tokens=1000, timestamp=AT).billed_cost == Decimal("0.001500000")
