@@ -270,3 +270,8 @@ def test_batch_savings_are_discounted_like_the_cost(price):
 def test_a_discount_applies_from_its_first_instant(price):
     NegotiatedDiscountFactory(percent_off=Decimal("50"), effective_from=AT)
     assert rate(input_tokens=1000, timestamp=AT).billed_cost == Decimal("0.001500000")
+
+
+def test_token_counts_as_a_dict_name_every_field():
+    tokens = TokenCounts(*range(1, 7))
+    assert tokens.as_dict() == dict(zip(TOKEN_FIELDS, range(1, 7), strict=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,7 +52,7 @@ def _payload(event: Event, provider: str) -> dict[str, Any]:
         "timestamp": event.timestamp,
         "provider": provider,
         "model": event.model,
-        **asdict(event.tokens),
+        **event.tokens.as_dict(),
         "service_tier": event.service_tier,
         "outcome": event.outcome,
         "latency_ms": event.latency_ms,
@@ -123,7 +123,7 @@ def _event_row(
     environment_slug = reg.canonical("environment", environment_tag)
     row = {
         **{tag: present[tag] for tag in ("feature", "customer", "agent", "trace_id")},
-        **asdict(event.tokens),
+        **event.tokens.as_dict(),
         "api_key_id": key.id,
         "event_id": event.event_id,
         "timestamp": ops.adapt_datetimefield_value(timestamp),
