@@ -24,4 +24,4 @@ class Command(BaseCommand):
         except (ValueError, ValidationError) as exc:
             raise CommandError(exc.messages[0] if isinstance(exc, ValidationError) else str(exc)) from exc
         totals = month_totals(closed.month)
-        self.stdout.write(f"Closed {closed}: billed ${totals.billed}, allocated shared costs ${totals.allocated}.")
+        self.stdout.write(f"Closed {closed}: billed ${totals.billed:f}, allocated shared costs ${totals.allocated:f}.")
