@@ -29,6 +29,9 @@ def month_close(*, month: date, by=None, today: date) -> ClosedMonth:
     if last_day >= today:
         raise ValidationError(f"{month:%Y-%m} has not ended yet: a month closes once it is over.")
     close_lock(shared=False)
+    already = ClosedMonth.objects.filter(month=month).first()
+    if already:  # closed twice: the first close stands, with its time and who did it
+        return already
     dirty = set(DirtyMark.objects.filter(day__gte=month, day__lte=last_day).values_list("day", flat=True))
     for day in days_in_range(month, last_day):
         # Every day is split again too: fixed monthly amounts accrue on days without events.

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apps.closing.services import month_close
 from apps.rollups.services import dirty_days
 from apps.usage.models import ClosedMonth, UsageEvent
 from tests.rollups.events import event, ingest
@@ -64,3 +65,12 @@ def test_it_refuses_a_month_that_cannot_close(db, month, message):
         call_command("close_month", month)
 
     assert not ClosedMonth.objects.exists()
+
+
+def test_closing_a_closed_month_again_keeps_who_closed_it_and_when(closed_ledger, admin_user):
+    first = ClosedMonth.objects.get()
+
+    month_close(month=closed_ledger.closed, by=admin_user, today=timezone.now().date())
+
+    again = ClosedMonth.objects.get()
+    assert (again.closed_at, again.closed_by) == (first.closed_at, None)
