@@ -52,7 +52,7 @@ def _rerate(what: str, instance, *, start, **kwargs) -> None:
     The run leaves closed months as they were, unless the edit asked to rewrite them: the pricing
     admin's "rewrite closed months" sets `_rewrite_closed_months` ({"by", "reason"}) on the
     instance, and the closed months from `start` on are reopened first."""
-    rewrite = getattr(instance, "_rewrite_closed_months", None)
+    rewrite = instance.__dict__.pop("_rewrite_closed_months", None)  # for this save only
     if rewrite:
         months_reopen(
             months=[m for m in closed_months() if m >= start.astimezone(UTC).date().replace(day=1)],
