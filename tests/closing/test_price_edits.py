@@ -150,3 +150,52 @@ def test_an_alias_added_in_the_admin_with_rewrite_ticked_prices_the_closed_month
     assert ModelAlias.objects.count() == 1
     assert billed(house_ledger.closed) == Decimal("0.004500000")
     assert MonthReopening.objects.get().billed_before == Decimal("0E-9")
+
+
+def _price_form(price, **fields):
+    return {
+        "provider": price.provider,
+        "model": price.model,
+        "effective_from_0": f"{price.effective_from:%Y-%m-%d}",
+        "effective_from_1": f"{price.effective_from:%H:%M:%S}",
+        "currency": price.currency,
+        "source": price.source,
+        "input_per_mtok": "6",
+        "output_per_mtok": str(price.output_per_mtok),
+        "cache_read_per_mtok": str(price.cache_read_per_mtok),
+        "cache_write_per_mtok": str(price.cache_write_per_mtok),
+        "cache_write_1h_per_mtok": str(price.cache_write_1h_per_mtok),
+        "batch_discount_percent": str(price.batch_discount_percent),
+        **fields,
+    }
+
+
+def test_a_price_edited_in_the_admin_leaves_closed_months_unless_asked(closed_ledger, price, admin_client):
+    url = f"/admin/pricing/modelprice/{price.pk}/change/"
+
+    response = _committed(lambda: admin_client.post(url, _price_form(price)))
+
+    assert response.status_code == 302, response.content.decode()
+    assert (billed(closed_ledger.closed), billed(closed_ledger.open)) == (
+        Decimal("0.004500000"),
+        Decimal("0.007500000"),
+    )
+    assert not MonthReopening.objects.exists()
+
+
+def test_a_price_edited_in_the_admin_with_rewrite_ticked_re_rates_the_closed_month(
+    closed_ledger, price, admin_client, admin_user
+):
+    url = f"/admin/pricing/modelprice/{price.pk}/change/"
+    form = _price_form(price, rewrite_closed_months="on", rewrite_reason="Input price was mistyped")
+
+    response = _committed(lambda: admin_client.post(url, form))
+
+    assert response.status_code == 302, response.content.decode()
+    assert billed(closed_ledger.closed) == Decimal("0.007500000")
+    reopening = MonthReopening.objects.get()
+    assert (reopening.reopened_by, reopening.reason, reopening.billed_before) == (
+        admin_user,
+        "Input price was mistyped",
+        Decimal("0.004500000"),
+    )
