@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "apps.allocation",
     "apps.budgets",
     "apps.showback",
+    "apps.closing",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     # Fixed monthly amounts accrue on days without events too.
     "allocate-recent-days": {"task": "allocation.allocate_recent_days", "schedule": 3600},
     "check-spend": {"task": "budgets.check_spend", "schedule": env.int("SPEND_CHECK_INTERVAL_SECONDS", default=900)},
+    # Months due under the admin's auto-close setting (apps.closing); nothing while it is blank.
+    "close-due-months": {"task": "closing.close_due_months", "schedule": 86400},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from apps.usage.selectors import open_from
+
 from .models import AllocationResult, RuleTarget, SharedCostRule
 from .services import SPLIT_FIELDS, rule_changed, rule_history_rewrite, rule_keep_closed_months
 
@@ -37,10 +39,14 @@ class SharedCostRuleForm(forms.ModelForm):
     rewrite_closed_months = forms.BooleanField(
         required=False,
         help_text=(
-            "Leave unticked to keep the months already closed as they were allocated: the change then "
-            "applies from the 1st of this month, and the rule as it was is kept for the months before. "
-            "Tick to re-apply the changed rule to every day since it took effect."
+            "Leave unticked to keep the closed months as they were allocated: the change then applies "
+            "from the 1st of the month after the last closed one, and the rule as it was is kept for the "
+            "months before. Tick to reopen them and re-apply the changed rule to every day since it took "
+            "effect (recorded with the reason)."
         ),
+    )
+    rewrite_reason = forms.CharField(
+        required=False, max_length=300, help_text="Why closed months are rewritten (required when ticked)."
     )
 
     class Meta:
@@ -49,10 +55,13 @@ class SharedCostRuleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        month_start = timezone.now().date().replace(day=1)
+        if cleaned.get("rewrite_closed_months") and not cleaned.get("rewrite_reason", "").strip():
+            raise ValidationError({"rewrite_reason": "Give the reason closed months are rewritten."})
+        month_start = open_from()
         before = self.instance.pk and SharedCostRule.objects.get(pk=self.instance.pk)
         if (
             before
+            and month_start
             and before.effective_until
             and before.effective_until < month_start
             and set(self.changed_data) & set(SPLIT_FIELDS)
@@ -97,10 +106,16 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
             rule_changed(rule=rule, today=today)
             return
         if form.cleaned_data.get("rewrite_closed_months"):
-            rule_history_rewrite(rule=rule, today=today)
-            self.message_user(request, "The change is being applied to every day since the rule took effect.")
+            reopened = rule_history_rewrite(
+                rule=rule, today=today, by=request.user, reason=form.cleaned_data["rewrite_reason"].strip()
+            )
+            self.message_user(
+                request,
+                f"{len(reopened)} closed month(s) reopened; the change is being applied to every day since the "
+                "rule took effect.",
+            )
             return
-        month_start = today.replace(day=1)
+        month_start = open_from()
         kept = rule_keep_closed_months(
             rule=rule, before=form.before, before_targets=form.before_targets, month_start=month_start
         )
@@ -116,7 +131,7 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
     def reapply_to_history(self, request, queryset):
         today = timezone.now().date()
         for rule in queryset:
-            rule_history_rewrite(rule=rule, today=today)
+            rule_history_rewrite(rule=rule, today=today, by=request.user, reason="Re-applied to history from the admin")
         self.message_user(request, f"Re-allocation queued for {queryset.count()} rule(s).")
 
 

@@ -45,6 +45,7 @@ class CostsApi(APIView):
         model = _filter("model")
         customer = _filter("customer")
         agent = _filter("agent")
+        adjustment = _filter("adjusted closed month (YYYY-MM): late events booked in an open month")
 
         def validate_group_by(self, value: str) -> list[str]:
             dims = [d.strip() for d in value.split(",") if d.strip()]

@@ -29,6 +29,8 @@ ROLLUP_DIMENSIONS = {
     "agent": "agent",
     "day": "day",
     "month": "month",
+    # Late events of a closed month, booked in an open one: the closed month (YYYY-MM), '' for the rest.
+    "adjustment": "adjusts_month",
 }
 _FOREIGN_KEY_DIMENSIONS = {"product", "environment"}
 

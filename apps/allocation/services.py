@@ -14,6 +14,8 @@ from apps.pricing.fields import from_nanos, to_nanos
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_lock, day_rebuild
 from apps.usage.models import DirtyMark
+from apps.usage.selectors import closed_months, month_is_closed, open_from
+from apps.usage.services import months_reopen
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
 from .splitting import monthly_amount_for_day, split_largest_remainder
@@ -121,8 +123,11 @@ def rules_in_force(day: date):
 
 @transaction.atomic
 def day_allocate(*, day: date) -> int:
-    """Replace the day's allocation results by applying every rule in force that day."""
+    """Replace the day's allocation results by applying every rule in force that day; a day of
+    a closed month keeps the results it had."""
     day_lock(day)
+    if month_is_closed(day):
+        return 0
     AllocationResult.objects.filter(day=day).delete()
     usage = _team_usage(day)
     teams = Team.objects.in_bulk()
@@ -147,13 +152,23 @@ def days_allocate_on_commit(*, start: date, end: date) -> None:
 
 
 def rule_changed(*, rule: SharedCostRule, today: date) -> None:
-    """A saved rule re-allocates the open month (from the rule's start, when later)."""
-    days_allocate_on_commit(start=max(rule.effective_from, today.replace(day=1)), end=today)
+    """A saved rule re-allocates the open months after the last closed one (from the rule's start,
+    when later); day_allocate leaves closed days alone anyway."""
+    days_allocate_on_commit(start=max(filter(None, [rule.effective_from, open_from()])), end=today)
 
 
-def rule_history_rewrite(*, rule: SharedCostRule, today: date) -> None:
-    """Re-apply the rule to every day since it took effect, closed months included."""
-    days_allocate_on_commit(start=rule.effective_from, end=min(rule.effective_until or today, today))
+def rule_history_rewrite(*, rule: SharedCostRule, today: date, by=None, reason: str = "") -> list[date]:
+    """Reopen the closed months the rule covers (recorded with `by` and `reason`), and re-apply the
+    rule to every day since it took effect. Returns the months reopened."""
+    end = min(rule.effective_until or today, today)
+    reopened = months_reopen(
+        months=[m for m in closed_months() if rule.effective_from.replace(day=1) <= m <= end],
+        by=by,
+        reason=reason,
+        change=f"shared-cost rule {rule}",
+    )
+    days_allocate_on_commit(start=rule.effective_from, end=end)
+    return reopened
 
 
 # The fields that decide how a rule splits (its name and dates do not).
@@ -162,12 +177,13 @@ SPLIT_FIELDS = ("source", "source_team", "monthly_amount", "product", "environme
 
 @transaction.atomic
 def rule_keep_closed_months(
-    *, rule: SharedCostRule, before: SharedCostRule, before_targets: list[RuleTarget], month_start: date
+    *, rule: SharedCostRule, before: SharedCostRule, before_targets: list[RuleTarget], month_start: date | None
 ) -> SharedCostRule | None:
-    """After `rule` was edited, keep the months before `month_start` as they were allocated: a copy
-    of the rule as it was (`before`, with its targets) takes those days and their results, and the
-    edited rule applies from `month_start`. None when the rule had no day before it."""
-    if before.effective_from >= month_start:
+    """After `rule` was edited, keep the months before `month_start` (the day after the last closed
+    month, apps.usage.selectors.open_from) as they were allocated: a copy of the rule as it was
+    (`before`, with its targets) takes those days and their results, and the edited rule applies
+    from `month_start`. None when no month is closed or the rule had no day before it."""
+    if month_start is None or before.effective_from >= month_start:
         return None
     before.pk = None
     before.effective_until = month_start - timedelta(days=1)

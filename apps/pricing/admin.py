@@ -1,12 +1,54 @@
 """Admin for prices, model aliases and negotiated discounts."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from .models import ModelAlias, ModelPrice, NegotiatedDiscount
 
 
+class RewriteClosedMonthsForm(forms.ModelForm):
+    """A price, alias or discount edit re-rates open months only, unless asked to rewrite closed ones."""
+
+    rewrite_closed_months = forms.BooleanField(
+        required=False,
+        help_text=(
+            "Leave unticked to keep closed months as they were: the change re-prices open months only. "
+            "Tick to reopen the closed months it affects and re-price them too (recorded with the reason)."
+        ),
+    )
+    rewrite_reason = forms.CharField(
+        required=False, max_length=300, help_text="Why closed months are rewritten (required when ticked)."
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("rewrite_closed_months") and not cleaned.get("rewrite_reason", "").strip():
+            raise ValidationError({"rewrite_reason": "Give the reason closed months are rewritten."})
+        return cleaned
+
+
+class RewriteClosedMonthsAdmin(admin.ModelAdmin):
+    """Hands the rewrite request to the re-rating receiver (apps.usage.receivers) on the instance."""
+
+    form = RewriteClosedMonthsForm
+
+    def get_fieldsets(self, request, obj=None):
+        if not self.fieldsets:  # the default fieldset lists the form's fields, these included
+            return super().get_fieldsets(request, obj)
+        return [*self.fieldsets, ("Closed months", {"fields": _REWRITE_FIELDS})]
+
+    def save_model(self, request, obj, form, change):
+        if form.cleaned_data.get("rewrite_closed_months"):
+            obj._rewrite_closed_months = {"by": request.user, "reason": form.cleaned_data["rewrite_reason"].strip()}
+        super().save_model(request, obj, form, change)
+
+
+_REWRITE_FIELDS = ("rewrite_closed_months", "rewrite_reason")
+
+
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin):
+class ModelPriceAdmin(RewriteClosedMonthsAdmin):
     list_display = (
         "provider",
         "model",
@@ -53,13 +95,13 @@ class ModelPriceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelAlias)
-class ModelAliasAdmin(admin.ModelAdmin):
+class ModelAliasAdmin(RewriteClosedMonthsAdmin):
     list_display = ("provider", "alias", "match", "model")
     list_filter = ("provider", "match")
     search_fields = ("alias", "model")
 
 
 @admin.register(NegotiatedDiscount)
-class NegotiatedDiscountAdmin(admin.ModelAdmin):
+class NegotiatedDiscountAdmin(RewriteClosedMonthsAdmin):
     list_display = ("provider", "model", "percent_off", "effective_from", "effective_until", "note")
     list_filter = ("provider",)

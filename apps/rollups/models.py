@@ -42,6 +42,9 @@ class DailyRollup(models.Model):
     customer = models.CharField(max_length=128, blank=True)
     agent = models.CharField(max_length=128, blank=True)
     missing_tags = models.CharField(max_length=128, blank=True)
+    adjusts_month = models.CharField(
+        max_length=7, blank=True, help_text="YYYY-MM of the closed month these late events adjust; blank for most."
+    )
 
     requests = models.PositiveBigIntegerField()
     errors = models.PositiveBigIntegerField()
@@ -90,6 +93,7 @@ class DailyBreakdown(models.Model):
         ENVIRONMENT = "environment"
         CUSTOMER = "customer"
         AGENT = "agent"
+        ADJUSTMENT = "adjustment"  # value: the closed month (YYYY-MM) late events adjust, '' for the rest
 
     day = models.DateField()
     team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+")

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from apps.org.models import Environment, Product
 from apps.pricing.models import ModelPrice
 from apps.usage.models import DirtyMark, UsageEvent
+from apps.usage.selectors import month_is_closed
 
 from .models import DailyBreakdown, DailyRollup
 
@@ -27,6 +28,7 @@ _GRAIN = (
     "customer",
     "agent",
     "missing_tags",
+    "adjusts_month",
 )
 _SUMS = (
     "input_tokens",
@@ -104,6 +106,7 @@ _BREAKDOWNS = {
     "environment": ("COALESCE(e.slug, '')", "LEFT JOIN {environments} e ON e.id = r.environment_id"),
     "customer": ("r.customer", ""),
     "agent": ("r.agent", ""),
+    "adjustment": ("r.adjusts_month", ""),
 }
 _BREAKDOWN_SUMS = (
     "requests",
@@ -136,9 +139,12 @@ def day_rebuild(*, day: date) -> int:
     Two rebuilds of one day are serialised by `day_lock`, so they cannot both insert. The day's
     dirty marks are deleted before the events are read, in this transaction: an ingestion that
     commits after that delete leaves its own mark behind, so its events are rebuilt next time.
+    A day of a closed month is frozen: its marks go and its rows stay as they were.
     """
     day_lock(day)
     DirtyMark.objects.filter(day=day).delete()
+    if month_is_closed(day):
+        return 0
     DailyRollup.objects.filter(day=day).delete()
     DailyBreakdown.objects.filter(day=day).delete()
     param = [connection.ops.adapt_datefield_value(day)]

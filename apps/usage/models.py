@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -92,7 +93,13 @@ class UsageEvent(models.Model):
     api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="events")
     event_id = models.CharField(max_length=128)
     timestamp = models.DateTimeField()
-    day = models.DateField(help_text="UTC day of the timestamp: the rollup grain.")
+    day = models.DateField(
+        help_text="UTC day of the timestamp (the rollup grain); for a late event of a closed month, the "
+        "first day of the first open month, where it is booked as an adjustment."
+    )
+    adjusts_month = models.CharField(
+        max_length=7, blank=True, help_text="YYYY-MM of the closed month this late event adjusts; blank for most."
+    )
     received_at = models.DateTimeField()
     source = models.CharField(max_length=8, choices=Source.choices, default=Source.API)
 
@@ -206,3 +213,23 @@ class RerateRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.status})"
+
+
+class ClosedMonth(models.Model):
+    """A month whose figures are frozen: its events are not re-rated or re-attributed, its days are
+    not rebuilt or re-allocated, and its late events are booked in the first open month.
+
+    A row exists while the month is closed; reopening deletes it (apps.usage.services.months_reopen).
+    """
+
+    month = models.DateField(unique=True, help_text="The month's first day.")
+    closed_at = models.DateTimeField(default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
@@ -10,6 +12,8 @@ from apps.org.models import Environment, Product, TagAlias, Team
 from apps.pricing.models import ModelAlias, ModelPrice, NegotiatedDiscount
 from apps.pricing.services import EPOCH
 
+from .selectors import closed_months
+from .services.closing import months_reopen
 from .services.history import rerate_run_create
 from .tasks import reattribute, rerate
 
@@ -43,7 +47,19 @@ def _rerate_after_alias_change(sender, instance, **kwargs):
 
 
 def _rerate(what: str, instance, *, start, **kwargs) -> None:
-    """Record a re-rating run of the instance's provider and model from `start`, and queue it."""
+    """Record a re-rating run of the instance's provider and model from `start`, and queue it.
+
+    The run leaves closed months as they were, unless the edit asked to rewrite them: the pricing
+    admin's "rewrite closed months" sets `_rewrite_closed_months` ({"by", "reason"}) on the
+    instance, and the closed months from `start` on are reopened first."""
+    rewrite = instance.__dict__.pop("_rewrite_closed_months", None)  # for this save only
+    if rewrite:
+        months_reopen(
+            months=[m for m in closed_months() if m >= start.astimezone(UTC).date().replace(day=1)],
+            by=rewrite.get("by"),
+            reason=rewrite.get("reason", ""),
+            change=what,
+        )
     run = rerate_run_create(
         reason=f"{what} {'saved' if 'created' in kwargs else 'deleted'}",
         provider=instance.provider,

@@ -12,6 +12,7 @@ from apps.allocation.models import SharedCostRule
 from apps.allocation.services import rule_changed
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import dirty_days
+from apps.usage.models import ClosedMonth
 from tests.factories import SharedCostRuleFactory
 from tests.rollups.events import days_ago, event, ingest
 
@@ -47,14 +48,29 @@ def queued(monkeypatch):
     return calls
 
 
-def test_a_changed_rule_reallocates_the_open_month_from_its_start(platform, queued, django_capture_on_commit_callbacks):
+def test_a_changed_rule_reallocates_the_open_months_after_the_last_closed_one(
+    platform, queued, django_capture_on_commit_callbacks
+):
+    today = timezone.now().date()
+    rule = SharedCostRuleFactory(source_team=platform, effective_from=today - timedelta(days=400))
+    ClosedMonth.objects.create(month=(today.replace(day=1) - timedelta(days=1)).replace(day=1))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rule_changed(rule=rule, today=today)
+
+    assert queued == [(today.replace(day=1).isoformat(), today.isoformat())]
+
+
+def test_a_changed_rule_reallocates_from_its_start_while_no_month_is_closed(
+    platform, queued, django_capture_on_commit_callbacks
+):
     today = timezone.now().date()
     rule = SharedCostRuleFactory(source_team=platform, effective_from=today - timedelta(days=400))
 
     with django_capture_on_commit_callbacks(execute=True):
         rule_changed(rule=rule, today=today)
 
-    assert queued == [(today.replace(day=1).isoformat(), today.isoformat())]
+    assert queued == [((today - timedelta(days=400)).isoformat(), today.isoformat())]
 
 
 def test_a_changed_rule_that_starts_this_month_reallocates_from_its_first_day(

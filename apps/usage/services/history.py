@@ -18,7 +18,9 @@ from django.utils import timezone
 from apps.org.registry import registry
 from apps.pricing.rating import catalog, event_rate
 from apps.usage.models import RerateRun, UsageEvent
+from apps.usage.selectors import closed_months, open_days
 
+from .closing import close_lock
 from .storage import days_mark_dirty
 
 RERATE_CHUNK = 2000
@@ -47,13 +49,14 @@ def provider_rerate_lock(provider: str):
 
 
 def events_rerate(*, run: RerateRun) -> RerateRun:
-    """Re-price the run's events (provider, optional model, time range) at today's price table."""
+    """Re-price the run's events (provider, optional model, time range) at today's price table,
+    leaving the events booked in closed months as they were."""
     with provider_rerate_lock(run.provider):
         return _events_rerate(run=run, prices=catalog.get())  # the table as it is once our turn came
 
 
 def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
-    events = UsageEvent.objects.filter(provider=run.provider, timestamp__gte=run.start)
+    events = UsageEvent.objects.filter(open_days(), provider=run.provider, timestamp__gte=run.start)
     if run.end is not None:
         events = events.filter(timestamp__lt=run.end)
     if run.model:
@@ -80,6 +83,9 @@ def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
         checked += len(chunk)
         if stale:
             with transaction.atomic():
+                close_lock(shared=True)  # a month closed since the run began stays as it was
+                closed = set(closed_months())
+                stale = [e for e in stale if e.day.replace(day=1) not in closed]
                 UsageEvent.objects.bulk_update(stale, _RATED)
                 days_mark_dirty(e.day for e in stale)
             changed += len(stale)
@@ -107,10 +113,12 @@ def events_reattribute() -> int:
     rename features and agents that an alias now maps onto another name.
 
     Only tag values whose resolution changed are touched (one UPDATE per such value); their days
-    are marked dirty. Customer aliases apply to new events only (ids keep their case as sent).
+    are marked dirty. Events booked in closed months keep their attribution. Customer aliases apply
+    to new events only (ids keep their case as sent).
     Returns the number of events re-attributed.
     """
     reg = registry.get()
+    events = UsageEvent.objects.filter(open_days())
     dimensions = (
         ("team", reg.team_ids),
         ("product", reg.product_ids),
@@ -119,17 +127,17 @@ def events_reattribute() -> int:
     changed = 0
     for dimension, ids in dimensions:
         tag_field, id_field = f"{dimension}_tag", f"{dimension}_id"
-        pairs = UsageEvent.objects.values_list(tag_field, id_field).distinct()
+        pairs = events.values_list(tag_field, id_field).distinct()
         for tag, current in list(pairs):
             expected = ids.get(reg.canonical(dimension, tag)) if tag else None
             if expected == current:
                 continue
-            stale = UsageEvent.objects.filter(**{tag_field: tag, id_field: current})
+            stale = events.filter(**{tag_field: tag, id_field: current})
             days_mark_dirty(stale.values_list("day", flat=True).distinct())
             changed += stale.update(**{id_field: expected})
     for dimension in ("feature", "agent"):
         for alias, target in reg.aliases.get(dimension, {}).items():
-            stale = UsageEvent.objects.filter(**{dimension: alias})
+            stale = events.filter(**{dimension: alias})
             days_mark_dirty(stale.values_list("day", flat=True).distinct())
             changed += stale.update(**{dimension: target})
     return changed

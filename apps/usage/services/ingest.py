@@ -20,6 +20,7 @@ from apps.usage.event import STRING_FIELDS, Event, echo, event_validate
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.models import ApiKey, UsageEvent
 
+from .closing import late_events_store
 from .storage import COLUMNS, events_store
 
 
@@ -128,6 +129,7 @@ def _event_row(
         "event_id": event.event_id,
         "timestamp": ops.adapt_datetimefield_value(timestamp),
         "day": ops.adapt_datefield_value(timestamp.date()),
+        "adjusts_month": "",  # set by late_events_store for a late event of a closed month
         "received_at": ops.adapt_datetimefield_value(received_at),
         "source": source,
         "provider": provider,
@@ -186,7 +188,7 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEven
                 continue
         event_id = echo(raw.get("event_id")) if isinstance(raw, dict) else None
         result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
-    inserted = events_store([rows[event_id] for event_id in sorted(rows)])
+    inserted = late_events_store([rows[event_id] for event_id in sorted(rows)], events_store)
     result.accepted = len(inserted)
     already_stored = [(first_index[e], e, payloads[e]) for e in rows if e not in inserted]
     _resends_compare(result, key=key, sent=already_stored)

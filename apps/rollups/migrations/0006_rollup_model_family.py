@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rollups", "0004_breakdown_customer_cover"),
+        ("rollups", "0005_month_close_adjustments"),
     ]
 
     operations = [

@@ -1,0 +1,12 @@
+"""App config for month close."""
+
+from django.apps import AppConfig
+
+
+class ClosingConfig(AppConfig):
+    name = "apps.closing"
+    label = "closing"
+    verbose_name = "Month close"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  (record reopenings)

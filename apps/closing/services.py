@@ -1,0 +1,59 @@
+"""Closing months: refresh their days, freeze them, and close the months due by the auto-close setting."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.allocation.services import day_allocate, day_refresh, days_in_range
+from apps.usage.models import ClosedMonth, DirtyMark
+from apps.usage.selectors import next_month
+from apps.usage.services import month_close_record
+from apps.usage.services.closing import close_lock
+
+from .models import MonthReopening
+from .selectors import month_totals, months_due
+
+
+@transaction.atomic
+def month_close(*, month: date, by=None, today: date) -> ClosedMonth:
+    """Close a month that has ended: bring its rollups and allocations up to date, then freeze them.
+
+    Closing a reopened month again records its new totals on the open reopenings. Late events
+    wait on `close_lock` meanwhile, and are booked in the next open month once it is closed."""
+    month = month.replace(day=1)
+    last_day = next_month(month) - timedelta(days=1)
+    if last_day >= today:
+        raise ValidationError(f"{month:%Y-%m} has not ended yet: a month closes once it is over.")
+    close_lock(shared=False)
+    already = ClosedMonth.objects.filter(month=month).first()
+    if already:  # closed twice: the first close stands, with its time and who did it
+        return already
+    dirty = set(DirtyMark.objects.filter(day__gte=month, day__lte=last_day).values_list("day", flat=True))
+    for day in days_in_range(month, last_day):
+        # Every day is split again too: fixed monthly amounts accrue on days without events.
+        if day in dirty:
+            day_refresh(day=day)
+        else:
+            day_allocate(day=day)
+    closed = month_close_record(month=month, by=by)
+    totals = month_totals(month)
+    MonthReopening.objects.filter(month=month, reclosed_at__isnull=True).update(
+        billed_after=totals.billed, allocated_after=totals.allocated, reclosed_at=closed.closed_at
+    )
+    return closed
+
+
+def months_auto_close(*, today: date) -> list[date]:
+    """Close every month due under the auto-close setting, oldest first; return those closed."""
+    due = months_due(today=today)
+    for month in due:
+        month_close(month=month, today=today)
+    return due
+
+
+def today_utc() -> date:
+    return timezone.now().date()
