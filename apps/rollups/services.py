@@ -45,7 +45,17 @@ _REASON = f"CASE WHEN team_id IS NOT NULL THEN '' WHEN {_TEAM_TAG} = '' THEN 'mi
 def _rebuild_sql() -> str:
     rollups = DailyRollup._meta.db_table
     events = UsageEvent._meta.db_table
-    columns = (*_GRAIN, "team_tag", "unattributed_reason", "requests", "errors", "traces", *_SUMS, "unpriced")
+    columns = (
+        *_GRAIN,
+        "team_tag",
+        "unattributed_reason",
+        "requests",
+        "errors",
+        "traces",
+        *_SUMS,
+        "unpriced",
+        "usage_missing",
+    )
     selects = (
         *_GRAIN,
         _TEAM_TAG,
@@ -55,6 +65,7 @@ def _rebuild_sql() -> str:
         "COUNT(DISTINCT NULLIF(trace_id, ''))",
         *(f"SUM({c})" for c in _SUMS),
         "SUM(CASE WHEN unpriced THEN 1 ELSE 0 END)",
+        "SUM(CASE WHEN usage_missing THEN 1 ELSE 0 END)",
     )
     return (
         f"INSERT INTO {rollups} ({', '.join(columns)}) "
