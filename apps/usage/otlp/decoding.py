@@ -89,10 +89,12 @@ def request_parse(data: bytes, *, media: str) -> ExportTraceServiceRequest:
         raise BodyUnreadable(f"The body is not valid JSON: {exc}.") from None
     if not isinstance(payload, dict):
         raise BodyUnreadable("The body must be a JSON object with a resourceSpans list.")
-    _hex_ids_to_base64(payload, "$")
     try:
+        _hex_ids_to_base64(payload, "$")
         # Unknown fields are ignored, as OTLP/JSON receivers must.
         json_format.ParseDict(payload, request, ignore_unknown_fields=True)
     except (json_format.ParseError, binascii.Error) as exc:
         raise BodyUnreadable(f"The body is not an OTLP/JSON export request: {exc}.") from None
+    except RecursionError:
+        raise BodyUnreadable("The body is nested too deeply to be an export request.") from None
     return request

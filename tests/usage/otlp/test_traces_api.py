@@ -177,3 +177,23 @@ def test_a_gzip_body_over_the_limit_once_decompressed_is_a_413(api_key, settings
         headers={"Authorization": f"Bearer {api_key.raw_key}", "Content-Encoding": "gzip"},
     )
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"resourceSpans": 5}',
+        b"[]",
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"abc"}]}]}]}',
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"a","value":{"intValue":"x"}}]}]}]}]}',
+        b'{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":5}]}]}]}',
+        b'{"resourceSpans":[' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"]}",
+    ],
+    ids=["spans-not-a-list", "not-an-object", "bad-time", "bad-int", "numeric-id", "deep"],
+)
+def test_a_malformed_json_export_is_a_400_not_a_500(api_key, body):
+    response = Client().post(
+        OTLP_URL, body, content_type="application/json", headers={"Authorization": f"Bearer {api_key.raw_key}"}
+    )
+    assert response.status_code == 400
+    assert response.json()["message"]
