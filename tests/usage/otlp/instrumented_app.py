@@ -12,19 +12,20 @@ from opentelemetry import baggage, context
 from opentelemetry.processor.baggage import ALLOW_ALL_BAGGAGE_KEYS, BaggageSpanProcessor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
 HELLO = [{"role": "user", "content": "Hello?"}]
 
 
 @contextmanager
-def instrumented(*instrumentors, exporter) -> Iterator[TracerProvider]:
+def instrumented(*instrumentors, exporter, batch: bool = False) -> Iterator[TracerProvider]:
     """A tracer provider whose resource comes from OTEL_RESOURCE_ATTRIBUTES, exporting each span
-    as it ends (so the export is done when the call returns), with the instrumentors installed."""
+    as it ends (so the export is done when the call returns), or with `batch` many spans per
+    export, flushed when the block ends; with the instrumentors installed."""
     provider = TracerProvider(resource=Resource.create())
     # Baggage entries become attributes of every span started under them (attribution.customer).
     provider.add_span_processor(BaggageSpanProcessor(ALLOW_ALL_BAGGAGE_KEYS))
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     for instrumentor in instrumentors:
         instrumentor.instrument(tracer_provider=provider)
     try:

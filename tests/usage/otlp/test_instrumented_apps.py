@@ -107,7 +107,10 @@ def test_the_official_openai_instrumentation_over_gzipped_otlp_json(app_environm
     ]
 
 
-def test_openllmetry_anthropic_calls_count_cache_reads_and_writes(app_environment):
+def test_openllmetry_anthropic_calls_count_cache_reads_and_writes(app_environment, monkeypatch, live_server):
+    # The base endpoint works too: the exporter appends /v1/traces.
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"{live_server.url}/otlp")
     with (
         instrumented(AnthropicInstrumentor(), exporter=OTLPSpanExporter()) as provider,
         task(provider, customer="cust_42"),
@@ -131,4 +134,16 @@ def test_two_instrumentations_on_one_call_store_it_once(app_environment):
         ("chatcmpl-1", OPENAI_COST),
         ("chatcmpl-2", OPENAI_COST),
         ("chatcmpl-3", Decimal("0E-9")),
+    ]
+
+
+def test_two_spans_of_one_call_in_one_export_store_it_once(app_environment):
+    both = (OpenLLMetryOpenAIInstrumentor(), OfficialOpenAIInstrumentor())
+    with instrumented(*both, exporter=OTLPSpanExporter(), batch=True) as provider, task(provider, customer="c"):
+        openai_calls(app_environment)
+    # One request held both spans of each call; the first with token counts (OpenLLMetry's) is kept.
+    assert [(e.event_id, e.billed_cost, e.usage_missing) for e in events()] == [
+        ("chatcmpl-1", OPENAI_COST, False),
+        ("chatcmpl-2", OPENAI_COST, False),
+        ("chatcmpl-3", Decimal("0E-9"), True),
     ]
