@@ -1,4 +1,4 @@
-"""`python -m bench [ingest|rollup|pages|profile]`: run the benchmarks (ingest, rollup and pages by
+"""`python -m bench [ingest|rollup|pages|otlp|profile]`: run the benchmarks (ingest, rollup and pages by
 default), check their results and record them in docs/benchmarks.md; `profile` profiles one
 ingestion path."""
 
@@ -17,10 +17,12 @@ BUSY_WARNING_CORES = 0.25
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("part", nargs="?", choices=("ingest", "rollup", "pages", "profile"), help="run one part only")
+    parser.add_argument(
+        "part", nargs="?", choices=("ingest", "rollup", "pages", "otlp", "profile"), help="run one part only"
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append the results to docs/benchmarks.md")
     args = parser.parse_args()
-    parts = [args.part] if args.part else ["ingest", "rollup", "pages"]
+    parts = [args.part] if args.part else ["ingest", "rollup", "pages", "otlp"]
     config = config_load()
     started = time.monotonic()
     print(f"== bench database {config.database}: recreate, migrate, load prices", flush=True)
@@ -46,6 +48,11 @@ def main() -> None:
 
             print("== rollup benchmark (issue 3)", flush=True)
             results[part] = rollup_run(config)
+        elif part == "otlp":
+            from .otlp import otlp_run
+
+            print("== OpenTelemetry ingestion benchmark", flush=True)
+            results[part] = otlp_run(config, bench_environment(config))
         else:
             from .pages import pages_run
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import orjson
 
 PATH = "/api/v1/events"
+OTLP_PATH = "/otlp/v1/traces"
 
 
 @dataclass
@@ -65,6 +66,8 @@ class _Share:
     step: int
     threads: int
     stop_after_s: float
+    path: str = PATH
+    content_type: str = "application/json"
 
 
 def _client_thread(share: _Share, headers: dict, claim, stop_at: float, out: LoadResult, lock) -> None:
@@ -75,7 +78,7 @@ def _client_thread(share: _Share, headers: dict, claim, stop_at: float, out: Loa
             break
         start = time.perf_counter()
         try:
-            conn.request("POST", PATH, share.bodies[i], headers)
+            conn.request("POST", share.path, share.bodies[i], headers)
             response = conn.getresponse()
             payload = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -85,11 +88,14 @@ def _client_thread(share: _Share, headers: dict, claim, stop_at: float, out: Loa
             continue
         local.latencies.append(time.perf_counter() - start)
         local.requests += 1
-        if response.status != 202:
+        if response.status != (202 if share.path == PATH else 200):
             local.error_count += 1
             local.errors.append(f"HTTP {response.status}: {payload[:300]!r}")
             continue
         local.sent.append(share.first + i * share.step)
+        if share.path == OTLP_PATH:
+            local.rejected += _otlp_rejected(payload)
+            continue
         result = orjson.loads(payload)
         local.accepted += result["accepted"]
         local.duplicates += result["duplicates"]
@@ -101,8 +107,17 @@ def _client_thread(share: _Share, headers: dict, claim, stop_at: float, out: Loa
         out.merge(local)
 
 
+def _otlp_rejected(payload: bytes) -> int:
+    """OTLP answers with no accepted count, only the spans it rejected (checked against the database)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    response = ExportTraceServiceResponse()
+    response.ParseFromString(payload)
+    return response.partial_success.rejected_spans
+
+
 def _client_process(share: _Share, barrier, queue) -> None:
-    headers = {"Authorization": f"Bearer {share.api_key}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {share.api_key}", "Content-Type": share.content_type}
     out = LoadResult()
     lock = threading.Lock()
     claim = itertools.count()  # next() on a count is atomic under the GIL: each body is sent once
@@ -127,7 +142,18 @@ class ClientPool:
     """Forks the client processes up front (before any measuring thread exists in this process);
     `run()` releases them together and collects what they saw."""
 
-    def __init__(self, *, port: int, api_key: str, bodies: list[bytes], clients: int, processes: int, stop_after_s):
+    def __init__(
+        self,
+        *,
+        port: int,
+        api_key: str,
+        bodies: list[bytes],
+        clients: int,
+        processes: int,
+        stop_after_s,
+        path: str = PATH,
+        content_type: str = "application/json",
+    ):
         from django.db import connections
 
         connections.close_all()  # forked clients must not inherit this process's database socket
@@ -148,6 +174,8 @@ class ClientPool:
                         step=processes,
                         threads=clients // processes + (p < clients % processes),
                         stop_after_s=stop_after_s,
+                        path=path,
+                        content_type=content_type,
                     ),
                     self.barrier,
                     self.queue,

@@ -14,7 +14,7 @@ import orjson
 import psycopg
 
 from .checks import require, require_equal
-from .client import ClientPool, LoadResult
+from .client import OTLP_PATH, PATH, ClientPool, LoadResult
 from .config import Config
 from .cpu import CpuMeter, CpuUse
 from .events import Totals, api_key_new, events_generate, events_rate, models_check, registry_create, totals_stored
@@ -77,7 +77,15 @@ class IngestFigures:
 
 
 def _phase(
-    server: WebServer, name: str, *, api_key: str, bodies: list[bytes], clients: int, config: Config, stop_after_s
+    server: WebServer,
+    name: str,
+    *,
+    api_key: str,
+    bodies: list[bytes],
+    clients: int,
+    config: Config,
+    stop_after_s,
+    path: str = PATH,
 ) -> Phase:
     print(f"  {name}: up to {len(bodies)} requests, {clients} concurrent clients …", flush=True)
     pool = ClientPool(
@@ -87,6 +95,8 @@ def _phase(
         clients=clients,
         processes=config.client_processes,
         stop_after_s=stop_after_s,
+        path=path,
+        content_type="application/x-protobuf" if path == OTLP_PATH else "application/json",
     )
     with CpuMeter(config.database, server.workers_cpu_seconds) as meter, WaitSampler(config.database_url) as waits:
         load = pool.run()

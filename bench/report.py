@@ -14,6 +14,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 INGEST_ROWS = "<!-- bench:ingest:rows -->"
 ROLLUP_ROWS = "<!-- bench:rollup:rows -->"
 PAGES_ROWS = "<!-- bench:pages:rows -->"
+OTLP_ROWS = "<!-- bench:otlp:rows -->"
 LATEST_START, LATEST_END = "<!-- bench:latest -->", "<!-- /bench:latest -->"
 
 # Targets of issue 6 and issue 3 (issue 4's are in bench.pages.run).
@@ -260,6 +261,11 @@ def results_record(results: dict, background: dict[str, float], *, record: bool)
     if "pages" in results:
         rows.append((PAGES_ROWS, _pages_row(results["pages"], head)))
         details += _pages_details(results["pages"], background["pages"])
+    if "otlp" in results:
+        from .otlp import otlp_details, otlp_row
+
+        rows.append((OTLP_ROWS, _row(otlp_row(results["otlp"], head))))
+        details += otlp_details(results["otlp"], background["otlp"])
     latest = "\n".join(details)
     for _, row in rows:
         print(row)

@@ -60,6 +60,9 @@ class DailyRollup(models.Model):
     billed_cost = MoneyField()
     cache_savings = MoneyField()
     unpriced = models.PositiveBigIntegerField(help_text="Events without a price (rated 0).")
+    usage_missing = models.PositiveBigIntegerField(
+        default=0, help_text="Calls reported without token counts (their cost is unknown, not 0)."
+    )
 
     class Meta:
         indexes = [
@@ -68,6 +71,7 @@ class DailyRollup(models.Model):
             models.Index(fields=["day"], name="rollup_day"),
             models.Index(fields=["day"], condition=GAPS, name="rollup_gaps_day"),
             models.Index(fields=["api_key", "day"], condition=GAPS, name="rollup_gaps_key_day"),
+            models.Index(fields=["day"], condition=models.Q(usage_missing__gt=0), name="rollup_usage_missing_day"),
         ]
 
     def __str__(self) -> str:

@@ -66,6 +66,7 @@ def _rebuild_sql() -> str:
         "traces",
         *_SUMS,
         "unpriced",
+        "usage_missing",
     )
     selects = (
         *_GRAIN,
@@ -77,6 +78,7 @@ def _rebuild_sql() -> str:
         "COUNT(DISTINCT NULLIF(trace_id, ''))",
         *(f"SUM({c})" for c in _SUMS),
         "SUM(CASE WHEN unpriced THEN 1 ELSE 0 END)",
+        "SUM(CASE WHEN usage_missing THEN 1 ELSE 0 END)",
     )
     source = _EVENTS_WITH_FAMILY.format(events=events, prices=ModelPrice._meta.db_table)
     return (

@@ -107,6 +107,7 @@ def overview(request, period: MonthPeriod):
     projection = provider_projection(today=period.today) if period.is_running else {}
     model_mix = org.overview_model_mix(period=period)
     ranked = [t for t in ranks if t.total]
+    usage_missing = org.overview_usage_missing(period=period)
     context = {
         "period": period,
         "budget": budget,
@@ -118,6 +119,8 @@ def overview(request, period: MonthPeriod):
         "model_mix": model_mix,
         "movers": org.overview_movers(end=period.end),
         "unpriced": org.overview_unpriced(period=period),
+        "usage_missing": usage_missing,
+        "usage_missing_total": sum(k.calls for k in usage_missing),
         "anomalies": anomalies_for(team=None, since=period.start, until=period.month_end),
         "can_acknowledge": True,
         "projection": projection,

@@ -199,3 +199,22 @@ def overview_movers(*, end: date, limit: int = 8) -> list[Mover]:
 
 def overview_unpriced(*, period: MonthPeriod) -> int:
     return _breakdown("total", period.start, period.end).aggregate(n=Sum("unpriced"))["n"] or 0
+
+
+@dataclass(frozen=True)
+class UsageMissing:
+    api_key: str
+    key_team: str
+    calls: int
+
+
+def overview_usage_missing(*, period: MonthPeriod) -> list[UsageMissing]:
+    """Calls reported without token counts (so of unknown cost), by the API key that sent them."""
+    rows = list(
+        DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end, usage_missing__gt=0)
+        .values("api_key_id")
+        .annotate(n=Sum("usage_missing"))
+        .order_by("-n", "api_key_id")
+    )
+    keys = ApiKey.objects.select_related("team").in_bulk({r["api_key_id"] for r in rows})
+    return [UsageMissing(keys[r["api_key_id"]].name, keys[r["api_key_id"]].team.name, r["n"]) for r in rows]

@@ -1,0 +1,59 @@
+"""The span attributes read for each event field, newest spelling first (docs/opentelemetry.md)."""
+
+from __future__ import annotations
+
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system")
+MODEL = ("gen_ai.response.model", "gen_ai.request.model")
+RESPONSE_ID = ("gen_ai.response.id",)
+OPERATION = "gen_ai.operation.name"
+
+# Token counts. The older spellings are still emitted by instrumentations in use: OpenLLMetry
+# (traceloop's opentelemetry-semantic-conventions-ai) and semantic conventions before 1.27.
+TOKEN_SPELLINGS = {
+    "input_tokens": (
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.usage.prompt_tokens",
+    ),
+    "output_tokens": (
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.usage.completion_tokens",
+    ),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+    ),
+    "cache_write_1h_tokens": ("anthropic.usage.cache_creation.ephemeral_1h_input_tokens",),
+    "reasoning_tokens": (
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.reasoning_tokens",
+        "llm.usage.reasoning_tokens",
+    ),
+}
+# A span is a provider call when it has the operation name or any attribute under these prefixes.
+USAGE_PREFIXES = ("gen_ai.usage.", "llm.usage.")
+# Operations that wrap provider calls rather than make one: an agent span may repeat the usage of
+# the calls beneath it, which would count them twice.
+NOT_CALLS = frozenset({"invoke_agent", "create_agent", "execute_tool", "invoke_workflow"})
+
+SERVICE_TIER = ("gen_ai.openai.response.service_tier", "openai.response.service_tier", "gen_ai.request.service_tier")
+# OpenAI answers "default" for the standard tier.
+SERVICE_TIERS = {
+    "default": "standard",
+    "standard": "standard",
+    "flex": "flex",
+    "priority": "priority",
+    "batch": "batch",
+}
+
+TAGS = ("team", "product", "feature", "customer", "agent")
+TAG_PREFIX = "attribution."
+AGENT_FALLBACK = "gen_ai.agent.name"
+SERVICE_NAME = "service.name"
+ENVIRONMENT = ("deployment.environment.name", "deployment.environment")
+ERROR_TYPE = "error.type"
