@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 import plotly
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "apps.allocation",
     "apps.budgets",
     "apps.showback",
+    "apps.insights",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +162,8 @@ CELERY_BEAT_SCHEDULE = {
     # Fixed monthly amounts accrue on days without events too.
     "allocate-recent-days": {"task": "allocation.allocate_recent_days", "schedule": 3600},
     "check-spend": {"task": "budgets.check_spend", "schedule": env.int("SPEND_CHECK_INTERVAL_SECONDS", default=900)},
+    "find-savings": {"task": "insights.find_savings", "schedule": crontab(hour=3, minute=30)},
+    "savings-digest": {"task": "insights.send_savings_digest", "schedule": crontab(hour=7, minute=0, day_of_week=1)},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
