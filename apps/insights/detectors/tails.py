@@ -70,10 +70,10 @@ def tails_detect(today: date, config: SavingsSettings) -> list[Finding]:
         sample = list(events.filter(**where).order_by("-timestamp").values(*FIELDS)[: config.tail_max_events])
         for field, lever in LEVERS.items():
             values = [e[field] for e in sample]
-            median, high = statistics.median(values), p95(values)
+            median, high = Decimal(str(statistics.median(values))), p95(values)
             if median <= 0 or high < median * config.tail_ratio:
                 continue
-            cap = int(Decimal(median) * config.tail_ratio)
+            cap = int(median * config.tail_ratio)
             tail = [e for e in sample if e[field] > cap]
             excess = sum((_rate(e) - _rate(e, **_capped(e, field, cap)) for e in tail), Decimal(0))
             excess = excess * scope["calls"] / len(sample)
@@ -88,14 +88,14 @@ def tails_detect(today: date, config: SavingsSettings) -> list[Finding]:
                     monthly_saving=saving,
                     sentence=(
                         f"Feature '{scope['feature'] or 'untagged'}' has a 95th-percentile {noun} of {high} tokens a "
-                        f"call against a median of {median:g}; capping the {len(tail)} calls above {cap} tokens "
+                        f"call against a median of {median.normalize():f}; capping the {len(tail)} calls above {cap} tokens "
                         f"saves {usd(saving)} a month."
                     ),
                     evidence={
                         "days": WINDOW_DAYS,
                         "calls": scope["calls"],
                         "calls_read": len(sample),
-                        "median": float(median),
+                        "median": str(median),
                         "p95": high,
                         "cap": cap,
                         "tail_calls": len(tail),
