@@ -88,8 +88,8 @@ def tails_detect(today: date, config: SavingsSettings) -> list[Finding]:
                     monthly_saving=saving,
                     sentence=(
                         f"Feature '{scope['feature'] or 'untagged'}' has a 95th-percentile {noun} of {high} tokens a "
-                        f"call against a median of {median.normalize():f}; capping the {len(tail)} calls above {cap} tokens "
-                        f"saves {usd(saving)} a month."
+                        f"call against a median of {median.normalize():f}; capping the {len(tail)} calls above {cap} "
+                        f"tokens saves {usd(saving)} a month."
                     ),
                     evidence={
                         "days": WINDOW_DAYS,
