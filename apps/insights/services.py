@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
@@ -19,6 +19,7 @@ from .repricing import MONTH_DAYS
 from .selectors import scope_unit_cost
 
 MEASURE_DAYS = 14
+CENT = Decimal("0.01")
 
 
 class LifecycleError(Exception):
@@ -43,7 +44,7 @@ def opportunities_refresh(*, today: date | None = None) -> list[Opportunity]:
         for name in ("lever", "team_id", "product_id", "feature", "agent", "api_key_id", "provider", "model"):
             setattr(row, name, getattr(f, name))
         row.monthly_saving, row.sentence, row.evidence, row.last_found = f.monthly_saving, f.sentence, f.evidence, today
-        if row.status == Opportunity.Status.DISMISSED and f.monthly_saving >= 2 * row.dismissed_saving:
+        if row.status == Opportunity.Status.DISMISSED and _cents(f.monthly_saving) >= _cents(2 * row.dismissed_saving):
             row.status = Opportunity.Status.OPEN
         row.save()
         stored.append(row)
@@ -52,6 +53,11 @@ def opportunities_refresh(*, today: date | None = None) -> list[Opportunity]:
     ).delete()
     opportunities_measure(today=today)
     return stored
+
+
+def _cents(amount: Decimal) -> Decimal:
+    # Monthly figures are rounded to the nano: twice a saving may differ from the doubled one there.
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
 def opportunity_accept(*, opportunity: Opportunity, owner) -> Opportunity:
