@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import BooleanField, Case, Count, Q, QuerySet, Sum, Value, When
 
+from apps.org.models import Team, TeamMembership
 from apps.pricing.rating import catalog
 from apps.rollups.models import DailyRollup
 from apps.usage.models import UsageEvent
@@ -167,4 +168,22 @@ def savings_summary() -> dict:
         "total": live.aggregate(s=Sum("monthly_saving"))["s"] or Decimal(0),
         "realised": done.aggregate(s=Sum("realised_monthly_saving"))["s"] or Decimal(0),
         "done": list(done.select_related("team").order_by("-done_at")),
+    }
+
+
+def can_act(user, team: Team) -> bool:
+    """Leads act on their team's opportunities; staff on every team's."""
+    if user.is_staff or user.is_superuser:
+        return True
+    return team.memberships.filter(user=user, role=TeamMembership.Role.LEAD).exists()
+
+
+def team_savings(*, user, team: Team) -> dict:
+    """The team page's Savings section: its opportunities by dollars, and whether the user may act."""
+    rows = list(opportunities_visible(team_ids=[team.pk]))
+    live = [o for o in rows if o.status in (Opportunity.Status.OPEN, Opportunity.Status.ACCEPTED)]
+    return {
+        "opportunities": rows,
+        "total": sum((o.monthly_saving for o in live), start=0),
+        "can_act": can_act(user, team),
     }

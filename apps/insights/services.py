@@ -143,10 +143,3 @@ def savings_digest_send() -> int:
         )
         sent += 1
     return sent
-
-
-def can_act(user, team: Team) -> bool:
-    """Leads act on their team's opportunities; staff on every team's."""
-    if user.is_staff or user.is_superuser:
-        return True
-    return team.memberships.filter(user=user, role=TeamMembership.Role.LEAD).exists()

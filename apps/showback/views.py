@@ -24,6 +24,7 @@ from apps.budgets.selectors import (
     team_budget_status,
 )
 from apps.budgets.services import anomaly_acknowledge
+from apps.insights.selectors import team_savings
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
 
@@ -109,6 +110,7 @@ def team_page(request, slug: str):
         ),
         "anomalies": anomalies_for(team=team, since=period.start, until=period.month_end),
         "can_acknowledge": _can_acknowledge(request.user, team),
+        "savings": team_savings(user=request.user, team=team),
         "breakdowns": breakdowns,
         "customers": customers,
         "agents": agents,
