@@ -25,6 +25,7 @@ from apps.allocation.selectors import costs_report
 from apps.allocation.services import day_refresh, days_in_range
 from apps.budgets.models import Budget
 from apps.budgets.services import spend_check
+from apps.insights.services import opportunities_refresh
 from apps.org.models import CustomerAccount, Product, TagAlias, Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP
 from apps.pricing.models import ModelPrice
@@ -110,6 +111,7 @@ def demo_company_build(
         day_refresh(day=day)
     _budgets_ensure(today=now.date())
     spend_check(now=now)
+    opportunities_refresh(today=now.date())
 
     rollups = DailyRollup.objects.filter(day__gte=first_day, day__lte=now.date())
     return DemoSummary(
