@@ -95,12 +95,13 @@ def event_token_groups(
                     tier=row["service_tier"],
                     long=bool(row["long"]),
                     calls=row["calls"],
+                    # PostgreSQL sums bigints as numeric: counts are made ints again here.
                     tokens=Tokens(
-                        input=row["input"],
-                        output=row["output"],
-                        cache_read=row["cache_read"],
-                        cache_write=row["cache_write"],
-                        cache_write_1h=row["cache_write_1h"],
+                        input=int(row["input"]),
+                        output=int(row["output"]),
+                        cache_read=int(row["cache_read"]),
+                        cache_write=int(row["cache_write"]),
+                        cache_write_1h=int(row["cache_write_1h"]),
                     ),
                 )
             )
@@ -112,7 +113,8 @@ def rollup_spend(*, start: date, end: date, by: Iterable[str], where: Q | None =
     rows = DailyRollup.objects.filter(day__gte=start, day__lte=end, team__isnull=False)
     if where is not None:
         rows = rows.filter(where)
-    return list(rows.values(*by).annotate(cost=Sum("billed_cost"), requests=Sum("requests")).order_by())
+    rows = rows.values(*by).annotate(cost=Sum("billed_cost"), requests=Sum("requests")).order_by()
+    return [{**r, "requests": int(r["requests"])} for r in rows]
 
 
 def scope_unit_cost(*, opportunity: Opportunity, start: date, end: date) -> tuple[Decimal, int]:
@@ -129,7 +131,7 @@ def scope_unit_cost(*, opportunity: Opportunity, start: date, end: date) -> tupl
     totals = DailyRollup.objects.filter(where, day__gte=start, day__lte=end).aggregate(
         cost=Sum("billed_cost"), requests=Sum("requests")
     )
-    return totals["cost"] or Decimal(0), totals["requests"] or 0
+    return totals["cost"] or Decimal(0), int(totals["requests"] or 0)
 
 
 def opportunities_visible(

@@ -50,8 +50,8 @@ def all_detectors() -> list[Detector]:
     ]
 
 
-def usd(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.01')):,}"
+def usd(amount: Decimal, places: int = 2) -> str:
+    return f"${amount.quantize(Decimal(1).scaleb(-places)):,}"
 
 
 def scope_words(key: dict) -> str:

@@ -41,8 +41,9 @@ def drift_detect(today: date, config: SavingsSettings) -> list[Finding]:
                 feature=r["feature"],
                 monthly_saving=saving,
                 sentence=(
-                    f"{where} now costs {usd(unit_now)} a request against {usd(unit_then)} the {WINDOW_DAYS} days "
-                    f"before (+{rise}%); back at the old unit cost it would spend {usd(saving)} a month less."
+                    f"{where} now costs {usd(unit_now, places=4)} a request against {usd(unit_then, places=4)} "
+                    f"the {WINDOW_DAYS} days before (+{rise}%); back at the old unit cost it would spend "
+                    f"{usd(saving)} a month less."
                 ),
                 evidence={
                     "days": WINDOW_DAYS,
