@@ -30,7 +30,8 @@ class LifecycleError(Exception):
 def opportunities_refresh(*, today: date | None = None) -> list[Opportunity]:
     """Run every detector over the 28 days before `today` and store what they find.
 
-    A finding updates its row (one per lever and scope). An open row not found again is deleted;
+    A finding updates its row (one per lever and scope), except a done one, whose estimate stays
+    beside its realised saving. An open row not found again is deleted;
     accepted, done and dismissed rows are kept. A dismissed row stays dismissed unless its
     saving has at least doubled since it was dismissed, when it is opened again.
     """
@@ -41,6 +42,8 @@ def opportunities_refresh(*, today: date | None = None) -> list[Opportunity]:
     stored = []
     for f in findings:
         row = existing.get(f.fingerprint) or Opportunity(fingerprint=f.fingerprint, first_found=today)
+        if row.status == Opportunity.Status.DONE:
+            continue  # its estimate stays the one the fix was made on, beside the realised saving
         for name in ("lever", "team_id", "product_id", "feature", "agent", "api_key_id", "provider", "model"):
             setattr(row, name, getattr(f, name))
         row.monthly_saving, row.sentence, row.evidence, row.last_found = f.monthly_saving, f.sentence, f.evidence, today

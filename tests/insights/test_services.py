@@ -131,3 +131,19 @@ def test_the_digest_sends_each_teams_leads_their_top_three(team, lead, member):
     assert email.to == [lead.email]
     assert "$40.00" in email.body and "$30.00" in email.body and "$20.00" in email.body
     assert "$5.00" not in email.body
+
+
+def test_a_done_opportunity_keeps_the_estimate_it_was_done_on(usage, team, lead):
+    usage.add(team, at(3), times=100, feature="classify")
+    usage.flush()
+    opportunities_refresh(today=TODAY)
+    routing = Opportunity.objects.get(lever="routing")
+    opportunity_accept(opportunity=routing, owner=lead)
+    opportunity_done(opportunity=routing)
+
+    usage.add(team, at(4), times=100, feature="classify")
+    usage.flush()
+    opportunities_refresh(today=TODAY)
+
+    routing.refresh_from_db()
+    assert (routing.status, routing.monthly_saving) == ("done", Decimal("1.928571429"))

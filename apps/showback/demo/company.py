@@ -77,6 +77,8 @@ class Workload:
     input_tail: float = 0.0
     error_rate: float = 0.006
     input_growth: float = 0.0
+    switched_to: tuple[str, str] | None = None  # the model its calls moved to `switched_days` ago
+    switched_days: int = 0
 
 
 TEAMS = (
@@ -130,6 +132,9 @@ RUNAWAY_HOURS = 54
 RUNAWAY_CUSTOMER = "acct-1003"
 LEFT_RUNNING_FEATURE = "enrichment-backfill"
 LEFT_RUNNING_HOURS = 240
+# A routing saving marked done this many days ago, whose realised saving the demo shows.
+FIXED_FEATURE = "ticket-summary"
+FIXED_DAYS_AGO = 30
 
 
 def _w(*pairs) -> tuple:
@@ -225,6 +230,9 @@ WORKLOADS = (
              product="invoice-extraction", calls_per_day=60, weekend=0.2, error_rate=0.35),
     Workload("contracts", "billing-pipeline", "contract-summary", _w((SONNET, 1)), 8000, 300,
              product="invoice-extraction", calls_per_day=100, weekend=0.2, input_growth=0.5),
+    # A fix already made: routine ticket summaries moved from Opus to Haiku (see FIXED_SAVING).
+    Workload("ticket-summary", "support-bot", FIXED_FEATURE, _w((OPUS, 1)), 1200, 150,
+             product="ticket-triage", calls_per_day=60, weekend=0.6, switched_to=HAIKU, switched_days=FIXED_DAYS_AGO),
 )
 # fmt: on
 

@@ -170,6 +170,8 @@ def day_events(
             if at > now:
                 break
             event = _call(workload, task, task.first_step + n, at, rng, customer)
+            if workload.switched_to and at >= now - timedelta(days=workload.switched_days):
+                event["provider"], event["model"] = workload.switched_to
             if workload.input_growth:
                 growth = (1 + workload.input_growth) ** ((day - first_day).days / 30)
                 event["input_tokens"] = int(event["input_tokens"] * growth)
