@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from apps.org.models import Product, Team
 from apps.pricing.fields import MoneyField
 from apps.usage.models import ApiKey
+
+SHARE = [MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))]
+HOUR = [MaxValueValidator(24)]
 
 
 class SavingsSettings(models.Model):
@@ -20,23 +26,37 @@ class SavingsSettings(models.Model):
     routing_max_input_tokens = models.PositiveIntegerField(default=2000, help_text="A routine call's input at most.")
     routing_max_output_tokens = models.PositiveIntegerField(default=500, help_text="A routine call's output at most.")
     routing_min_routine_share = models.DecimalField(
-        max_digits=4, decimal_places=3, default=Decimal("0.8"), help_text="Share of a scope's calls that are routine."
+        max_digits=4,
+        decimal_places=3,
+        default=Decimal("0.8"),
+        validators=SHARE,
+        help_text="Share of a scope's calls that are routine.",
     )
     min_calls = models.PositiveIntegerField(default=50, help_text="Calls in 28 days before a scope is judged.")
     caching_min_input_per_call = models.PositiveIntegerField(default=4000)
-    caching_max_read_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.1"))
-    caching_target_read_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.5"))
-    caching_reads_per_write = models.PositiveIntegerField(
-        default=10, help_text="Calls served by one cache write of the shared prefix (5-minute lifetime)."
+    caching_max_read_share = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.1"), validators=SHARE
     )
-    batch_off_hours_share = models.DecimalField(max_digits=4, decimal_places=3, default=Decimal("0.8"))
-    working_hours_start = models.PositiveSmallIntegerField(default=8)
-    working_hours_end = models.PositiveSmallIntegerField(default=18)
+    caching_target_read_share = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.5"), validators=SHARE
+    )
+    caching_reads_per_write = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="Calls served by one cache write of the shared prefix (5-minute lifetime).",
+    )
+    batch_off_hours_share = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal("0.8"), validators=SHARE
+    )
+    working_hours_start = models.PositiveSmallIntegerField(default=8, validators=HOUR)
+    working_hours_end = models.PositiveSmallIntegerField(default=18, validators=HOUR)
     working_timezone = models.CharField(max_length=64, default="UTC")
     nonprod_max_share = models.DecimalField(
         max_digits=5, decimal_places=3, default=Decimal("0.25"), help_text="Non-production spend per production dollar."
     )
-    tail_ratio = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("5"))
+    tail_ratio = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("5"), validators=[MinValueValidator(Decimal(1))]
+    )
     tail_max_events = models.PositiveIntegerField(
         default=50000, help_text="Most recent calls per feature read for the tail (bounds the query)."
     )
@@ -47,6 +67,14 @@ class SavingsSettings(models.Model):
 
     def __str__(self) -> str:
         return "Savings settings"
+
+    def clean(self) -> None:
+        try:
+            ZoneInfo(self.working_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError({"working_timezone": "Give an IANA time zone, e.g. Europe/Paris."}) from exc
+        if self.working_hours_start >= self.working_hours_end:
+            raise ValidationError({"working_hours_end": "Working hours must end after they start."})
 
     @classmethod
     def current(cls) -> SavingsSettings:
