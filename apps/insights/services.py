@@ -36,7 +36,10 @@ def opportunities_refresh(*, today: date | None = None) -> list[Opportunity]:
     saving has at least doubled since it was dismissed, when it is opened again.
     """
     today = today or timezone.now().date()
-    config = SavingsSettings.current()
+    SavingsSettings.current()
+    # Two runs at once (beat and the command) would insert the same fingerprints: the second
+    # waits on the settings row and then updates what the first stored.
+    config = SavingsSettings.objects.select_for_update().get(pk=1)
     findings: list[Finding] = [f for detect in all_detectors() for f in detect(today, config)]
     existing = {o.fingerprint: o for o in Opportunity.objects.filter(fingerprint__in=[f.fingerprint for f in findings])}
     stored = []

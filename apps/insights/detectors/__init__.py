@@ -47,6 +47,7 @@ def all_detectors() -> list[Detector]:
         tails.tails_detect,
         failures.failures_detect,
         drift.drift_detect,
+        drift.customer_drift_detect,
     ]
 
 
