@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 import plotly
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -108,6 +109,7 @@ INSTALLED_APPS = [
     "apps.budgets",
     "apps.showback",
     "apps.closing",
+    "apps.insights",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +194,8 @@ CELERY_BEAT_SCHEDULE = {
     "check-spend": {"task": "budgets.check_spend", "schedule": env.int("SPEND_CHECK_INTERVAL_SECONDS", default=900)},
     # Months due under the admin's auto-close setting (apps.closing); nothing while it is blank.
     "close-due-months": {"task": "closing.close_due_months", "schedule": 86400},
+    "find-savings": {"task": "insights.find_savings", "schedule": crontab(hour=3, minute=30)},
+    "savings-digest": {"task": "insights.send_savings_digest", "schedule": crontab(hour=7, minute=0, day_of_week=1)},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("apps.usage.urls")),
     path("api/v1/", include("apps.allocation.urls")),
     path("api/v1/", include("apps.budgets.urls")),
+    path("api/v1/", include("apps.insights.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's script as a file: the pages allow no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
@@ -20,5 +21,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("otlp/", include("apps.usage.otlp.urls")),
+    path("savings/", include("apps.insights.page_urls")),
     path("", include("apps.showback.urls")),
 ]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.allocation.models import RuleTarget, SharedCostRule
 from apps.budgets.models import Alert, Anomaly, Budget, Webhook
+from apps.insights.models import Opportunity
 from apps.org.models import CustomerAccount, Environment, Product, TagAlias, Team, TeamMembership
 from apps.pricing.models import ModelAlias, ModelPrice, NegotiatedDiscount
 from apps.rollups.models import DailyRollup
@@ -272,3 +273,17 @@ class AlertFactory(factory.django.DjangoModelFactory):
     subject = factory.LazyAttribute(lambda a: f"team:{a.team.slug}" if a.team else "organisation")
     period = factory.Sequence(lambda n: f"{timezone.now():%Y-%m}@{n}%")
     message = factory.LazyAttribute(lambda a: f"{a.subject} crossed a threshold ({a.period}).")
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    """An open routing opportunity of a team's feature, as the detectors would store it."""
+
+    class Meta:
+        model = Opportunity
+
+    lever = Opportunity.Lever.ROUTING
+    fingerprint = factory.Sequence(lambda n: f"routing|opportunity-{n}")
+    team = factory.SubFactory(TeamFactory)
+    feature = "classify"
+    monthly_saving = Decimal("10")
+    sentence = "Feature 'classify' could use a cheaper model."

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import anomalies_for, organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
+from apps.insights.selectors import team_savings
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
 from attribution_site.periods import MonthPeriod
@@ -82,6 +83,7 @@ def team_page(request, slug: str, period: MonthPeriod):
         "grain": grain,
         "grains": charts.GRAINS,
         "can_acknowledge": _can_acknowledge(request.user, team),
+        "savings": team_savings(user=request.user, team=team),
         "charts": {name: charts.to_html(figure) for name, figure in charts.team_charts(page, grain=grain).items()},
     }
     return render(request, "showback/team.html", context)

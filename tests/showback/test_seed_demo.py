@@ -15,6 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.allocation.models import AllocationResult, SharedCostRule
+from apps.insights.models import Opportunity
 from apps.org.models import CustomerAccount, Product, Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP, user_sees_all_teams
 from apps.rollups.models import DailyRollup
@@ -172,3 +173,18 @@ def test_if_empty_builds_nothing_the_second_time(db, settings, tmp_path):
     assert "not built" in out.getvalue()
     assert "lead-search" in out.getvalue()
     assert (tmp_path / "demo_password").read_text().strip() in out.getvalue()
+
+
+def test_each_planted_saving_is_found_on_the_demo(demo):
+    found = {(o.lever, o.team.slug, o.feature) for o in Opportunity.objects.select_related("team")}
+
+    # Unit-cost drift needs two months of history: tests/insights/test_demo.py builds them.
+    assert {
+        ("routing", "support", "intent-detection"),
+        ("caching", "billing", "pdf-extraction"),
+        ("batch", "insights", "nightly-report"),
+        ("nonprod", "growth", ""),
+        ("unbounded_output", "growth", "reply-draft"),
+        ("bloated_context", "support", "kb-lookup"),
+        ("paid_failures", "billing", "pdf-extraction"),
+    } <= found, sorted(found)

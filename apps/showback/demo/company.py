@@ -71,6 +71,14 @@ class Workload:
     per_hour: float = 0
     last_hours: int = 0
     escalates: bool = False  # the anomaly's hourly rate climbs over its window (a loop fanning out)
+    # Planted savings (apps.insights): a share of calls with 25× the output or input, a higher
+    # error rate, and input per call growing by this much every 30 days.
+    output_tail: float = 0.0
+    input_tail: float = 0.0
+    error_rate: float = 0.006
+    input_growth: float = 0.0
+    switched_to: tuple[str, str] | None = None  # the model its calls moved to `switched_days` ago
+    switched_days: int = 0
 
 
 TEAMS = (
@@ -124,6 +132,9 @@ RUNAWAY_HOURS = 54
 RUNAWAY_CUSTOMER = "acct-1003"
 LEFT_RUNNING_FEATURE = "enrichment-backfill"
 LEFT_RUNNING_HOURS = 240
+# A routing saving marked done this many days ago, whose realised saving the demo shows.
+FIXED_FEATURE = "ticket-summary"
+FIXED_DAYS_AGO = 30
 
 
 def _w(*pairs) -> tuple:
@@ -204,6 +215,24 @@ WORKLOADS = (
              team="Search Team", product="semantic-search", calls_per_day=25, weekend=1.0, hours=NIGHTLY),
     Workload("notebooks", "notebooks", "", _w((SONNET, 0.7), (GPT_4O, 0.3)), 15000, 1000,
              calls_per_day=20, weekend=0.05),
+    # Planted savings: short routine calls on Opus, a nightly report on the standard tier, replies
+    # without an output cap, a lookup stuffing whole documents into some prompts, paid-for failed
+    # extractions, and contract summaries whose prompts keep growing.
+    Workload("intent", "support-bot", "intent-detection", _w((OPUS, 1)), 800, 40,
+             product="ticket-triage", calls_per_day=80, weekend=0.6),
+    Workload("nightly-report", "insights-agents", "nightly-report", _w((SONNET, 1)), 12000, 1500,
+             product="analytics-copilot", calls_per_day=60, weekend=1.0, hours=NIGHTLY),
+    Workload("reply-draft", "growth-services", "reply-draft", _w((SONNET, 1)), 1500, 800,
+             product="email-writer", calls_per_day=100, weekend=0.3, output_tail=0.1),
+    Workload("kb-lookup", "support-bot", "kb-lookup", _w((SONNET, 1)), 3000, 200,
+             product="support-assistant", calls_per_day=100, weekend=0.6, input_tail=0.1),
+    Workload("pdf-extraction", "billing-pipeline", "pdf-extraction", _w((SONNET, 1)), 30000, 500,
+             product="invoice-extraction", calls_per_day=60, weekend=0.2, error_rate=0.35),
+    Workload("contracts", "billing-pipeline", "contract-summary", _w((SONNET, 1)), 8000, 300,
+             product="invoice-extraction", calls_per_day=100, weekend=0.2, input_growth=0.5),
+    # A fix already made: routine ticket summaries moved from Opus to Haiku (see FIXED_SAVING).
+    Workload("ticket-summary", "support-bot", FIXED_FEATURE, _w((OPUS, 1)), 1200, 150,
+             product="ticket-triage", calls_per_day=60, weekend=0.6, switched_to=HAIKU, switched_days=FIXED_DAYS_AGO),
 )
 # fmt: on
 

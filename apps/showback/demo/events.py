@@ -15,7 +15,7 @@ from typing import Any
 from .company import ANTHROPIC, CustomerSpec, Workload
 
 WEEKDAY_FACTOR = (0.95, 1.0, 1.0, 1.0, 0.9, 1.0, 0.9)  # Monday first; Saturday and Sunday also get `weekend`
-ERROR_RATE = 0.006
+TAIL_FACTOR = 25  # a planted tail call's output or input against the workload's usual
 HOUR = timedelta(hours=1)
 
 
@@ -111,8 +111,13 @@ def _call(
         cache_read = prefix
     elif prefix and provider == ANTHROPIC:
         cache_write = prefix  # OpenAI caches on its own and bills no writes
-    outcome = "error" if rng.random() < ERROR_RATE else "success"
+    outcome = "error" if rng.random() < workload.error_rate else "success"
     output_tokens = int(workload.output_tokens * rng.lognormvariate(0, 0.5)) if outcome == "success" else 0
+    # Tails draw only where planted, so every other workload's events stay as they were.
+    if workload.output_tail and rng.random() < workload.output_tail and outcome == "success":
+        output_tokens *= TAIL_FACTOR
+    if workload.input_tail and rng.random() < workload.input_tail:
+        input_tokens *= TAIL_FACTOR
     event = {
         "timestamp": at.isoformat(),
         "provider": provider,
@@ -165,6 +170,11 @@ def day_events(
             if at > now:
                 break
             event = _call(workload, task, task.first_step + n, at, rng, customer)
+            if workload.switched_to and at >= now - timedelta(days=workload.switched_days):
+                event["provider"], event["model"] = workload.switched_to
+            if workload.input_growth:
+                growth = (1 + workload.input_growth) ** ((day - first_day).days / 30)
+                event["input_tokens"] = int(event["input_tokens"] * growth)
             event["event_id"] = f"{task.id_prefix}-{task.first_number + n:05d}"
             events.append(event)
     return events

@@ -7,7 +7,7 @@ import random
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -25,6 +25,9 @@ from apps.allocation.selectors import costs_report
 from apps.allocation.services import day_refresh, days_in_range
 from apps.budgets.models import Budget
 from apps.budgets.services import spend_check
+from apps.insights.detectors.routing import routing_detect
+from apps.insights.models import Opportunity, SavingsSettings
+from apps.insights.services import MEASURE_DAYS, opportunities_measure, opportunities_refresh
 from apps.org.models import CustomerAccount, Product, TagAlias, Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP
 from apps.pricing.models import ModelPrice
@@ -110,6 +113,8 @@ def demo_company_build(
         day_refresh(day=day)
     _budgets_ensure(today=now.date())
     spend_check(now=now)
+    opportunities_refresh(today=now.date())
+    _fixed_saving_plant(now=now, first_day=first_day)
 
     rollups = DailyRollup.objects.filter(day__gte=first_day, day__lte=now.date())
     return DemoSummary(
@@ -120,6 +125,29 @@ def demo_company_build(
         billed_cost=rollups.aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
         unattributed_cost=rollups.filter(team__isnull=True).aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
     )
+
+
+def _fixed_saving_plant(*, now: datetime, first_day: date) -> None:
+    """The routing saving support made FIXED_DAYS_AGO: found as the detector found it that day,
+    marked done then, and measured over the 14 days either side."""
+    done_day = now.date() - timedelta(days=company.FIXED_DAYS_AGO)
+    if first_day > done_day - timedelta(days=MEASURE_DAYS):
+        return  # too little history for a before and an after
+    found = [f for f in routing_detect(done_day, SavingsSettings.current()) if f.feature == company.FIXED_FEATURE]
+    if not found or Opportunity.objects.filter(fingerprint=found[0].fingerprint).exists():
+        return
+    finding, done_at = found[0], datetime.combine(done_day, time(9), tzinfo=UTC)
+    Opportunity.objects.create(
+        fingerprint=finding.fingerprint,
+        **{name: getattr(finding, name) for name in ("lever", "team_id", "product_id", "feature", "agent")},
+        **{name: getattr(finding, name) for name in ("provider", "model", "monthly_saving", "sentence", "evidence")},
+        status=Opportunity.Status.DONE,
+        first_found=done_day,
+        last_found=done_day,
+        accepted_at=done_at,
+        done_at=done_at,
+    )
+    opportunities_measure(today=now.date())
 
 
 def _budgets_ensure(*, today: date) -> None:

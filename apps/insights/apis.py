@@ -1,0 +1,65 @@
+"""Opportunities API: the same access rules as the costs API (a key its team, people their teams)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.org.models import Team
+from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
+
+from .models import Opportunity
+from .selectors import opportunities_visible
+
+MONEY = {"max_digits": 24, "decimal_places": 9}
+
+
+class OpportunitiesApi(APIView):
+    permission_classes = [IsKeyOrSignedIn]
+
+    class InputSerializer(serializers.Serializer):
+        team = serializers.SlugField(required=False, max_length=64, help_text="Only this team (slug).")
+        lever = serializers.ChoiceField(choices=Opportunity.Lever.choices, required=False)
+        status = serializers.ChoiceField(choices=Opportunity.Status.choices, required=False)
+
+        def validate_team(self, value: str) -> str:
+            if not Team.objects.filter(slug=value).exists():
+                raise serializers.ValidationError(f"No team '{value}'.")
+            return value
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        lever = serializers.CharField()
+        status = serializers.CharField()
+        team = serializers.CharField(source="team.slug")
+        product = serializers.CharField(source="product.slug", default=None)
+        feature = serializers.CharField()
+        agent = serializers.CharField()
+        api_key = serializers.CharField(source="api_key.name", default=None)
+        provider = serializers.CharField()
+        model = serializers.CharField()
+        monthly_saving = serializers.DecimalField(**MONEY)
+        sentence = serializers.CharField()
+        evidence = serializers.DictField()
+        owner = serializers.CharField(source="owner.username", default=None)
+        dismissed_reason = serializers.CharField()
+        first_found = serializers.DateField()
+        last_found = serializers.DateField()
+        done_at = serializers.DateTimeField()
+        before_unit_cost = serializers.DecimalField(**MONEY)
+        after_unit_cost = serializers.DecimalField(**MONEY)
+        realised_monthly_saving = serializers.DecimalField(**MONEY)
+
+    @extend_schema(operation_id="opportunities", parameters=[InputSerializer], responses=OutputSerializer(many=True))
+    def get(self, request):
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        unknown = sorted(set(request.query_params) - set(params.fields) - {"format"})
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["Unknown parameter. Filter by team, lever or status."] for name in unknown}
+            )
+        rows = opportunities_visible(team_ids=visible_team_ids(request), **params.validated_data)
+        return Response(self.OutputSerializer(rows, many=True).data)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.factories import OpportunityFactory
+
+URL = "/api/v1/opportunities"
+
+
+@pytest.fixture
+def opportunities(team, other_team):
+    return {
+        "ours": OpportunityFactory(team=team, monthly_saving=Decimal("12.5")),
+        "ours_caching": OpportunityFactory(team=team, lever="caching", monthly_saving=Decimal("40")),
+        "theirs": OpportunityFactory(team=other_team, monthly_saving=Decimal("7")),
+    }
+
+
+def _client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_a_member_reads_only_their_teams_opportunities_largest_first(member, opportunities):
+    response = _client(member).get(URL)
+
+    assert response.status_code == 200
+    assert [(r["team"], r["lever"], r["monthly_saving"]) for r in response.json()] == [
+        ("search", "caching", "40.000000000"),
+        ("search", "routing", "12.500000000"),
+    ]
+
+
+def test_finance_reads_the_whole_organisation(finance, opportunities):
+    response = _client(finance).get(URL)
+
+    assert {r["team"] for r in response.json()} == {"search", "billing"}
+
+
+def test_an_api_key_reads_its_own_team(key_client, opportunities):
+    response = key_client.get(URL)
+
+    assert {r["team"] for r in response.json()} == {"search"}
+
+
+def test_an_outsider_is_refused(outsider, opportunities):
+    assert _client(outsider).get(URL).status_code == 403
+
+
+def test_an_anonymous_caller_is_refused(anon_client, opportunities):
+    assert anon_client.get(URL).status_code in (401, 403)
+
+
+def test_it_filters_by_team_lever_and_status(admin_user, opportunities):
+    client = _client(admin_user)
+
+    assert [r["id"] for r in client.get(URL, {"team": "billing"}).json()] == [opportunities["theirs"].pk]
+    assert [r["id"] for r in client.get(URL, {"lever": "caching"}).json()] == [opportunities["ours_caching"].pk]
+    assert client.get(URL, {"status": "done"}).json() == []
+
+
+def test_a_member_filtering_on_another_team_sees_nothing_of_it(member, opportunities):
+    assert _client(member).get(URL, {"team": "billing"}).json() == []
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"lever": "magic"}, "lever"),
+        ({"status": "later"}, "status"),
+        ({"team": "nobody"}, "team"),
+        ({"teams": "search"}, "teams"),
+    ],
+)
+def test_bad_filters_are_refused_naming_the_field(finance, opportunities, params, field):
+    response = _client(finance).get(URL, params)
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
