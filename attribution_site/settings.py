@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 import plotly
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "apps.allocation",
     "apps.budgets",
     "apps.showback",
+    "apps.billing",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +162,8 @@ CELERY_BEAT_SCHEDULE = {
     # Fixed monthly amounts accrue on days without events too.
     "allocate-recent-days": {"task": "allocation.allocate_recent_days", "schedule": 3600},
     "check-spend": {"task": "budgets.check_spend", "schedule": env.int("SPEND_CHECK_INTERVAL_SECONDS", default=900)},
+    # Providers finish a day's cost report hours after midnight UTC: pull the last days again daily.
+    "sync-provider-costs": {"task": "billing.sync_provider_costs", "schedule": crontab(hour=6, minute=15)},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
@@ -249,3 +253,28 @@ LOGGING = {
     # One line per successful task is noise, above all with tasks running in-process.
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
+
+# Provider bills and reconciliation (apps.billing).
+def _dev_credentials_key() -> str:
+    """A Fernet key generated once per checkout, like the development secret key."""
+    from cryptography.fernet import Fernet
+
+    path = VAR_DIR / "billing_credentials_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY")
+else:
+    BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY", default="") or _dev_credentials_key()
+BILLING_ENV_ACCOUNTS = {
+    "anthropic": (env.str("ANTHROPIC_ADMIN_API_KEY", default=""), env.str("ANTHROPIC_ADMIN_API_BASE", default="")),
+    "openai": (env.str("OPENAI_ADMIN_API_KEY", default=""), env.str("OPENAI_ADMIN_API_BASE", default="")),
+}
+BILLING_PULL_ATTEMPTS = env.int("BILLING_PULL_ATTEMPTS", default=5)
+BILLING_PULL_BACKOFF_SECONDS = env.float("BILLING_PULL_BACKOFF_SECONDS", default=2)
+BILLING_PULL_MAX_WAIT_SECONDS = env.float("BILLING_PULL_MAX_WAIT_SECONDS", default=60)
+BILLING_PULL_TIMEOUT_SECONDS = env.float("BILLING_PULL_TIMEOUT_SECONDS", default=30)
+BILLING_SYNC_DAYS = env.int("BILLING_SYNC_DAYS", default=3)

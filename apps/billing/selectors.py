@@ -1,0 +1,101 @@
+"""Reads: a month's reconciliation per provider, with its days and the remainder's attribution."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from .models import Reconciliation, ReconciliationSettings
+
+ZERO = Decimal("0E-9")
+
+
+@dataclass
+class ReconciliationDay:
+    day: date
+    team: str | None
+    product: str | None
+    scopes: str
+    billed: Decimal
+    recorded: Decimal
+    remainder: Decimal
+    over_recorded: Decimal
+    usage_priced: Decimal | None
+    is_partial: bool
+    cause: str
+    exceeds_threshold: bool
+
+    @property
+    def difference(self) -> Decimal:
+        return self.billed - self.recorded
+
+
+@dataclass
+class ProviderReconciliation:
+    provider: str
+    billed: Decimal = ZERO
+    recorded: Decimal = ZERO
+    remainder: Decimal = ZERO
+    over_recorded: Decimal = ZERO
+    remainder_by_team: dict[str, Decimal] = field(default_factory=dict)
+    days: list[ReconciliationDay] = field(default_factory=list)
+
+    @property
+    def difference(self) -> Decimal:
+        return self.billed - self.recorded
+
+    @property
+    def attributed_total(self) -> Decimal:
+        """What the rollups now hold for this provider's reconciled days: events plus remainder."""
+        return self.recorded + self.remainder
+
+    @property
+    def balances(self) -> bool:
+        return self.attributed_total == self.billed
+
+
+def exceeds_threshold(*, billed: Decimal, recorded: Decimal, percent: Decimal) -> bool:
+    """A difference above `percent` of the day's spend (the larger of billed and recorded)."""
+    base = max(billed, recorded)
+    return bool(base) and abs(billed - recorded) * 100 > base * percent
+
+
+def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliation]:
+    percent = ReconciliationSettings.current().threshold_percent
+    providers: dict[str, ProviderReconciliation] = {}
+    remainder_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    rows = (
+        Reconciliation.objects.filter(day__gte=start, day__lte=end)
+        .select_related("team", "product")
+        .order_by("provider", "day", "team__slug")
+    )
+    for r in rows:
+        p = providers.setdefault(r.provider, ProviderReconciliation(provider=r.provider))
+        p.billed += r.billed
+        p.recorded += r.recorded
+        p.remainder += r.remainder
+        p.over_recorded += r.over_recorded
+        team = r.team.slug if r.team else None
+        if r.remainder:
+            remainder_by_team[r.provider][team or "unattributed"] += r.remainder
+        p.days.append(
+            ReconciliationDay(
+                day=r.day,
+                team=team,
+                product=r.product.slug if r.product else None,
+                scopes=r.scopes,
+                billed=r.billed,
+                recorded=r.recorded,
+                remainder=r.remainder,
+                over_recorded=r.over_recorded,
+                usage_priced=r.usage_priced,
+                is_partial=r.is_partial,
+                cause=r.cause,
+                exceeds_threshold=exceeds_threshold(billed=r.billed, recorded=r.recorded, percent=percent),
+            )
+        )
+    for provider, p in providers.items():
+        p.remainder_by_team = dict(sorted(remainder_by_team[provider].items()))
+    return list(providers.values())
