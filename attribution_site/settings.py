@@ -254,6 +254,7 @@ LOGGING = {
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
 
+
 # Provider bills and reconciliation (apps.billing).
 def _dev_credentials_key() -> str:
     """A Fernet key generated once per checkout, like the development secret key."""

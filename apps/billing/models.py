@@ -131,6 +131,9 @@ class UsageLine(models.Model):
     class Meta:
         indexes = [models.Index(fields=["day", "provider"], name="usage_line_day_provider")]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.provider} {self.scope} {self.model}"
+
 
 class ScopeMapping(models.Model):
     """A provider scope (workspace, project, API key id, sub-account, or `key=value` cloud tag)

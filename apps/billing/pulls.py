@@ -111,7 +111,7 @@ def anthropic_pull(*, base_url: str, api_key: str, start: date, end: date) -> Re
     headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
     window = [("starting_at", _rfc3339(start)), ("ending_at", _rfc3339(end)), ("bucket_width", "1d")]
     with _client(base_url=base_url, headers=headers) as client:
-        costs = window + [("group_by[]", "workspace_id"), ("group_by[]", "description"), ("limit", "31")]
+        costs = [*window, ("group_by[]", "workspace_id"), ("group_by[]", "description"), ("limit", "31")]
         for bucket in _paged(client, "/v1/organizations/cost_report", costs, report.pages["cost_report"]):
             day = datetime.fromisoformat(bucket["starting_at"]).date()
             partial = _is_partial(datetime.fromisoformat(bucket["ending_at"]))
@@ -126,7 +126,7 @@ def anthropic_pull(*, base_url: str, api_key: str, start: date, end: date) -> Re
                         is_partial=partial,
                     )
                 )
-        usage = window + [("group_by[]", "workspace_id"), ("group_by[]", "api_key_id"), ("group_by[]", "model")]
+        usage = [*window, ("group_by[]", "workspace_id"), ("group_by[]", "api_key_id"), ("group_by[]", "model")]
         usage += [("limit", "31")]
         raw = report.pages["usage_report/messages"]
         for bucket in _paged(client, "/v1/organizations/usage_report/messages", usage, raw):
@@ -166,7 +166,7 @@ def openai_pull(*, base_url: str, api_key: str, start: date, end: date) -> Repor
     headers = {"Authorization": f"Bearer {api_key}"}
     window = [("start_time", _unix(start)), ("end_time", _unix(end)), ("bucket_width", "1d")]
     with _client(base_url=base_url, headers=headers) as client:
-        costs = window + [("group_by", "project_id"), ("group_by", "line_item"), ("limit", "180")]
+        costs = [*window, ("group_by", "project_id"), ("group_by", "line_item"), ("limit", "180")]
         for bucket in _paged(client, "/v1/organization/costs", costs, report.pages["costs"]):
             day = datetime.fromtimestamp(int(bucket["start_time"]), tz=UTC).date()
             partial = _is_partial(datetime.fromtimestamp(int(bucket["end_time"]), tz=UTC))

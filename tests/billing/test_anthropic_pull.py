@@ -58,7 +58,7 @@ def test_it_stores_cents_as_exact_dollars_across_a_page_boundary(anthropic_accou
 def test_it_sends_the_admin_key_version_and_documented_parameters(anthropic_account, fake_api, two_day_report):
     account_sync(account=anthropic_account, start=date(2026, 10, 1), end=date(2026, 10, 2))
 
-    path, query, headers = fake_api.requests[0]
+    _path, query, headers = fake_api.requests[0]
     assert headers["x-api-key"] == "sk-ant-admin-test"
     assert headers["anthropic-version"] == "2023-06-01"
     assert ("starting_at", "2026-10-01T00:00:00Z") in query

@@ -41,7 +41,7 @@ def test_it_stores_usd_amounts_exactly_with_the_bearer_key(openai_account, fake_
         (date(2026, 10, 1), "proj_a", Decimal("0.123456789"), "gpt-4o-2024-08-06"),
         (date(2026, 10, 2), "proj_b", Decimal("7.100000000"), "gpt-4o-2024-08-06"),
     ]
-    path, query, headers = fake_api.requests[0]
+    _path, query, headers = fake_api.requests[0]
     assert headers["authorization"] == "Bearer sk-admin-openai-test"
     assert ("start_time", str(OCT_1)) in query and ("end_time", str(OCT_1 + 2 * 86400)) in query
     assert [v for k, v in query if k == "group_by"] == ["project_id", "line_item"]
