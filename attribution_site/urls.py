@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("apps.usage.urls")),
     path("api/v1/", include("apps.allocation.urls")),
     path("api/v1/", include("apps.budgets.urls")),
+    path("api/v1/", include("apps.billing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

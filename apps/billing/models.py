@@ -71,6 +71,7 @@ class BillingImport(models.Model):
     """One FOCUS file imported: the period it replaced and what it kept."""
 
     file_name = models.CharField(max_length=255)
+    billing_account_id = models.CharField(max_length=255, blank=True, help_text="The file's BillingAccountId(s).")
     imported_at = models.DateTimeField(auto_now_add=True)
     period_start = models.DateField(null=True)
     period_end = models.DateField(null=True, help_text="Last day with a kept row.")

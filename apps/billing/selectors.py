@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import F
+
 from .models import Reconciliation, ReconciliationSettings
 
 ZERO = Decimal("0E-9")
@@ -56,21 +58,31 @@ class ProviderReconciliation:
         return self.attributed_total == self.billed
 
 
-def exceeds_threshold(*, billed: Decimal, recorded: Decimal, percent: Decimal) -> bool:
-    """A difference above `percent` of the day's spend (the larger of billed and recorded)."""
-    base = max(billed, recorded)
-    return bool(base) and abs(billed - recorded) * 100 > base * percent
+def exceeds_threshold(*, difference: Decimal, day_spend: Decimal, percent: Decimal) -> bool:
+    """A scope's difference above `percent` of its provider's spend that day."""
+    return bool(day_spend) and abs(difference) * 100 > day_spend * percent
+
+
+def day_spends(rows) -> dict[tuple[str, date], Decimal]:
+    """Each provider's spend per day: the larger of what it billed and what events recorded."""
+    billed: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    recorded: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        billed[(r.provider, r.day)] += r.billed
+        recorded[(r.provider, r.day)] += r.recorded
+    return {key: max(billed[key], recorded[key]) for key in billed}
 
 
 def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliation]:
     percent = ReconciliationSettings.current().threshold_percent
     providers: dict[str, ProviderReconciliation] = {}
     remainder_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    rows = (
+    rows = list(
         Reconciliation.objects.filter(day__gte=start, day__lte=end)
         .select_related("team", "product")
-        .order_by("provider", "day", "team__slug")
+        .order_by("provider", "day", F("team__slug").asc(nulls_last=True))
     )
+    spends = day_spends(rows)
     for r in rows:
         p = providers.setdefault(r.provider, ProviderReconciliation(provider=r.provider))
         p.billed += r.billed
@@ -93,7 +105,9 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
                 usage_priced=r.usage_priced,
                 is_partial=r.is_partial,
                 cause=r.cause,
-                exceeds_threshold=exceeds_threshold(billed=r.billed, recorded=r.recorded, percent=percent),
+                exceeds_threshold=exceeds_threshold(
+                    difference=r.billed - r.recorded, day_spend=spends[(r.provider, r.day)], percent=percent
+                ),
             )
         )
     for provider, p in providers.items():

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from apps.billing.selectors import month_reconciliation
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import (
     BudgetStatus,
@@ -223,6 +224,7 @@ def overview(request):
         "anomalies": anomalies_for(team=None, since=period.start, until=period.month_end),
         "can_acknowledge": True,
         "projection": projection,
+        "invoice": month_reconciliation(start=period.start, end=period.month_end),
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "burn": _burn_chart(org_outlook, budget),
