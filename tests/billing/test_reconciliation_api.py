@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from apps.billing.models import BillingLine, ReconciliationSettings
+from apps.billing.models import PROVIDER_ONLY, BillingLine, ReconciliationSettings
 from apps.billing.services import scope_map
 from apps.rollups.services import day_rebuild
 from tests.factories import ApiKeyFactory, UsageEventFactory
@@ -96,3 +96,11 @@ def test_the_overview_shows_the_invoice_reconciliation(client, finance, reconcil
 
     assert 'id="invoice-reconciliation"' in page
     assert "$29.15" in page and "recorded beyond the bill" in page
+
+
+def test_the_team_page_shows_provider_only_spend_as_its_own_line(client, lead, reconciled_month):
+    client.force_login(lead)
+
+    page = client.get("/teams/search/?month=2026-10").content.decode()
+
+    assert PROVIDER_ONLY in page
