@@ -266,10 +266,18 @@ def _dev_credentials_key() -> str:
     return path.read_text().strip()
 
 
-if PRODUCTION:
-    BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY")
-else:
-    BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY", default="") or _dev_credentials_key()
+# Production has no default: storing a provider admin key without it fails loudly (apps.billing.crypto),
+# while a deployment that pulls no bills needs none.
+BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY", default="") or (
+    "" if PRODUCTION else _dev_credentials_key()
+)
+if BILLING_CREDENTIALS_KEY:
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(BILLING_CREDENTIALS_KEY.encode())
+    except ValueError as exc:
+        raise ImproperlyConfigured("BILLING_CREDENTIALS_KEY must be a Fernet key (32 url-safe base64 bytes).") from exc
 BILLING_ENV_ACCOUNTS = {
     "anthropic": (env.str("ANTHROPIC_ADMIN_API_KEY", default=""), env.str("ANTHROPIC_ADMIN_API_BASE", default="")),
     "openai": (env.str("OPENAI_ADMIN_API_KEY", default=""), env.str("OPENAI_ADMIN_API_BASE", default="")),

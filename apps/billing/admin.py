@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path
 
@@ -17,6 +18,7 @@ from .models import (
     ReconciliationSettings,
     ScopeMapping,
 )
+from .services import provider_days_mark_dirty
 from .tasks import refresh_dirty_days_later
 
 
@@ -57,10 +59,18 @@ class ScopeMappingAdmin(admin.ModelAdmin):
     list_filter = ("provider", "team")
     search_fields = ("scope",)
 
+    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        from .services import scope_map
+        previous = ScopeMapping.objects.filter(pk=obj.pk).values_list("provider", flat=True).first()
+        super().save_model(request, obj, form, change)
+        for provider in {obj.provider, previous} - {None}:
+            provider_days_mark_dirty(provider=provider)
+        refresh_dirty_days_later()
 
-        scope_map(provider=obj.provider, scope=obj.scope, team=obj.team, product=obj.product)
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        provider_days_mark_dirty(provider=obj.provider)
         refresh_dirty_days_later()
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def _fernet() -> Fernet:
+    if not settings.BILLING_CREDENTIALS_KEY:
+        raise ImproperlyConfigured("Set BILLING_CREDENTIALS_KEY to store or read provider admin API keys.")
     return Fernet(settings.BILLING_CREDENTIALS_KEY.encode())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.org.models import Product, Team
@@ -150,6 +151,10 @@ class ScopeMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.scope} → {self.team}"
+
+    def clean(self) -> None:
+        if self.product_id and self.team_id and self.product.team_id != self.team_id:
+            raise ValidationError({"product": f"'{self.product.slug}' is a product of another team."})
 
 
 class Reconciliation(models.Model):

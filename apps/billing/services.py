@@ -90,15 +90,20 @@ def account_sync(*, account: ProviderAccount, start: date, end: date) -> tuple[i
 
 def scope_map(*, provider: str, scope: str, team: Team, product: Product | None = None) -> ScopeMapping:
     """Map (or re-map) a provider scope to a team; the days it was billed on are rebuilt."""
-    if product is not None and product.team_id != team.id:
-        raise ValueError(f"Product '{product.slug}' belongs to another team than '{team.slug}'.")
     with transaction.atomic():
-        mapping, _ = ScopeMapping.objects.update_or_create(
-            provider=provider, scope=scope, defaults={"team": team, "product": product}
+        mapping = ScopeMapping.objects.filter(provider=provider, scope=scope).first() or ScopeMapping(
+            provider=provider, scope=scope
         )
-        days = set(BillingLine.objects.filter(provider=provider).values_list("day", flat=True).distinct())
-        days_mark_dirty(days=days)
+        mapping.team, mapping.product = team, product
+        mapping.full_clean()
+        mapping.save()
+        provider_days_mark_dirty(provider=provider)
     return mapping
+
+
+def provider_days_mark_dirty(*, provider: str) -> None:
+    """Every day the provider billed is re-derived: a mapping decides whose remainder it is."""
+    days_mark_dirty(days=set(BillingLine.objects.filter(provider=provider).values_list("day", flat=True).distinct()))
 
 
 def _line_target(line: BillingLine, mappings: dict[str, ScopeMapping]) -> ScopeMapping | None:
@@ -150,6 +155,14 @@ def over_recorded_cause(*, billed: Decimal, recorded: Decimal, usage_priced: Dec
         f"what events recorded (${recorded}); the provider charged less than the price table "
         f"(a discount or a price change not in the table)."
     )
+
+
+def _cause(*, over: Decimal, partial: bool, billed: Decimal, recorded: Decimal, usage_priced: Decimal | None) -> str:
+    if not over:
+        return ""
+    if partial:
+        return "The provider's day was not over when pulled: its bill is still growing. Pull it again tomorrow."
+    return over_recorded_cause(billed=billed, recorded=recorded, usage_priced=usage_priced)
 
 
 def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal]) -> list[Reconciliation]:
@@ -204,7 +217,7 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
                     over_recorded=over,
                     usage_priced=priced,
                     is_partial=group["partial"],
-                    cause=over_recorded_cause(billed=billed, recorded=rec, usage_priced=priced) if over else "",
+                    cause=_cause(over=over, partial=group["partial"], billed=billed, recorded=rec, usage_priced=priced),
                 )
             )
     return Reconciliation.objects.bulk_create(rows)

@@ -37,6 +37,8 @@ def reconciliation_check(*, since: date) -> list[Alert]:
     spends = day_spends(rows)
     alerts = []
     for r in rows:
+        if r.is_partial:  # the provider's day was still running when pulled: its bill is not final
+            continue
         spend = spends[(r.provider, r.day)]
         if not exceeds_threshold(difference=r.billed - r.recorded, day_spend=spend, percent=percent):
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -12,13 +13,15 @@ from urllib.parse import parse_qsl, urlsplit
 class FakeAdminApi:
     """Serves `pages[path]` one page per request, following the `page` cursor it hands out.
 
-    `failures[path]` holds statuses answered (with Retry-After: 0) before the pages; `requests`
+    `failures[path]` holds statuses answered (a 429 with Retry-After: 0) before the pages, or
+    "stall" for a request left unanswered for `stall_seconds`; `requests`
     records every request's path, query pairs and headers for the tests to assert on.
     """
 
     def __init__(self):
         self.pages: dict[str, list[dict]] = {}
-        self.failures: dict[str, list[int]] = defaultdict(list)
+        self.failures: dict[str, list[int | str]] = defaultdict(list)
+        self.stall_seconds = 1.0
         self.requests: list[tuple[str, list[tuple[str, str]], dict[str, str]]] = []
         api = self
 
@@ -28,7 +31,11 @@ class FakeAdminApi:
                 query = parse_qsl(url.query)
                 api.requests.append((url.path, query, {k.lower(): v for k, v in self.headers.items()}))
                 if api.failures[url.path]:
-                    self._send(api.failures[url.path].pop(0), {"error": {"type": "rate_limit_error"}})
+                    failure = api.failures[url.path].pop(0)
+                    if failure == "stall":  # answer nothing until the client has timed out
+                        time.sleep(api.stall_seconds)
+                        return
+                    self._send(failure, {"error": {"type": "rate_limit_error"}})
                     return
                 pages = api.pages.get(url.path)
                 if pages is None:

@@ -57,3 +57,21 @@ def test_the_daily_task_pulls_every_active_account(anthropic_account, fake_api, 
     assert sync_provider_costs() == 1
     assert ("bucket_width", "1d") in fake_api.requests[0][1]
     assert "sync-provider-costs" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_a_malformed_credentials_key_stops_the_settings_loading():
+    from tests.attribution_site.test_settings import _settings_process
+
+    result = _settings_process("", BILLING_CREDENTIALS_KEY="not-a-key")
+
+    assert result.returncode != 0
+    assert "BILLING_CREDENTIALS_KEY must be a Fernet key" in result.stderr
+
+
+def test_without_a_credentials_key_storing_an_admin_key_is_refused(db, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.BILLING_CREDENTIALS_KEY = ""
+
+    with pytest.raises(ImproperlyConfigured, match="Set BILLING_CREDENTIALS_KEY"):
+        ProviderAccount(provider="openai", name="x").api_key = "sk-admin"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -75,3 +75,39 @@ def test_a_refused_key_is_not_retried(openai_account, fake_api, report):
         account_sync(account=openai_account, start=date(2026, 10, 1), end=date(2026, 10, 1))
 
     assert fake_api.paths() == [COSTS]
+
+
+def test_a_timeout_is_retried(openai_account, fake_api, report, settings):
+    settings.BILLING_PULL_TIMEOUT_SECONDS = 0.2
+    fake_api.failures[USAGE] = ["stall"]
+
+    account_sync(account=openai_account, start=date(2026, 10, 1), end=date(2026, 10, 2))
+
+    assert fake_api.paths() == [COSTS, COSTS, USAGE, USAGE]
+    assert UsageLine.objects.count() == 1
+
+
+def test_a_partial_day_is_marked_and_its_over_recording_explained(openai_account, fake_api, team):
+    from django.utils import timezone
+
+    from apps.billing.models import Reconciliation
+    from apps.rollups.services import day_rebuild
+    from tests.factories import ApiKeyFactory, UsageEventFactory
+
+    today = timezone.now().date()
+    start = int(datetime(today.year, today.month, today.day, tzinfo=UTC).timestamp())
+    fake_api.pages[COSTS] = [{"object": "page", "data": [openai_bucket(start, [openai_cost("proj_a", "1")])]}]
+    fake_api.pages[USAGE] = [{"object": "page", "data": []}]
+    UsageEventFactory(
+        api_key=ApiKeyFactory(team=team),
+        timestamp=datetime(today.year, today.month, today.day, 0, 1, tzinfo=UTC),
+        provider="openai",
+        team=team,
+        billed_cost=Decimal("2"),
+    )
+    account_sync(account=openai_account, start=today, end=today)
+
+    day_rebuild(day=today)
+
+    assert BillingLine.objects.get().is_partial
+    assert Reconciliation.objects.get().cause.startswith("The provider's day was not over when pulled")

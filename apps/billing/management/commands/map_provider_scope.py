@@ -26,5 +26,7 @@ class Command(BaseCommand):
             product_row = Product.objects.filter(slug=product, team=found).first()
             if product_row is None:
                 raise CommandError(f"--product: team {team!r} has no product with slug {product!r}.")
+        if not scope.strip():
+            raise CommandError("SCOPE must not be empty.")
         scope_map(provider=provider, scope=scope, team=found, product=product_row)
         self.stdout.write(f"{provider} {scope} → {team}{f' / {product}' if product else ''}")
