@@ -52,11 +52,10 @@ class Report:
     pages: dict[str, list] = field(default_factory=dict)
 
 
-def _get(client: httpx.Client, path: str, params: list[tuple[str, str]]) -> dict:
+def _get(client: httpx.Client, path: str, params: list[tuple[str, str]]) -> httpx.Response:
     """GET with retries and exponential backoff on rate limits, server errors and timeouts.
 
-    A 429's Retry-After is honoured. Amounts are parsed as Decimal: OpenAI's are JSON numbers,
-    and a float would lose the exact figure the bill is reconciled against.
+    A 429's Retry-After is honoured.
     """
     attempts = settings.BILLING_PULL_ATTEMPTS
     delay = settings.BILLING_PULL_BACKOFF_SECONDS
@@ -74,18 +73,26 @@ def _get(client: httpx.Client, path: str, params: list[tuple[str, str]]) -> dict
             elif response.status_code >= 400:
                 raise ProviderPullError(f"HTTP {response.status_code} from {path}: {response.text[:500]}")
             else:
-                return json.loads(response.content, parse_float=Decimal)
+                return response
         if attempt < attempts:
             time.sleep(min(wait, settings.BILLING_PULL_MAX_WAIT_SECONDS))
     raise ProviderPullError(f"Gave up after {attempts} attempts: {problem}")
 
 
 def _paged(client: httpx.Client, path: str, params: list[tuple[str, str]], raw: list) -> Iterator[dict]:
-    """Every bucket of every page, following `next_page` while `has_more`."""
+    """Every bucket of every page, following `next_page` while `has_more`.
+
+    Amounts are parsed as Decimal: OpenAI's are JSON numbers, and a float would lose the exact
+    figure the bill is reconciled against.
+    """
     page = None
     while True:
-        body = _get(client, path, params + ([("page", page)] if page else []))
-        raw.append(json.loads(json.dumps(body, default=str)))
+        response = _get(client, path, params + ([("page", page)] if page else []))
+        try:
+            body = json.loads(response.content, parse_float=Decimal)
+            raw.append(json.loads(response.content))  # as sent, for audit
+        except ValueError as exc:
+            raise ProviderPullError(f"{path} answered with something other than JSON: {response.text[:200]}") from exc
         yield from body.get("data", [])
         page = body.get("next_page")
         if not body.get("has_more") or not page:

@@ -178,15 +178,17 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
     lines = list(BillingLine.objects.filter(day=day))
     if not lines:
         return []
-    mappings = {m.scope: m for m in ScopeMapping.objects.filter(provider__in={ln.provider for ln in lines})}
     by_provider: dict[str, list[BillingLine]] = defaultdict(list)
     for line in lines:
         by_provider[line.provider].append(line)
+    mappings: dict[str, dict[str, ScopeMapping]] = defaultdict(dict)
+    for m in ScopeMapping.objects.filter(provider__in=by_provider):
+        mappings[m.provider][m.scope] = m
     rows = []
     for provider, provider_lines in sorted(by_provider.items()):
         groups: dict[int | None, dict] = {}
         for line in provider_lines:
-            mapping = _line_target(line, {s: m for s, m in mappings.items() if m.provider == provider})
+            mapping = _line_target(line, mappings[provider])
             team_id = mapping.team_id if mapping else None
             group = groups.setdefault(team_id, {"billed": ZERO, "scopes": set(), "products": set(), "partial": False})
             group["billed"] += line.billed_cost

@@ -138,3 +138,17 @@ def test_a_rebuild_after_late_events_shrinks_the_remainder(team):
 
     assert DailyRollup.objects.get(model=PROVIDER_ONLY).billed_cost == Decimal("3.000000000")
     assert _total() == Decimal("10.000000000")
+
+
+def test_the_same_scope_name_at_two_providers_maps_separately(team, other_team):
+    _line("shared-name", "2", provider="aws.bedrock")
+    _line("shared-name", "3", provider="gcp.vertex_ai")
+    scope_map(provider="aws.bedrock", scope="shared-name", team=team)
+    scope_map(provider="gcp.vertex_ai", scope="shared-name", team=other_team)
+
+    day_rebuild(day=DAY)
+
+    assert sorted(DailyRollup.objects.values_list("provider", "team_id", "billed_cost")) == [
+        ("aws.bedrock", team.id, Decimal("2.000000000")),
+        ("gcp.vertex_ai", other_team.id, Decimal("3.000000000")),
+    ]
