@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from .models import Reconciliation, ReconciliationSettings
+from .models import BillingLine, Reconciliation, ReconciliationSettings
 
 ZERO = Decimal("0E-9")
 
@@ -56,6 +56,11 @@ class ProviderReconciliation:
     @property
     def balances(self) -> bool:
         return self.attributed_total == self.billed
+
+
+def day_billed_providers(*, day: date) -> set[str]:
+    """The providers with a bill for the day: only they are reconciled."""
+    return set(BillingLine.objects.filter(day=day).values_list("provider", flat=True).distinct())
 
 
 def exceeds_threshold(*, difference: Decimal, day_spend: Decimal, percent: Decimal) -> bool:

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 
 from apps.billing.models import PROVIDER_ONLY
+from apps.billing.selectors import day_billed_providers
 from apps.billing.services import day_reconcile
 from apps.org.models import Environment, Product
 from apps.usage.models import DirtyMark, UsageEvent
@@ -137,9 +138,12 @@ def day_rebuild(*, day: date) -> int:
 def _provider_only_add(day: date) -> None:
     """Add what providers billed beyond the day's events as rows of their own (no API key), on
     the team the billed scope maps to or unattributed, so every total includes it."""
+    # Most days of most providers have no bill yet: sum only what a bill will be compared with.
+    billed = day_billed_providers(day=day)
+    rows = DailyRollup.objects.filter(day=day, provider__in=billed) if billed else DailyRollup.objects.none()
     recorded = {
         (r["provider"], r["team_id"]): r["cost"]
-        for r in DailyRollup.objects.filter(day=day).values("provider", "team_id").annotate(cost=Sum("billed_cost"))
+        for r in rows.values("provider", "team_id").annotate(cost=Sum("billed_cost"))
     }
     zero = {f: 0 for f in ("requests", "errors", "traces", "unpriced", *_SUMS[:5])}
     DailyRollup.objects.bulk_create(
