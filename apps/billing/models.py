@@ -60,7 +60,7 @@ class ProviderReport(models.Model):
     account = models.ForeignKey(ProviderAccount, on_delete=models.CASCADE, related_name="reports")
     endpoint = models.CharField(max_length=64)
     start = models.DateField()
-    end = models.DateField(help_text="Exclusive.")
+    end = models.DateField(help_text="The last day pulled (inclusive).")
     fetched_at = models.DateTimeField(auto_now_add=True)
     pages = models.JSONField(default=list)
 

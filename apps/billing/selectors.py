@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db.models import F
 
-from .models import BillingLine, Reconciliation, ReconciliationSettings
+from .models import BillingLine, ProviderReport, Reconciliation, ReconciliationSettings
 
 ZERO = Decimal("0E-9")
 
@@ -59,8 +59,11 @@ class ProviderReconciliation:
 
 
 def day_billed_providers(*, day: date) -> set[str]:
-    """The providers with a bill for the day: only they are reconciled."""
-    return set(BillingLine.objects.filter(day=day).values_list("provider", flat=True).distinct())
+    """The providers with a bill for the day: lines, or an admin API pull that covered the day
+    (a covered day without lines was billed nothing). Only they are reconciled."""
+    lines = set(BillingLine.objects.filter(day=day).values_list("provider", flat=True).distinct())
+    pulled = ProviderReport.objects.filter(start__lte=day, end__gte=day).values_list("account__provider", flat=True)
+    return lines | set(pulled.distinct())
 
 
 def exceeds_threshold(*, difference: Decimal, day_spend: Decimal, percent: Decimal) -> bool:

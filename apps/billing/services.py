@@ -16,6 +16,7 @@ from apps.usage.models import DirtyMark
 
 from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ScopeMapping, UsageLine
 from .pulls import PULLS, ProviderPullError
+from .selectors import day_billed_providers
 
 ZERO = Decimal("0E-9")
 
@@ -171,15 +172,12 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
     `recorded` is the events' billed cost per (provider, team id) from the day's rollup rows. Each
     provider's lines are grouped by target: a mapped team (its scopes), or the unmapped rest,
     which is compared with everything recorded for teams no billed scope maps to. Only providers
-    with billing lines that day are reconciled. Returns the rows, whose `remainder` the rollup
-    rebuild adds as provider-only spend.
+    billed that day (`day_billed_providers`) are reconciled. Returns the rows, whose `remainder`
+    the rollup rebuild adds as provider-only spend.
     """
     Reconciliation.objects.filter(day=day).delete()
-    lines = list(BillingLine.objects.filter(day=day))
-    if not lines:
-        return []
-    by_provider: dict[str, list[BillingLine]] = defaultdict(list)
-    for line in lines:
+    by_provider: dict[str, list[BillingLine]] = {p: [] for p in day_billed_providers(day=day)}
+    for line in BillingLine.objects.filter(day=day):
         by_provider[line.provider].append(line)
     mappings: dict[str, dict[str, ScopeMapping]] = defaultdict(dict)
     for m in ScopeMapping.objects.filter(provider__in=by_provider):
@@ -195,6 +193,9 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
             group["scopes"].add(line.scope)
             group["products"].add(mapping.product_id if mapping else None)
             group["partial"] |= line.is_partial
+        if not groups:  # pulled, and billed nothing: anything recorded is beyond the bill
+            running = day >= timezone.now().date()
+            groups[None] = {"billed": ZERO, "scopes": set(), "products": {None}, "partial": running}
         mapped = {t for t in groups if t is not None}
         for team_id, group in groups.items():
             if team_id is None:
@@ -202,6 +203,8 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
             else:
                 rec = recorded.get((provider, team_id), ZERO)
             billed = group["billed"]
+            if not billed and not rec:
+                continue
             scopes = {s for s in group["scopes"] if s}
             priced = _usage_priced(provider, day, scopes)
             over = max(rec - billed, ZERO)

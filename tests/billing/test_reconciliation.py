@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apps.allocation.selectors import costs_report
-from apps.billing.models import PROVIDER_ONLY, BillingLine, Reconciliation, UsageLine
+from apps.billing.models import PROVIDER_ONLY, BillingLine, ProviderReport, Reconciliation, UsageLine
 from apps.billing.services import scope_map
 from apps.rollups.models import DailyBreakdown, DailyRollup
 from apps.rollups.services import day_rebuild
@@ -152,3 +152,14 @@ def test_the_same_scope_name_at_two_providers_maps_separately(team, other_team):
         ("aws.bedrock", team.id, Decimal("2.000000000")),
         ("gcp.vertex_ai", other_team.id, Decimal("3.000000000")),
     ]
+
+
+def test_a_pulled_day_the_provider_billed_nothing_flags_what_events_recorded(team, anthropic_account):
+    ProviderReport.objects.create(account=anthropic_account, endpoint="cost_report", start=DAY, end=DAY)
+    _event(team, "0.25")
+
+    day_rebuild(day=DAY)
+
+    rec = Reconciliation.objects.get()
+    assert (rec.billed, rec.recorded, rec.over_recorded) == (Decimal("0E-9"), Decimal("0.25"), Decimal("0.25"))
+    assert rec.cause.startswith("No usage report")
