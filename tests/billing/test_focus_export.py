@@ -156,3 +156,18 @@ def test_the_command_writes_the_same_rows(finance, month, tmp_path):
 def test_the_command_refuses_a_malformed_month(db):
     with pytest.raises(CommandError, match="--month: '2026-1' is not a month"):
         call_command("export_focus", "--month", "2026-1")
+
+
+def test_an_api_key_is_refused_and_anonymous_callers_must_sign_in(key_client, anon_client):
+    assert key_client.get(URL).status_code == 403
+    assert anon_client.get(URL).status_code == 401
+
+
+def test_a_malformed_month_is_named(finance):
+    client = APIClient()
+    client.force_authenticate(finance)
+
+    response = client.get("/api/v1/focus.csv?month=October")
+
+    assert response.status_code == 400
+    assert response.json() == {"month": ["Use YYYY-MM."]}
