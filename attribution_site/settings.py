@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "apps.showback",
     "apps.closing",
     "apps.insights",
+    "apps.billing",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
     "close-due-months": {"task": "closing.close_due_months", "schedule": 86400},
     "find-savings": {"task": "insights.find_savings", "schedule": crontab(hour=3, minute=30)},
     "savings-digest": {"task": "insights.send_savings_digest", "schedule": crontab(hour=7, minute=0, day_of_week=1)},
+    # Providers finish a day's cost report hours after midnight UTC: pull the last days again daily.
+    "sync-provider-costs": {"task": "billing.sync_provider_costs", "schedule": crontab(hour=6, minute=15)},
 }
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
@@ -288,3 +291,39 @@ LOGGING = {
     # One line per successful task is noise, above all with tasks running in-process.
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
+
+
+# Provider bills and reconciliation (apps.billing).
+def _dev_credentials_key() -> str:
+    """A Fernet key generated once per checkout, like the development secret key."""
+    from cryptography.fernet import Fernet
+
+    path = VAR_DIR / "billing_credentials_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+    return path.read_text().strip()
+
+
+# Production has no default: storing a provider admin key without it fails loudly (apps.billing.crypto),
+# while a deployment that pulls no bills needs none.
+BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY", default="") or (
+    "" if PRODUCTION else _dev_credentials_key()
+)
+if BILLING_CREDENTIALS_KEY:
+    from cryptography.fernet import Fernet
+
+    try:
+        Fernet(BILLING_CREDENTIALS_KEY.encode())
+    except ValueError as exc:
+        raise ImproperlyConfigured("BILLING_CREDENTIALS_KEY must be a Fernet key (32 url-safe base64 bytes).") from exc
+BILLING_ENV_ACCOUNTS = {
+    "anthropic": (env.str("ANTHROPIC_ADMIN_API_KEY", default=""), env.str("ANTHROPIC_ADMIN_API_BASE", default="")),
+    "openai": (env.str("OPENAI_ADMIN_API_KEY", default=""), env.str("OPENAI_ADMIN_API_BASE", default="")),
+}
+BILLING_PULL_ATTEMPTS = env.int("BILLING_PULL_ATTEMPTS", default=5)
+BILLING_PULL_BACKOFF_SECONDS = env.float("BILLING_PULL_BACKOFF_SECONDS", default=2)
+BILLING_PULL_MAX_WAIT_SECONDS = env.float("BILLING_PULL_MAX_WAIT_SECONDS", default=60)
+BILLING_PULL_TIMEOUT_SECONDS = env.float("BILLING_PULL_TIMEOUT_SECONDS", default=30)
+BILLING_SYNC_DAYS = env.int("BILLING_SYNC_DAYS", default=3)
+FOCUS_BILLING_ACCOUNT_ID = env.str("FOCUS_BILLING_ACCOUNT_ID", default="llm-showback")
+FOCUS_BILLING_ACCOUNT_NAME = env.str("FOCUS_BILLING_ACCOUNT_NAME", default="LLM showback")

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("apps.allocation.urls")),
     path("api/v1/", include("apps.budgets.urls")),
     path("api/v1/", include("apps.insights.urls")),
+    path("api/v1/", include("apps.billing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's script as a file: the pages allow no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

@@ -93,6 +93,7 @@ class Anomaly(models.Model):
         FEATURE = "feature"
         AGENT = "agent"
         ENVIRONMENT = "environment"
+        RECONCILIATION = "reconciliation", "Provider bill vs recorded"
 
     dimension = models.CharField(max_length=16, choices=Dimension.choices)
     subject = models.CharField(max_length=128, help_text="The team, product, feature, agent or environment.")

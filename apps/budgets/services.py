@@ -20,6 +20,7 @@ from attribution_site.periods import MonthPeriod
 
 from .detection import anomalies_detect_daily, anomalies_detect_hourly
 from .models import Alert, Anomaly, Delivery, Webhook
+from .reconciliation import RECONCILIATION_LOOKBACK_DAYS, reconciliation_check
 from .selectors import budget_status, budgets_in_force
 
 
@@ -137,6 +138,7 @@ def spend_check(*, now: datetime | None = None) -> list[Alert]:
     """The budget and anomaly checks; also resends deliveries whose task was lost."""
     now = now or timezone.now()
     raised = [*budgets_check(today=now.date()), *anomalies_check(now=now)]
+    raised += reconciliation_check(since=now.date() - timedelta(days=RECONCILIATION_LOOKBACK_DAYS))
     deliveries_resend_stalled(now=now)
     return raised
 

@@ -12,14 +12,14 @@ from django.utils import timezone
 
 from apps.org.models import Team, TeamMembership
 from apps.pricing.fields import NANO
+from apps.pricing.money import CENT, usd
 
-from .detectors import Finding, all_detectors, usd
+from .detectors import Finding, all_detectors
 from .models import Opportunity, SavingsSettings
 from .repricing import MONTH_DAYS
 from .selectors import scope_unit_cost
 
 MEASURE_DAYS = 14
-CENT = Decimal("0.01")
 
 
 class LifecycleError(Exception):

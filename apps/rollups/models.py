@@ -23,9 +23,11 @@ class DailyRollup(models.Model):
         ATTRIBUTED = "", "Attributed"
         MISSING = "missing", "Missing team tag"
         UNKNOWN = "unknown", "Unknown team"
+        PROVIDER = "provider", "Reported by provider only, scope not mapped"
 
     day = models.DateField()
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+")
+    # NULL on provider-only rows: spend a provider billed that no key's events recorded.
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, null=True, related_name="+")
     team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+")
     team_tag = models.CharField(max_length=128, blank=True, help_text="The unknown team value, when unattributed.")
     unattributed_reason = models.CharField(max_length=8, choices=Unattributed.choices, blank=True)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import connection, transaction
+from django.db.models import Sum
 
+from apps.billing.models import PROVIDER_ONLY
+from apps.billing.selectors import day_billed_providers
+from apps.billing.services import day_reconcile
 from apps.org.models import Environment, Product
 from apps.pricing.models import ModelPrice
 from apps.usage.models import DirtyMark, UsageEvent
@@ -153,9 +157,42 @@ def day_rebuild(*, day: date) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_rebuild_sql(), param)
         rows = cursor.rowcount
+    _provider_only_add(day)
+    with connection.cursor() as cursor:
         for dimension in _BREAKDOWNS:
             cursor.execute(_breakdown_sql(dimension), param)
     return rows
+
+
+def _provider_only_add(day: date) -> None:
+    """Add what providers billed beyond the day's events as rows of their own (no API key), on
+    the team the billed scope maps to or unattributed, so every total includes it."""
+    # Most days of most providers have no bill yet: sum only what a bill will be compared with.
+    billed = day_billed_providers(day=day)
+    rows = DailyRollup.objects.filter(day=day, provider__in=billed) if billed else DailyRollup.objects.none()
+    recorded = {
+        (r["provider"], r["team_id"]): r["cost"]
+        for r in rows.values("provider", "team_id").annotate(cost=Sum("billed_cost"))
+    }
+    zero = {f: 0 for f in ("requests", "errors", "traces", "unpriced", *_SUMS[:5])}
+    DailyRollup.objects.bulk_create(
+        DailyRollup(
+            day=day,
+            api_key=None,
+            team_id=r.team_id,
+            unattributed_reason="" if r.team_id else DailyRollup.Unattributed.PROVIDER,
+            product_id=r.product_id,
+            provider=r.provider,
+            model=PROVIDER_ONLY,
+            model_family=PROVIDER_ONLY,
+            list_cost=r.remainder,
+            billed_cost=r.remainder,
+            cache_savings=0,
+            **zero,
+        )
+        for r in day_reconcile(day=day, recorded=recorded)
+        if r.remainder > 0
+    )
 
 
 def dirty_days() -> list[date]:

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .focus_api import FocusExportApi
 
 app_name = "showback"
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("teams/<slug:slug>/statement.csv", views.team_statement_csv, name="team-statement"),
     path("teams/<slug:slug>/alerts/", views.team_alerts, name="team-alerts"),
     path("anomalies/<int:pk>/acknowledge/", views.anomaly_acknowledge_view, name="anomaly-acknowledge"),
+    path("api/v1/focus.csv", FocusExportApi.as_view(), name="focus-csv"),
 ]

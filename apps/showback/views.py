@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from apps.billing.selectors import month_reconciliation
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import anomalies_for, organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
@@ -126,6 +127,7 @@ def overview(request, period: MonthPeriod):
         "anomalies": anomalies_for(team=None, since=period.start, until=period.month_end),
         "can_acknowledge": True,
         "projection": projection,
+        "invoice": month_reconciliation(start=period.start, end=period.month_end),
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "burn": charts.to_html(charts.outlook_burn(org_outlook, budget)),

@@ -51,10 +51,6 @@ def all_detectors() -> list[Detector]:
     ]
 
 
-def usd(amount: Decimal, places: int = 2) -> str:
-    return f"${amount.quantize(Decimal(1).scaleb(-places)):,}"
-
-
 def scope_words(key: dict) -> str:
     """'feature summarise (agent triage)' for a sentence."""
     words = []

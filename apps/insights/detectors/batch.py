@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.db.models.functions import ExtractHour
 
+from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
 from ..models import AsyncScope, SavingsSettings
 from ..repricing import monthly, tokens_cost
 from ..selectors import SCOPE, WINDOW_DAYS, event_token_groups, window
-from . import Finding, money_text, scope_words, usd
+from . import Finding, money_text, scope_words
 
 
 def _marked_async(team_id: int, feature: str, agent: str, marks: list[AsyncScope]) -> bool:

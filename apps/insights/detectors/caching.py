@@ -6,12 +6,13 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
 from ..models import SavingsSettings
 from ..repricing import Tokens, monthly, tokens_cost
 from ..selectors import SCOPE, WINDOW_DAYS, TokenGroup, event_token_groups, window
-from . import Finding, money_text, scope_words, usd
+from . import Finding, money_text, scope_words
 
 
 def cached_tokens(tokens: Tokens, *, share: Decimal, reads_per_write: int) -> Tokens:

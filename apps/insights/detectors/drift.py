@@ -8,12 +8,13 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
+from apps.pricing.money import usd
 from apps.rollups.models import DailyRollup
 
 from ..models import SavingsSettings
 from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, rollup_spend, window
-from . import Finding, money_text, usd
+from . import Finding, money_text
 
 BY = ["team_id", "product_id", "feature"]
 MIN_CUSTOMERS = 5  # fewer and one customer's month moves the average on its own

@@ -6,12 +6,13 @@ from datetime import date
 
 from django.db.models import Count, Sum
 
+from apps.pricing.money import usd
 from apps.usage.models import UsageEvent
 
 from ..models import SavingsSettings
 from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, window
-from . import Finding, money_text, usd
+from . import Finding, money_text
 
 
 def failures_detect(today: date, config: SavingsSettings) -> list[Finding]:

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 from django.db.models import Q
 
+from apps.pricing.money import usd
+
 from ..models import SavingsSettings
 from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, rollup_spend, window
-from . import Finding, money_text, usd
+from . import Finding, money_text
 
 
 def nonprod_detect(today: date, config: SavingsSettings) -> list[Finding]:

@@ -8,12 +8,13 @@ from decimal import Decimal
 
 from django.db.models import BooleanField, Case, Q, Value, When
 
+from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
 from ..models import RoutingCandidate, SavingsSettings
 from ..repricing import monthly, tokens_cost
 from ..selectors import SCOPE, WINDOW_DAYS, event_token_groups, window
-from . import Finding, money_text, scope_words, usd
+from . import Finding, money_text, scope_words
 
 
 def routing_detect(today: date, config: SavingsSettings) -> list[Finding]:

@@ -10,13 +10,14 @@ from decimal import Decimal
 
 from django.db.models import Count
 
+from apps.pricing.money import usd
 from apps.pricing.rating import TokenCounts, event_rate
 from apps.usage.models import UsageEvent
 
 from ..models import SavingsSettings
 from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, window
-from . import Finding, money_text, usd
+from . import Finding, money_text
 
 FIELDS = (
     "provider",

@@ -148,6 +148,9 @@ def overview_unattributed(*, period: MonthPeriod) -> list[Gap]:
     keys = ApiKey.objects.select_related("team").in_bulk({r["api_key_id"] for r in rows})
     gaps = []
     for r in rows:
+        if r["api_key_id"] is None:  # billed by a provider in a scope mapped to no team
+            gaps.append(Gap("(provider bill)", "", "reported by provider only", r["cost"], r["n"]))
+            continue
         key = keys[r["api_key_id"]]
         if r["unattributed_reason"] == "missing":
             reason = "no team tag"

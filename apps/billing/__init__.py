@@ -1,0 +1,1 @@
+"""Provider bills: pulled cost reports, imported FOCUS lines, scope mappings and reconciliation."""

@@ -1,0 +1,123 @@
+"""Reads: a month's reconciliation per provider, with its days and the remainder's attribution."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import F
+
+from apps.pricing.money import ZERO
+
+from .models import BillingLine, ProviderReport, Reconciliation, ReconciliationSettings
+
+
+@dataclass
+class ReconciliationDay:
+    day: date
+    team: str | None
+    product: str | None
+    scopes: str
+    billed: Decimal
+    recorded: Decimal
+    remainder: Decimal
+    over_recorded: Decimal
+    usage_priced: Decimal | None
+    is_partial: bool
+    cause: str
+    exceeds_threshold: bool
+
+    @property
+    def difference(self) -> Decimal:
+        return self.billed - self.recorded
+
+
+@dataclass
+class ProviderReconciliation:
+    provider: str
+    billed: Decimal = ZERO
+    recorded: Decimal = ZERO
+    remainder: Decimal = ZERO
+    over_recorded: Decimal = ZERO
+    remainder_by_team: dict[str, Decimal] = field(default_factory=dict)
+    days: list[ReconciliationDay] = field(default_factory=list)
+
+    @property
+    def difference(self) -> Decimal:
+        return self.billed - self.recorded
+
+    @property
+    def attributed_total(self) -> Decimal:
+        """What the rollups now hold for this provider's reconciled days: events plus remainder."""
+        return self.recorded + self.remainder
+
+    @property
+    def balances(self) -> bool:
+        return self.attributed_total == self.billed
+
+
+def day_billed_providers(*, day: date) -> set[str]:
+    """The providers with a bill for the day: lines, or an admin API pull that covered the day
+    (a covered day without lines was billed nothing). Only they are reconciled."""
+    lines = set(BillingLine.objects.filter(day=day).values_list("provider", flat=True).distinct())
+    pulled = ProviderReport.objects.filter(start__lte=day, end__gte=day).values_list("account__provider", flat=True)
+    return lines | set(pulled.distinct())
+
+
+def exceeds_threshold(*, difference: Decimal, day_spend: Decimal, percent: Decimal) -> bool:
+    """A scope's difference above `percent` of its provider's spend that day."""
+    return bool(day_spend) and abs(difference) * 100 > day_spend * percent
+
+
+def day_spends(rows) -> dict[tuple[str, date], Decimal]:
+    """Each provider's spend per day: the larger of what it billed and what events recorded."""
+    billed: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    recorded: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for r in rows:
+        billed[(r.provider, r.day)] += r.billed
+        recorded[(r.provider, r.day)] += r.recorded
+    return {key: max(billed[key], recorded[key]) for key in billed}
+
+
+def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliation]:
+    percent = ReconciliationSettings.current().threshold_percent
+    providers: dict[str, ProviderReconciliation] = {}
+    remainder_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    rows = list(
+        Reconciliation.objects.filter(day__gte=start, day__lte=end)
+        .select_related("team", "product")
+        .order_by("provider", "day", F("team__slug").asc(nulls_last=True))
+    )
+    spends = day_spends(rows)
+    for r in rows:
+        p = providers.setdefault(r.provider, ProviderReconciliation(provider=r.provider))
+        p.billed += r.billed
+        p.recorded += r.recorded
+        p.remainder += r.remainder
+        p.over_recorded += r.over_recorded
+        team = r.team.slug if r.team else None
+        if r.remainder:
+            remainder_by_team[r.provider][team or "unattributed"] += r.remainder
+        p.days.append(
+            ReconciliationDay(
+                day=r.day,
+                team=team,
+                product=r.product.slug if r.product else None,
+                scopes=r.scopes,
+                billed=r.billed,
+                recorded=r.recorded,
+                remainder=r.remainder,
+                over_recorded=r.over_recorded,
+                usage_priced=r.usage_priced,
+                is_partial=r.is_partial,
+                cause=r.cause,
+                exceeds_threshold=exceeds_threshold(
+                    difference=r.billed - r.recorded, day_spend=spends[(r.provider, r.day)], percent=percent
+                ),
+            )
+        )
+    for provider, p in providers.items():
+        p.remainder_by_team = dict(sorted(remainder_by_team[provider].items()))
+    return list(providers.values())

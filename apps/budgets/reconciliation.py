@@ -1,0 +1,72 @@
+"""Anomalies and alerts for provider bills that differ from recorded spend beyond the threshold."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from apps.billing.models import Reconciliation, ReconciliationSettings
+from apps.billing.selectors import day_spends, exceeds_threshold
+
+from .models import Alert, Anomaly
+
+# A provider revises recent days and FOCUS files arrive monthly: look back over a month and a bit.
+RECONCILIATION_LOOKBACK_DAYS = 40
+
+
+def _explanation(r: Reconciliation, day_spend) -> str:
+    difference = r.billed - r.recorded
+    scope = r.scopes or "unscoped lines"
+    owner = f"team {r.team.slug}" if r.team else "no mapped team"
+    verdict = (
+        f"${difference} billed that no event recorded"
+        if difference > 0
+        else f"${-difference} recorded beyond the bill. {r.cause}"
+    )
+    share = abs(difference) * 100 / day_spend
+    return (
+        f"{r.provider} on {r.day.isoformat()}, scope {scope} ({owner}): billed ${r.billed}, recorded "
+        f"${r.recorded}: {verdict} ({share:.1f}% of the day's spend)."
+    )
+
+
+def reconciliation_check(*, since: date) -> list[Alert]:
+    """Raise an anomaly and an alert, once each, for every reconciled scope and day whose
+    difference exceeds the threshold share of that provider's day (`ReconciliationSettings`)."""
+    percent = ReconciliationSettings.current().threshold_percent
+    rows = list(Reconciliation.objects.filter(day__gte=since).select_related("team"))
+    spends = day_spends(rows)
+    alerts = []
+    for r in rows:
+        if r.is_partial:  # the provider's day was still running when pulled: its bill is not final
+            continue
+        spend = spends[(r.provider, r.day)]
+        if not exceeds_threshold(difference=r.billed - r.recorded, day_spend=spend, percent=percent):
+            continue
+        subject = f"{r.provider}:{r.team.slug if r.team else 'unmapped'}"
+        explanation = _explanation(r, spend)
+        anomaly, _ = Anomaly.objects.get_or_create(
+            dimension=Anomaly.Dimension.RECONCILIATION,
+            subject=subject,
+            period=r.day.isoformat(),
+            defaults={
+                "team": r.team,
+                "day": r.day,
+                "amount": abs(r.billed - r.recorded),
+                "baseline": r.billed,
+                "drivers": [{"scopes": r.scopes, "billed": str(r.billed), "recorded": str(r.recorded)}],
+                "explanation": explanation,
+            },
+        )
+        from .services import alert_raise  # services imports this module
+
+        alert = alert_raise(
+            kind=Alert.Kind.ANOMALY,
+            subject=f"reconciliation:{subject}",
+            period=r.day.isoformat(),
+            team=r.team,
+            message=explanation,
+            anomaly=anomaly,
+        )
+        if alert is not None:
+            alerts.append(alert)
+    return alerts

@@ -1,0 +1,51 @@
+"""The billing admin: every list opens, and an account's admin key is entered write-only and stored encrypted."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.billing.models import ProviderAccount, ScopeMapping
+from tests.factories import ProductFactory
+
+PAGES = [
+    "/admin/billing/provideraccount/",
+    "/admin/billing/provideraccount/add/",
+    "/admin/billing/scopemapping/",
+    "/admin/billing/billingimport/",
+    "/admin/billing/billingimport/upload/",
+    "/admin/billing/billingline/",
+    "/admin/billing/providerreport/",
+    "/admin/billing/reconciliation/",
+    "/admin/billing/reconciliationsettings/",
+]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_each_billing_admin_page_opens(client, admin_user, url):
+    client.force_login(admin_user)
+
+    assert client.get(url).status_code == 200
+
+
+def test_an_account_added_in_the_admin_keeps_its_key_encrypted_and_never_shows_it(client, admin_user):
+    client.force_login(admin_user)
+    form = {"provider": "openai", "name": "main", "new_api_key": "sk-admin-secret", "api_base": "", "is_active": "on"}
+
+    assert client.post("/admin/billing/provideraccount/add/", form).status_code == 302
+
+    account = ProviderAccount.objects.get()
+    assert account.api_key == "sk-admin-secret" and "sk-admin-secret" not in account.api_key_encrypted
+    page = client.get(f"/admin/billing/provideraccount/{account.pk}/change/").content.decode()
+    assert "sk-admin-secret" not in page and account.api_key_encrypted not in page
+
+
+def test_a_mapping_to_another_teams_product_is_refused_naming_the_product(client, admin_user, team, other_team):
+    client.force_login(admin_user)
+    product = ProductFactory(team=other_team, slug="invoices")
+    form = {"provider": "openai", "scope": "proj_a", "team": team.pk, "product": product.pk}
+
+    response = client.post("/admin/billing/scopemapping/add/", form)
+
+    assert response.status_code == 200
+    assert "&#x27;invoices&#x27; is a product of another team." in response.content.decode()
+    assert not ScopeMapping.objects.exists()

@@ -1,0 +1,106 @@
+"""GET /api/v1/reconciliation and the overview's Invoice reconciliation section: finance and staff only."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.billing.models import PROVIDER_ONLY, BillingLine, ReconciliationSettings
+from apps.billing.services import scope_map
+from apps.rollups.services import day_rebuild
+from tests.factories import ApiKeyFactory, UsageEventFactory
+
+URL = "/api/v1/reconciliation?month=2026-10"
+
+
+@pytest.fixture
+def reconciled_month(team):
+    for day, cost in ((1, "10"), (2, "20")):
+        UsageEventFactory(
+            api_key=ApiKeyFactory(team=team),
+            timestamp=datetime(2026, 10, day, 9, tzinfo=UTC),
+            team=team,
+            billed_cost=Decimal(cost),
+            list_cost=Decimal(cost),
+        )
+    for day, scope, cost in ((1, "wrkspc_search", "10.1"), (1, "wrkspc_other", "0.05"), (2, "wrkspc_search", "19")):
+        BillingLine.objects.create(
+            source="api",
+            provider="anthropic",
+            day=date(2026, 10, day),
+            scope=scope,
+            billed_cost=Decimal(cost),
+            effective_cost=Decimal(cost),
+        )
+    scope_map(provider="anthropic", scope="wrkspc_search", team=team)
+    day_rebuild(day=date(2026, 10, 1))
+    day_rebuild(day=date(2026, 10, 2))
+
+
+def _client(user):
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.mark.parametrize(("who", "status"), [("lead", 403), ("member", 403), ("outsider", 403), ("finance", 200)])
+def test_only_finance_and_staff_read_the_reconciliation(request, reconciled_month, who, status):
+    assert _client(request.getfixturevalue(who)).get(URL).status_code == status
+
+
+def test_an_api_key_is_refused_and_anonymous_callers_must_sign_in(reconciled_month, key_client, anon_client):
+    assert key_client.get(URL).status_code == 403
+    assert anon_client.get(URL).status_code == 401
+
+
+def test_a_malformed_month_is_named(admin_user):
+    response = _client(admin_user).get("/api/v1/reconciliation?month=2026-13")
+
+    assert response.status_code == 400
+    assert response.json() == {"month": ["Use YYYY-MM."]}
+
+
+def test_it_gives_billed_recorded_difference_and_the_remainders_team(admin_user, reconciled_month):
+    body = _client(admin_user).get(URL).json()
+
+    (anthropic,) = body["providers"]
+    assert (anthropic["billed"], anthropic["recorded"], anthropic["difference"]) == (
+        "29.150000000",
+        "30.000000000",
+        "-0.850000000",
+    )
+    assert (anthropic["remainder"], anthropic["over_recorded"]) == ("0.150000000", "1.000000000")
+    assert anthropic["remainder_by_team"] == {"search": "0.100000000", "unattributed": "0.050000000"}
+    assert anthropic["balances"] is False
+    over = [d for d in anthropic["days"] if d["over_recorded"] != "0.000000000"]
+    assert [(d["day"], d["team"], d["exceeds_threshold"]) for d in over] == [("2026-10-02", "search", True)]
+    assert over[0]["cause"].startswith("No usage report")
+
+
+def test_the_threshold_is_an_admin_setting(admin_user, reconciled_month):
+    # Day one: search is $0.10 short of $10.15 (0.99%), the unmapped scope $0.05 (0.49%).
+    ReconciliationSettings.objects.create(threshold_percent=Decimal("0.5"))
+
+    days = _client(admin_user).get(URL).json()["providers"][0]["days"]
+
+    assert [(d["team"], d["exceeds_threshold"]) for d in days] == [("search", True), (None, False), ("search", True)]
+
+
+def test_the_overview_shows_the_invoice_reconciliation(client, finance, reconciled_month):
+    client.force_login(finance)
+
+    page = client.get("/overview/?month=2026-10").content.decode()
+
+    assert 'id="invoice-reconciliation"' in page
+    assert "$29.15" in page and "recorded beyond the bill" in page
+
+
+def test_the_team_page_shows_provider_only_spend_as_its_own_line(client, lead, reconciled_month):
+    client.force_login(lead)
+
+    page = client.get("/teams/search/?month=2026-10").content.decode()
+
+    assert PROVIDER_ONLY in page
