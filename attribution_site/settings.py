@@ -220,6 +220,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Reads per API key and per person (attribution_site.reads.ReadRateThrottle); ingestion is not throttled.
+    "DEFAULT_THROTTLE_RATES": {"reads": env.str("API_READ_THROTTLE_RATE", default="120/minute") or None},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LLM cost attribution API",
@@ -237,6 +239,11 @@ INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024
 INGEST_MAX_EVENT_AGE_DAYS = env.int("INGEST_MAX_EVENT_AGE_DAYS", default=180)
 INGEST_MAX_FUTURE_SECONDS = env.int("INGEST_MAX_FUTURE_SECONDS", default=300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+
+# Bounded reads (attribution_site.reads, apps.allocation.apis): a report's statements are cancelled
+# after this long on PostgreSQL, and the costs API answers at most this many rows per page.
+API_READ_STATEMENT_TIMEOUT_MS = env.int("API_READ_STATEMENT_TIMEOUT_MS", default=10_000)
+COSTS_MAX_PAGE_SIZE = env.int("COSTS_MAX_PAGE_SIZE", default=1000)
 
 # Budgets, anomalies and alerts (apps.budgets).
 CENT = Decimal("0.01")

@@ -5,16 +5,25 @@ from __future__ import annotations
 import calendar
 from datetime import date
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
+from attribution_site.reads import ReadRateThrottle, read_time_limited
 
+from .paging import page_of, query_fingerprint
 from .selectors import ROLLUP_DIMENSIONS, allocation_lines, costs_report
 
 MAX_DAYS = 400
+DEFAULT_PAGE_SIZE = 500
+# Dimensions with many values each: grouped together over a long period their product is the row
+# count (customer × model × feature over 400 days ran to tens of thousands of rows).
+MANY_VALUED = ("customer", "feature", "agent", "model", "day")
+LONG_PERIOD_DAYS = 31
 FILTERS = ", ".join(d for d in ROLLUP_DIMENSIONS if d not in {"day", "month"})
 MONEY = {"max_digits": 24, "decimal_places": 9}
 
@@ -29,8 +38,17 @@ def _filter(dimension: str) -> serializers.CharField:
     return serializers.CharField(required=False, max_length=128, help_text=f"Only this {dimension}.")
 
 
+def _too_many_values(group_by: list[str], filters: set[str], days: int) -> list[str] | None:
+    """The many-valued dimensions of `group_by` if together they are too many for the period: more
+    than two over more than LONG_PERIOD_DAYS days, more than three at all. A filtered one has one value."""
+    grouped = [d for d in group_by if d in MANY_VALUED and d not in filters]
+    limit = 2 if days > LONG_PERIOD_DAYS else 3
+    return grouped if len(grouped) > limit else None
+
+
 class CostsApi(APIView):
     permission_classes = [IsKeyOrSignedIn]
+    throttle_classes = [ReadRateThrottle]
 
     class InputSerializer(serializers.Serializer):
         start = serializers.DateField()
@@ -45,6 +63,19 @@ class CostsApi(APIView):
         model = _filter("model")
         customer = _filter("customer")
         agent = _filter("agent")
+        page_size = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            help_text=f"Rows per page (default {DEFAULT_PAGE_SIZE}, at most COSTS_MAX_PAGE_SIZE).",
+        )
+        cursor = serializers.CharField(
+            required=False, max_length=2000, help_text="The `next_cursor` of the previous page, as it is."
+        )
+
+        def validate_page_size(self, value: int) -> int:
+            if value > settings.COSTS_MAX_PAGE_SIZE:
+                raise serializers.ValidationError(f"Ask for at most {settings.COSTS_MAX_PAGE_SIZE} rows per page.")
+            return value
 
         def validate_group_by(self, value: str) -> list[str]:
             dims = [d.strip() for d in value.split(",") if d.strip()]
@@ -60,6 +91,19 @@ class CostsApi(APIView):
                 raise serializers.ValidationError({"end": "Must not be before start."})
             if (attrs["end"] - attrs["start"]).days >= MAX_DAYS:
                 raise serializers.ValidationError({"end": f"Ask for at most {MAX_DAYS} days at a time."})
+            days = (attrs["end"] - attrs["start"]).days + 1
+            too_many = _too_many_values(attrs["group_by"], set(attrs) & set(ROLLUP_DIMENSIONS), days)
+            if too_many:
+                raise serializers.ValidationError(
+                    {
+                        "group_by": [
+                            f"Grouping by {' × '.join(too_many)} over {days} days can return millions of rows. "
+                            f"Group by at most two of {', '.join(MANY_VALUED)} over more than {LONG_PERIOD_DAYS} "
+                            f"days (three over {LONG_PERIOD_DAYS} days or fewer): narrow start and end, filter "
+                            "one of them (e.g. customer=acme), or drop one from group_by."
+                        ]
+                    }
+                )
             return attrs
 
     class RowSerializer(serializers.Serializer):
@@ -83,7 +127,14 @@ class CostsApi(APIView):
         parameters=[InputSerializer],
         responses=inline_serializer(
             "CostReport",
-            {"rows": RowSerializer(many=True), "total": RowSerializer(), "group_by": serializers.ListField()},
+            {
+                "group_by": serializers.ListField(child=serializers.CharField()),
+                "rows": RowSerializer(many=True),
+                "total": RowSerializer(help_text="The sum over all pages."),
+                "count": serializers.IntegerField(help_text="Rows over all pages."),
+                "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+                "next_cursor": serializers.CharField(allow_null=True, help_text="The next page's `cursor`."),
+            },
         ),
     )
     def get(self, request):
@@ -96,24 +147,36 @@ class CostsApi(APIView):
                 {name: [f"Unknown parameter. Use start, end, group_by or a filter: {FILTERS}."] for name in unknown}
             )
         filters = {d: params.validated_data[d] for d in ROLLUP_DIMENSIONS if d in params.validated_data}
-        report = costs_report(
-            start=params.validated_data["start"],
-            end=params.validated_data["end"],
-            group_by=params.validated_data["group_by"],
-            filters=filters,
-            team_ids=visible_team_ids(request),
+        team_ids = visible_team_ids(request)
+        with read_time_limited():
+            report = costs_report(
+                start=params.validated_data["start"],
+                end=params.validated_data["end"],
+                group_by=params.validated_data["group_by"],
+                filters=filters,
+                team_ids=team_ids,
+            )
+        rows, next_cursor = page_of(
+            report.rows,
+            cursor=params.validated_data.get("cursor"),
+            page_size=params.validated_data.get("page_size", DEFAULT_PAGE_SIZE),
+            fingerprint=query_fingerprint({**params.validated_data, "team_ids": team_ids}),
         )
         return Response(
             {
                 "group_by": params.validated_data["group_by"],
-                "rows": self.RowSerializer(report.rows, many=True).data,
+                "rows": self.RowSerializer(rows, many=True).data,
                 "total": self.RowSerializer(report.total).data,
+                "count": len(report.rows),
+                "next": next_cursor and replace_query_param(request.build_absolute_uri(), "cursor", next_cursor),
+                "next_cursor": next_cursor,
             }
         )
 
 
 class AllocationsApi(APIView):
     permission_classes = [IsKeyOrSignedIn]
+    throttle_classes = [ReadRateThrottle]
 
     class InputSerializer(serializers.Serializer):
         month = serializers.RegexField(r"^[1-9]\d{3}-(0[1-9]|1[0-2])$", error_messages={"invalid": "Use YYYY-MM."})
@@ -151,7 +214,9 @@ class AllocationsApi(APIView):
         year, month = map(int, params.validated_data["month"].split("-"))
         start = date(year, month, 1)
         end = date(year, month, calendar.monthrange(year, month)[1])
-        lines = allocation_lines(start=start, end=end, team_ids=visible_team_ids(request))
+        team_ids = visible_team_ids(request)
+        with read_time_limited():
+            lines = allocation_lines(start=start, end=end, team_ids=team_ids)
         return Response(
             {"month": params.validated_data["month"], "allocations": self.LineSerializer(lines, many=True).data}
         )

@@ -49,6 +49,12 @@ class CostRow:
         return self.direct_cost + self.allocated_in - self.allocated_out
 
 
+def cost_row_order(row: CostRow) -> tuple:
+    """Largest total first, then by key, so equal totals keep one order and cursor pages
+    (apps.allocation.paging) neither repeat nor skip a row."""
+    return (-row.total, tuple((value is None, str(value)) for value in row.key.values()))
+
+
 @dataclass
 class CostReport:
     rows: list[CostRow]
@@ -140,7 +146,7 @@ def costs_report(
         for values in _sums(outgoing, [d for d in group_by if d in out_fields], out_fields, s=Sum("amount")):
             row(values, out_fields).allocated_out += values["s"]
 
-    report = CostReport(rows=sorted(rows.values(), key=lambda r: -r.total))
+    report = CostReport(rows=sorted(rows.values(), key=cost_row_order))
     for r in report.rows:
         t = report.total
         t.requests += r.requests
