@@ -6,13 +6,14 @@ import calendar
 from datetime import date
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
+from attribution_site.api_schema import error_responses
 from attribution_site.reads import ReadRateThrottle, read_time_limited
 
 from .paging import page_of, query_fingerprint
@@ -24,6 +25,7 @@ DEFAULT_PAGE_SIZE = 500
 # count (customer × model × feature over 400 days ran to tens of thousands of rows).
 MANY_VALUED = ("customer", "feature", "agent", "model", "day")
 LONG_PERIOD_DAYS = 31
+READ_ERRORS = error_responses(400, 401, 403, 429, 503)
 FILTERS = ", ".join(d for d in ROLLUP_DIMENSIONS if d not in {"day", "month"})
 MONEY = {"max_digits": 24, "decimal_places": 9}
 
@@ -36,6 +38,14 @@ def _key_text(dimension: str, value):
 
 def _filter(dimension: str) -> serializers.CharField:
     return serializers.CharField(required=False, max_length=128, help_text=f"Only this {dimension}.")
+
+
+_DIMENSION = f"({'|'.join(ROLLUP_DIMENSIONS)})"
+
+
+@extend_schema_field({"type": "string", "pattern": f"^{_DIMENSION}(,{_DIMENSION})*$", "default": "team"})
+class GroupByField(serializers.CharField):
+    """Dimensions, comma-separated."""
 
 
 def _too_many_values(group_by: list[str], filters: set[str], days: int) -> list[str] | None:
@@ -53,7 +63,7 @@ class CostsApi(APIView):
     class InputSerializer(serializers.Serializer):
         start = serializers.DateField()
         end = serializers.DateField()
-        group_by = serializers.CharField(required=False, default="team")
+        group_by = GroupByField(required=False, default="team", trim_whitespace=False)
         # Filters: one per dimension besides time.
         team = _filter("team")
         product = _filter("product")
@@ -66,23 +76,21 @@ class CostsApi(APIView):
         page_size = serializers.IntegerField(
             required=False,
             min_value=1,
-            help_text=f"Rows per page (default {DEFAULT_PAGE_SIZE}, at most COSTS_MAX_PAGE_SIZE).",
+            max_value=settings.COSTS_MAX_PAGE_SIZE,
+            error_messages={"max_value": "Ask for at most {max_value} rows per page."},
+            help_text=f"Rows per page (default {DEFAULT_PAGE_SIZE}).",
         )
         cursor = serializers.CharField(
             required=False, max_length=2000, help_text="The `next_cursor` of the previous page, as it is."
         )
 
-        def validate_page_size(self, value: int) -> int:
-            if value > settings.COSTS_MAX_PAGE_SIZE:
-                raise serializers.ValidationError(f"Ask for at most {settings.COSTS_MAX_PAGE_SIZE} rows per page.")
-            return value
-
         def validate_group_by(self, value: str) -> list[str]:
-            dims = [d.strip() for d in value.split(",") if d.strip()]
+            dims = value.split(",")
             unknown = [d for d in dims if d not in ROLLUP_DIMENSIONS]
             if unknown:
                 raise serializers.ValidationError(
-                    f"Unknown dimension(s): {', '.join(unknown)}. Choose from {', '.join(ROLLUP_DIMENSIONS)}."
+                    f"Unknown dimension(s): {', '.join(map(repr, unknown))}. Give a comma-separated list "
+                    f"(no spaces) of {', '.join(ROLLUP_DIMENSIONS)}."
                 )
             return list(dict.fromkeys(dims))
 
@@ -122,20 +130,39 @@ class CostsApi(APIView):
             key = data.pop("key")
             return {**{k: _key_text(k, v) for k, v in key.items()}, **data}
 
+    # The schema of a row: the key flattened into one field per dimension grouped by (see
+    # RowSerializer.to_representation), then the figures; the total has the figures only.
+    RowOutSchema = type(
+        "CostRowSerializer",
+        (RowSerializer,),
+        {
+            "key": None,
+            **{
+                d: serializers.CharField(required=False, allow_null=True, help_text=f"Present when grouped by {d}.")
+                for d in ROLLUP_DIMENSIONS
+            },
+        },
+    )
+    TotalOutSchema = type("CostTotalSerializer", (RowSerializer,), {"key": None})
+
     @extend_schema(
         operation_id="costs",
         parameters=[InputSerializer],
-        responses=inline_serializer(
-            "CostReport",
-            {
-                "group_by": serializers.ListField(child=serializers.CharField()),
-                "rows": RowSerializer(many=True),
-                "total": RowSerializer(help_text="The sum over all pages."),
-                "count": serializers.IntegerField(help_text="Rows over all pages."),
-                "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
-                "next_cursor": serializers.CharField(allow_null=True, help_text="The next page's `cursor`."),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "CostReport",
+                {
+                    "group_by": serializers.ListField(child=serializers.CharField()),
+                    "rows": RowOutSchema(many=True),
+                    "total": TotalOutSchema(help_text="The sum over all pages."),
+                    "count": serializers.IntegerField(help_text="Rows over all pages."),
+                    "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+                    "next_cursor": serializers.CharField(allow_null=True, help_text="The next page's `cursor`."),
+                },
+            ),
+            **READ_ERRORS,
+            **error_responses(404),
+        },
     )
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
@@ -207,7 +234,17 @@ class AllocationsApi(APIView):
             many=True,
         )
 
-    @extend_schema(operation_id="allocations", parameters=[InputSerializer], responses=LineSerializer(many=True))
+    @extend_schema(
+        operation_id="allocations",
+        parameters=[InputSerializer],
+        responses={
+            200: inline_serializer(
+                "AllocationReport",
+                {"month": serializers.CharField(help_text="YYYY-MM"), "allocations": LineSerializer(many=True)},
+            ),
+            **READ_ERRORS,
+        },
+    )
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)

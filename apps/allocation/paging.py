@@ -1,4 +1,6 @@
-"""Cursor pages over a costs report: opaque, signed, bound to the query they were made for."""
+"""Cursor pages over a costs report: opaque, signed, bound to the query they were made for.
+
+A cursor that is not one is a 404, as in DRF's own cursor pagination (the events list)."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from bisect import bisect_right
 from decimal import Decimal
 
 from django.core import signing
-from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 
 from .selectors import CostRow, cost_row_order
 
@@ -31,12 +33,10 @@ def _cursor_position(cursor: str, *, fingerprint: str) -> tuple:
         position = (-Decimal(data["t"]), tuple((bool(n), str(v)) for n, v in data["k"]))
         query = data["q"]
     except (signing.BadSignature, KeyError, TypeError, ValueError, ArithmeticError):
-        raise serializers.ValidationError(
-            {"cursor": ["Not a cursor this API gave out: pass the `next_cursor` of the previous page as it is."]}
-        ) from None
+        raise NotFound("Invalid cursor: pass the `next_cursor` of the previous page as it is.") from None
     if query != fingerprint:
-        raise serializers.ValidationError(
-            {"cursor": ["This cursor belongs to a different query: ask again with the same parameters, or without it."]}
+        raise NotFound(
+            "Invalid cursor: it belongs to a different query. Ask again with the same parameters, or without it."
         )
     return position
 
