@@ -17,7 +17,7 @@ from attribution_site.api_schema import error_responses
 from attribution_site.reads import ReadRateThrottle, read_time_limited
 
 from .paging import page_of, query_fingerprint
-from .selectors import ROLLUP_DIMENSIONS, allocation_lines, costs_report
+from .selectors import ROLLUP_DIMENSIONS, CostReportTooLarge, allocation_lines, costs_report
 
 MAX_DAYS = 400
 DEFAULT_PAGE_SIZE = 500
@@ -175,14 +175,26 @@ class CostsApi(APIView):
             )
         filters = {d: params.validated_data[d] for d in ROLLUP_DIMENSIONS if d in params.validated_data}
         team_ids = visible_team_ids(request)
-        with read_time_limited():
-            report = costs_report(
-                start=params.validated_data["start"],
-                end=params.validated_data["end"],
-                group_by=params.validated_data["group_by"],
-                filters=filters,
-                team_ids=team_ids,
-            )
+        try:
+            with read_time_limited():
+                report = costs_report(
+                    start=params.validated_data["start"],
+                    end=params.validated_data["end"],
+                    group_by=params.validated_data["group_by"],
+                    filters=filters,
+                    team_ids=team_ids,
+                    max_rows=settings.COSTS_MAX_ROWS,
+                )
+        except CostReportTooLarge as exc:
+            raise serializers.ValidationError(
+                {
+                    "group_by": [
+                        f"Grouping by {' × '.join(params.validated_data['group_by'])} from start to end gives more "
+                        f"than {exc.max_rows:,} rows: narrow start and end, filter a dimension, or drop one "
+                        "from group_by."
+                    ]
+                }
+            ) from None
         rows, next_cursor = page_of(
             report.rows,
             cursor=params.validated_data.get("cursor"),

@@ -164,3 +164,25 @@ def test_group_by_with_spaces_is_refused_naming_it(finance_client, ledger):
 
     assert response.status_code == 400
     assert "comma-separated list (no spaces)" in response.json()["group_by"][0]
+
+
+def test_a_report_of_more_rows_than_the_cap_is_refused_naming_group_by(finance_client, ledger, settings):
+    settings.COSTS_MAX_ROWS = 3
+
+    response = finance_client.get(URL, _params(ledger, group_by="team,provider"))
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "group_by": [
+            "Grouping by team × provider from start to end gives more than 3 rows: narrow start and end, "
+            "filter a dimension, or drop one from group_by."
+        ]
+    }
+
+
+def test_a_report_of_as_many_rows_as_the_cap_is_answered(finance_client, ledger, settings):
+    settings.COSTS_MAX_ROWS = 4
+
+    body = finance_client.get(URL, _params(ledger, group_by="team,provider")).json()
+
+    assert body["count"] == 4
