@@ -243,6 +243,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 # Bounded reads (attribution_site.reads, apps.allocation.apis): a report's statements are cancelled
 # after this long on PostgreSQL, and the costs API answers at most this many rows per page.
 API_READ_STATEMENT_TIMEOUT_MS = env.int("API_READ_STATEMENT_TIMEOUT_MS", default=10_000)
+# Reports running at once across all web processes (PostgreSQL); keep it below the web workers.
+API_READ_CONCURRENCY = env.int("API_READ_CONCURRENCY", default=2)
 COSTS_MAX_PAGE_SIZE = env.int("COSTS_MAX_PAGE_SIZE", default=1000)
 # A report of more rows is refused (400) rather than built: every page costs the whole report.
 COSTS_MAX_ROWS = env.int("COSTS_MAX_ROWS", default=10_000)
