@@ -6,6 +6,7 @@ import calendar
 from datetime import date
 
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -36,8 +37,21 @@ def _key_text(dimension: str, value):
     return value.isoformat() if isinstance(value, date) else value
 
 
+class TextParam(serializers.CharField):
+    """Optional text taken as sent, refusing a NUL with a validator the OpenAPI schema shows as a pattern."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, trim_whitespace=False, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+        self.validators.append(RegexValidator(r"^[^\x00]*$", message="Null characters are not allowed."))
+
+
+def _text(*, max_length: int, help_text: str) -> serializers.CharField:
+    return TextParam(max_length=max_length, help_text=help_text)
+
+
 def _filter(dimension: str) -> serializers.CharField:
-    return serializers.CharField(required=False, max_length=128, help_text=f"Only this {dimension}.")
+    return _text(max_length=128, help_text=f"Only this {dimension}.")
 
 
 _DIMENSION = f"({'|'.join(ROLLUP_DIMENSIONS)})"
@@ -80,9 +94,7 @@ class CostsApi(APIView):
             error_messages={"max_value": "Ask for at most {max_value} rows per page."},
             help_text=f"Rows per page (default {DEFAULT_PAGE_SIZE}).",
         )
-        cursor = serializers.CharField(
-            required=False, max_length=2000, help_text="The `next_cursor` of the previous page, as it is."
-        )
+        cursor = _text(max_length=2000, help_text="The `next_cursor` of the previous page, as it is.")
 
         def validate_group_by(self, value: str) -> list[str]:
             dims = value.split(",")

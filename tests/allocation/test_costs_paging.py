@@ -186,3 +186,9 @@ def test_a_report_of_as_many_rows_as_the_cap_is_answered(finance_client, ledger,
     body = finance_client.get(URL, _params(ledger, group_by="team,provider")).json()
 
     assert body["count"] == 4
+
+
+def test_a_filter_is_taken_as_sent_so_a_blank_one_matches_nothing(finance_client, ledger):
+    body = finance_client.get(URL, _params(ledger, customer=" ")).json()
+
+    assert (body["rows"], body["count"]) == ([], 0)

@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
@@ -49,6 +51,17 @@ def spend(api_key, team, finance):
     )
     assert result.accepted == 3
     Alert.objects.create(kind=Alert.Kind.THRESHOLD, subject="Organisation", period=now.strftime("%Y-%m"), message="80%")
+
+
+@pytest.fixture
+def connection_kept():
+    """The app is called as WSGI, in this test's transaction: like Django's test client, do not let
+    the end of a request close the database connection (and the transaction) under the test."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 # Loaded once, as the app serves it to anyone (building the schema reads no table).
@@ -92,7 +105,7 @@ SETTINGS = settings(max_examples=30, derandomize=True, deadline=None, suppress_h
 
 @schema.exclude(method="POST").parametrize()
 @SETTINGS
-def test_every_read_answers_as_the_schema_says(case, api_key, spend):
+def test_every_read_answers_as_the_schema_says(case, api_key, spend, connection_kept):
     excluded, added = _exclusions(case.operation.label)
     case.call_and_validate(
         headers={"Authorization": f"Bearer {api_key.raw_key}"}, excluded_checks=excluded, additional_checks=added
@@ -106,7 +119,7 @@ def test_every_read_answers_as_the_schema_says(case, api_key, spend):
 )
 @schema.include(method="POST").parametrize()
 @SETTINGS
-def test_ingestion_answers_as_the_schema_says(case, api_key, spend):
+def test_ingestion_answers_as_the_schema_says(case, api_key, spend, connection_kept):
     excluded, added = _exclusions(case.operation.label)
     case.call_and_validate(
         headers={"Authorization": f"Bearer {api_key.raw_key}"}, excluded_checks=excluded, additional_checks=added
