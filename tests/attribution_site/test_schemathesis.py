@@ -100,7 +100,9 @@ def _exclusions(label: str) -> tuple[list, list]:
     return [], []
 
 
-SETTINGS = settings(max_examples=30, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(
+    max_examples=30, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 
 @schema.exclude(method="POST").parametrize()
