@@ -9,6 +9,7 @@ to start without a secret key and allowed hosts.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
     "apps.closing",
     "apps.insights",
     "apps.billing",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -123,6 +125,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
@@ -209,6 +212,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login lockout (django-axes): an account, and separately an address, is refused for a cool-off
+# after repeated failures; a success resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# X-Forwarded-For is only believed behind that many proxies of our own (attribution_site.proxies).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "attribution_site.proxies.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "showback:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -245,6 +259,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Reads per API key and per person (attribution_site.reads.ReadRateThrottle); ingestion is not throttled.
+    "DEFAULT_THROTTLE_RATES": {"reads": env.str("API_READ_THROTTLE_RATE", default="120/minute") or None},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LLM cost attribution API",
@@ -254,6 +270,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "attribution_site.api_schema.events_refuse_unknown_fields",
+    ],
 }
 
 # How stale a process's copy of the API keys may get when a key changes without a signal
@@ -266,6 +286,15 @@ INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024
 INGEST_MAX_EVENT_AGE_DAYS = env.int("INGEST_MAX_EVENT_AGE_DAYS", default=180)
 INGEST_MAX_FUTURE_SECONDS = env.int("INGEST_MAX_FUTURE_SECONDS", default=300)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
+
+# Bounded reads (attribution_site.reads, apps.allocation.apis): a report's statements are cancelled
+# after this long on PostgreSQL, and the costs API answers at most this many rows per page.
+API_READ_STATEMENT_TIMEOUT_MS = env.int("API_READ_STATEMENT_TIMEOUT_MS", default=10_000)
+# Reports running at once across all web processes (PostgreSQL); keep it below the web workers.
+API_READ_CONCURRENCY = env.int("API_READ_CONCURRENCY", default=2)
+COSTS_MAX_PAGE_SIZE = env.int("COSTS_MAX_PAGE_SIZE", default=1000)
+# A report of more rows is refused (400) rather than built: every page costs the whole report.
+COSTS_MAX_ROWS = env.int("COSTS_MAX_ROWS", default=10_000)
 
 # Budgets, anomalies and alerts (apps.budgets).
 ANOMALY_MIN_INCREASE = Decimal(env.str("ANOMALY_MIN_INCREASE", default="20"))

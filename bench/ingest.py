@@ -18,11 +18,13 @@ from .client import OTLP_PATH, PATH, ClientPool, LoadResult
 from .config import Config
 from .cpu import CpuMeter, CpuUse
 from .events import Totals, api_key_new, events_generate, events_rate, models_check, registry_create, totals_stored
+from .readers import ReaderPool, ReadResult, finance_session, heavy_queries
 from .server import WebServer
 from .waits import WaitSampler
 
 # A count-bounded phase (batches, duplicates) that has not finished by then fails the run.
 PHASE_LIMIT_S = 240
+HEAVY_READERS = 4
 
 
 @dataclass
@@ -48,6 +50,9 @@ class IngestFigures:
     single: Phase
     duplicates: Phase
     peak_rss_kb: dict[int, int]
+    single_read: Phase  # single events again, with HEAVY_READERS clients reading costs meanwhile
+    reads: ReadResult
+    rollup_rows: int
 
     @property
     def copy_rate(self) -> float:
@@ -166,6 +171,7 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
     size = config.batch_size
     batch_bodies = [orjson.dumps({"events": batch_events[i : i + size]}) for i in range(0, len(batch_events), size)]
     single_bodies = [orjson.dumps(e) for e in single_events]
+    read_bodies = [orjson.dumps(e) for e in events_generate(config.single_requests, seed=4, now=now)]
     duplicate_bodies = batch_bodies[: -(-config.duplicate_events // size)]
     duplicate_count = min(len(duplicate_bodies) * size, config.batch_events)
     warmup_bodies = [orjson.dumps(e) for e in events_generate(config.workers * 50, seed=3, now=now)]
@@ -229,12 +235,12 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
         require_equal(duplicates.load.duplicates, duplicate_count, "duplicates: events reported as duplicates")
         _require_stored(key_id, expected_all, "re-posting the batches (nothing may be stored twice)")
 
+        # Rollups are the workers' job: requests only mark days dirty (ROLLUP_REFRESH_ON_INGEST=0).
+        require_equal(DailyRollup.objects.count(), 0, "rollup rows built inside ingestion requests")
+        require(DirtyMark.objects.exists(), "ingestion marked no day dirty")
+        single_read, reads, rollup_rows = _single_with_readers(server, config, key, read_bodies)
         server.workers_unchanged()
         peak_rss_kb = server.workers_peak_rss_kb()
-
-    # Rollups are the workers' job: requests only mark days dirty (ROLLUP_REFRESH_ON_INGEST=0).
-    require_equal(DailyRollup.objects.count(), 0, "rollup rows built inside ingestion requests")
-    require(DirtyMark.objects.exists(), "ingestion marked no day dirty")
     return IngestFigures(
         config=config,
         copy_events=copy_rows,
@@ -243,4 +249,47 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
         single=single,
         duplicates=duplicates,
         peak_rss_kb=peak_rss_kb,
+        single_read=single_read,
+        reads=reads,
+        rollup_rows=rollup_rows,
     )
+
+
+def _single_with_readers(server: WebServer, config: Config, key: str, bodies: list[bytes]):
+    """Roll the stored events up (the readers read rollups), then post single events again while
+    HEAVY_READERS clients ask for the widest costs reports, back to back."""
+    from django.utils import timezone
+
+    from apps.allocation.services import dirty_day_refresh
+    from apps.rollups.models import DailyRollup
+    from apps.rollups.services import dirty_days
+
+    for day in dirty_days():
+        dirty_day_refresh(day=day)
+    rollup_rows = DailyRollup.objects.count()
+    print(f"  rolled up: {rollup_rows:,} rollup rows for the readers", flush=True)
+    readers = ReaderPool(
+        port=server.port,
+        session_key=finance_session(),
+        queries=heavy_queries(timezone.now().date()),
+        readers=HEAVY_READERS,
+    )
+    readers.start()
+    time.sleep(2)  # every reader has a report in flight before the clock starts
+    try:
+        phase = _phase(
+            server,
+            f"single-event ingestion, {HEAVY_READERS} heavy readers",
+            api_key=key,
+            bodies=bodies,
+            clients=config.single_clients,
+            config=config,
+            stop_after_s=config.single_seconds,
+        )
+    finally:
+        reads = readers.stop()
+    print(f"    readers: {reads.describe()}", flush=True)
+    require_equal(phase.load.accepted, phase.load.requests, "single events with readers: events accepted")
+    require(reads.statuses.get(200, 0) > 0, f"the heavy readers got no report: {reads.errors}")
+    require(not reads.statuses.get("error") and not reads.statuses.get(500), f"reader errors: {reads.errors}")
+    return phase, reads, rollup_rows

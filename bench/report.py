@@ -218,6 +218,7 @@ def _ingest_details(f, busy_before: float) -> list[str]:
         ("batch (per event)", f.batch, f.batch.load.accepted),
         ("single (per request)", f.single, f.single.load.requests),
         ("duplicates (per event)", f.duplicates, f.duplicates.load.duplicates),
+        ("single, heavy readers (per request)", f.single_read, f.single_read.load.requests),
     ):
         web, postgres = phase.cpu_us(count)
         lines.append(
@@ -226,6 +227,16 @@ def _ingest_details(f, busy_before: float) -> list[str]:
         )
     rss = ", ".join(f"{kb / 1024:.0f}" for kb in f.peak_rss_kb.values())
     lines += ["", f"Worker peak RSS (VmHWM, MB): {rss}.", ""]
+    alone, read = f.single.load, f.single_read.load
+    lines += [
+        f"**Single events with four heavy readers.** {read.requests:,} single events in {read.seconds:.1f} s "
+        f"({read.requests / read.seconds:,.0f}/s) from {c.single_clients} clients while four clients asked "
+        f"/api/v1/costs for the widest reports it answers over {f.rollup_rows:,} rollup rows, back to back. "
+        f"Single-event p50 / p95 / p99: {read.percentile_ms(50):.1f} / {read.percentile_ms(95):.1f} / "
+        f"**{read.percentile_ms(99):.1f} ms** (without readers: {alone.percentile_ms(50):.1f} / "
+        f"{alone.percentile_ms(95):.1f} / {alone.percentile_ms(99):.1f} ms). Readers: {f.reads.describe()}.",
+        "",
+    ]
     return lines
 
 

@@ -37,6 +37,14 @@ def eager_celery(request):
     celery_app.conf.task_always_eager = True
 
 
+@pytest.fixture(autouse=True)
+def reads_unthrottled(request, settings):
+    """Ids repeat from test to test, so throttle counts would carry over: reads are unthrottled
+    except in tests that ask for the `read_rate` fixture."""
+    if "read_rate" not in request.fixturenames:
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"reads": None}}
+
+
 @pytest.fixture
 def team(db):
     return TeamFactory(slug="search", name="Search")

@@ -51,20 +51,43 @@ class CostRow:
         return self.direct_cost + self.allocated_in - self.allocated_out
 
 
+def cost_row_order(row: CostRow) -> tuple:
+    """Largest total first, then by key, so equal totals keep one order and cursor pages
+    (apps.allocation.paging) neither repeat nor skip a row."""
+    return (-row.total, tuple((value is None, str(value)) for value in row.key.values()))
+
+
 @dataclass
 class CostReport:
     rows: list[CostRow]
     total: CostRow = field(default_factory=lambda: CostRow(key={}))
 
 
-def _sums(queryset: QuerySet, group_by: list[str], mapping: dict[str, str], **sums) -> list[dict]:
-    """One dict of `sums` per group; with nothing to group by, one dict for the whole queryset."""
+class CostReportTooLarge(Exception):
+    """The report would have more than `max_rows` rows."""
+
+    def __init__(self, max_rows: int):
+        super().__init__(max_rows)
+        self.max_rows = max_rows
+
+
+def _sums(
+    queryset: QuerySet, group_by: list[str], mapping: dict[str, str], max_rows: int | None = None, **sums
+) -> list[dict]:
+    """One dict of `sums` per group; with nothing to group by, one dict for the whole queryset.
+    More than `max_rows` groups raise CostReportTooLarge, having fetched only one more than that."""
     if not group_by:
         totals = queryset.aggregate(**sums)
         return [totals] if any(v is not None for v in totals.values()) else []
     if "month" in group_by:
         queryset = queryset.annotate(month=TruncMonth("day"))
-    return list(queryset.values(*(mapping[d] for d in group_by)).annotate(**sums))
+    grouped = queryset.values(*(mapping[d] for d in group_by)).annotate(**sums)
+    if max_rows is None:
+        return list(grouped)
+    rows = list(grouped[: max_rows + 1])
+    if len(rows) > max_rows:
+        raise CostReportTooLarge(max_rows)
+    return rows
 
 
 def _direct_source(*, start: date, end: date, group_by: list[str], filters: dict[str, str]):
@@ -90,12 +113,19 @@ def _direct_source(*, start: date, end: date, group_by: list[str], filters: dict
 
 
 def costs_report(
-    *, start: date, end: date, group_by: list[str], filters: dict[str, str], team_ids: list[int] | None
+    *,
+    start: date,
+    end: date,
+    group_by: list[str],
+    filters: dict[str, str],
+    team_ids: list[int] | None,
+    max_rows: int | None = None,
 ) -> CostReport:
     """Costs between two days (inclusive), grouped by `group_by`, from rollups and allocations.
 
     `team_ids` limits everything to those teams (None: the whole organisation). Allocation rows
-    are left out when `filters` names a dimension they do not have (e.g. a product).
+    are left out when `filters` names a dimension they do not have (e.g. a product). With
+    `max_rows`, a report of more rows raises CostReportTooLarge before they reach Python.
     """
     rows: dict[tuple, CostRow] = {}
 
@@ -112,6 +142,7 @@ def costs_report(
         rollups,
         group_by,
         mapping,
+        max_rows,
         s_requests=Sum("requests"),
         s_input=Sum("input_tokens"),
         s_output=Sum("output_tokens"),
@@ -142,7 +173,7 @@ def costs_report(
         for values in _sums(outgoing, [d for d in group_by if d in out_fields], out_fields, s=Sum("amount")):
             row(values, out_fields).allocated_out += values["s"]
 
-    report = CostReport(rows=sorted(rows.values(), key=lambda r: -r.total))
+    report = CostReport(rows=sorted(rows.values(), key=cost_row_order))
     for r in report.rows:
         t = report.total
         t.requests += r.requests

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.org.selectors import user_sees_all_teams
+from attribution_site.api_schema import error_responses
 
 from .selectors import month_reconciliation
 
@@ -68,7 +69,7 @@ class ReconciliationApi(APIView):
     @extend_schema(
         operation_id="reconciliation",
         parameters=[MonthSerializer],
-        responses=ProviderReconciliationSerializer(many=True),
+        responses={200: ProviderReconciliationSerializer(many=True), **error_responses(400, 401, 403)},
     )
     def get(self, request):
         params = MonthSerializer(data=request.query_params)

@@ -11,10 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
+from attribution_site.api_schema import error_responses
 
 from .models import Alert, Anomaly
 
 DEFAULT_DAYS = 7
+ERRORS = error_responses(400, 401, 403)
 
 
 class SinceSerializer(serializers.Serializer):
@@ -22,6 +24,8 @@ class SinceSerializer(serializers.Serializer):
 
 
 def _since(request):
+    if request.query_params.get("since", None) == "":
+        raise serializers.ValidationError({"since": ["Give a day as YYYY-MM-DD, or leave since out."]})
     params = SinceSerializer(data=request.query_params)
     params.is_valid(raise_exception=True)
     return params.validated_data.get("since") or timezone.now().date() - timedelta(days=DEFAULT_DAYS)
@@ -33,7 +37,7 @@ def _scoped(queryset, request):
 
 
 class AnomalyOutSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     amount = serializers.DecimalField(max_digits=24, decimal_places=9)
     baseline = serializers.DecimalField(max_digits=24, decimal_places=9)
     acknowledged = serializers.SerializerMethodField()
@@ -61,7 +65,9 @@ class AnomalyOutSerializer(serializers.ModelSerializer):
 
 
 class AlertOutSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="null: the organisation's own."
+    )
 
     class Meta:
         model = Alert
@@ -71,7 +77,11 @@ class AlertOutSerializer(serializers.ModelSerializer):
 class AnomaliesApi(APIView):
     permission_classes = [IsKeyOrSignedIn]
 
-    @extend_schema(operation_id="anomalies", parameters=[SinceSerializer], responses=AnomalyOutSerializer(many=True))
+    @extend_schema(
+        operation_id="anomalies",
+        parameters=[SinceSerializer],
+        responses={200: AnomalyOutSerializer(many=True), **ERRORS},
+    )
     def get(self, request):
         anomalies = _scoped(Anomaly.objects.filter(day__gte=_since(request)).select_related("team"), request)
         return Response(AnomalyOutSerializer(anomalies, many=True).data)
@@ -80,7 +90,11 @@ class AnomaliesApi(APIView):
 class AlertsApi(APIView):
     permission_classes = [IsKeyOrSignedIn]
 
-    @extend_schema(operation_id="alerts", parameters=[SinceSerializer], responses=AlertOutSerializer(many=True))
+    @extend_schema(
+        operation_id="alerts",
+        parameters=[SinceSerializer],
+        responses={200: AlertOutSerializer(many=True), **ERRORS},
+    )
     def get(self, request):
         alerts = _scoped(Alert.objects.filter(created_at__date__gte=_since(request)).select_related("team"), request)
         return Response(AlertOutSerializer(alerts, many=True).data)

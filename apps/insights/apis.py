@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.org.models import Team
 from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
+from attribution_site.api_schema import error_responses
 
 from .models import Opportunity
 from .selectors import opportunities_visible
@@ -23,11 +23,6 @@ class OpportunitiesApi(APIView):
         team = serializers.SlugField(required=False, max_length=64, help_text="Only this team (slug).")
         lever = serializers.ChoiceField(choices=Opportunity.Lever.choices, required=False)
         status = serializers.ChoiceField(choices=Opportunity.Status.choices, required=False)
-
-        def validate_team(self, value: str) -> str:
-            if not Team.objects.filter(slug=value).exists():
-                raise serializers.ValidationError(f"No team '{value}'.")
-            return value
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -52,7 +47,11 @@ class OpportunitiesApi(APIView):
         after_unit_cost = serializers.DecimalField(**MONEY)
         realised_monthly_saving = serializers.DecimalField(**MONEY)
 
-    @extend_schema(operation_id="opportunities", parameters=[InputSerializer], responses=OutputSerializer(many=True))
+    @extend_schema(
+        operation_id="opportunities",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -61,5 +60,9 @@ class OpportunitiesApi(APIView):
             raise serializers.ValidationError(
                 {name: ["Unknown parameter. Filter by team, lever or status."] for name in unknown}
             )
+        # A query-string filter sent empty would otherwise be read as absent: all teams.
+        blank = sorted(name for name in params.fields if request.query_params.get(name) == "")
+        if blank:
+            raise serializers.ValidationError({name: ["May not be blank: leave it out instead."] for name in blank})
         rows = opportunities_visible(team_ids=visible_team_ids(request), **params.validated_data)
         return Response(self.OutputSerializer(rows, many=True).data)

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
 from apps.billing.apis import IsFinanceOrStaff, MonthSerializer
+from attribution_site.api_schema import error_responses
 
 from .focus import focus_rows
 
@@ -31,7 +32,9 @@ class FocusExportApi(APIView):
     permission_classes = [IsFinanceOrStaff]
 
     @extend_schema(
-        operation_id="focus_export", parameters=[MonthSerializer], responses={(200, "text/csv"): OpenApiTypes.STR}
+        operation_id="focus_export",
+        parameters=[MonthSerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR, **error_responses(400, 401, 403)},
     )
     def get(self, request):
         params = MonthSerializer(data=request.query_params)

@@ -6,8 +6,10 @@ import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
@@ -18,6 +20,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from attribution_site.api_schema import error_responses
 from attribution_site.exceptions import ApplicationError
 
 from .event import FIELDS, MAX_TOKENS, SERVICE_TIERS, STRING_FIELDS, EventField, echo
@@ -162,12 +165,22 @@ class EventCursorPagination(CursorPagination):
     max_page_size = 1000
 
 
+class EventsSchema(AutoSchema):
+    """POST /events must have a body; drf-spectacular cannot tell from a one-of body."""
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, _required = super()._get_request_for_media_type(serializer, direction)
+        return schema, True
+
+
 def _is_json(content_type: str) -> bool:
     media_type = content_type.partition(";")[0].strip().lower()
     return media_type == "application/json" or media_type.endswith("+json")
 
 
 class EventsApi(APIView):
+    schema = EventsSchema()
+
     def get_permissions(self):
         return [IsApiKey()] if self.request.method == "POST" else [IsApiKeyOrStaff()]
 
@@ -181,7 +194,8 @@ class EventsApi(APIView):
                 resource_type_field_name=None,
             )
         },
-        responses={202: IngestOutSerializer},
+        responses={202: IngestOutSerializer, **error_responses(400, 401, 403, 413, 415)},
+        auth=[{"ApiKey": []}],
         examples=[
             OpenApiExample(
                 "Batch",
@@ -253,8 +267,37 @@ class EventsApi(APIView):
             )
         return events
 
-    @extend_schema(operation_id="events_list", responses=EventOutSerializer(many=True), filters=True)
+    @extend_schema(
+        operation_id="events_list",
+        parameters=[
+            OpenApiParameter("cursor", str, description="The `next` or `previous` link's cursor, as it is."),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": EventCursorPagination.max_page_size},
+                description="Events per page (default 100).",
+            ),
+        ],
+        responses={
+            200: inline_serializer(
+                "EventPage",
+                {
+                    "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
+                    "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null."),
+                    "results": EventOutSerializer(many=True),
+                },
+            ),
+            **error_responses(400, 401, 403, 404),
+        },
+        filters=True,
+    )
     def get(self, request):
+        if "page_size" in request.query_params:
+            # DRF's pagination quietly ignores a page size it cannot read: say so instead.
+            size = serializers.IntegerField(min_value=1, max_value=EventCursorPagination.max_page_size)
+            try:
+                size.run_validation(request.query_params["page_size"])
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError({"page_size": exc.detail}) from None
         filterset = UsageEventFilter(request.query_params, queryset=events_visible(request))
         if not filterset.is_valid():
             raise serializers.ValidationError(filterset.errors)
@@ -267,7 +310,9 @@ class EventsApi(APIView):
 class EventDetailApi(APIView):
     permission_classes = [IsApiKeyOrStaff]
 
-    @extend_schema(operation_id="events_retrieve", responses=EventOutSerializer)
+    @extend_schema(
+        operation_id="events_retrieve", responses={200: EventOutSerializer, **error_responses(401, 403, 404)}
+    )
     def get(self, request, event_id: str):
         if "\x00" in event_id or len(event_id) > STRING_FIELDS["event_id"]:
             raise Http404("No event with this event_id is visible to you.")  # no stored event_id can be so

@@ -72,12 +72,22 @@ def test_a_member_filtering_on_another_team_sees_nothing_of_it(member, opportuni
     [
         ({"lever": "magic"}, "lever"),
         ({"status": "later"}, "status"),
-        ({"team": "nobody"}, "team"),
+        ({"team": ""}, "team"),
         ({"teams": "search"}, "teams"),
     ],
 )
+def test_a_team_nobody_registered_has_no_opportunities(finance, opportunities):
+    response = _client(finance).get(URL, {"team": "nobody"})
+    assert (response.status_code, response.json()) == (200, [])
+
+
 def test_bad_filters_are_refused_naming_the_field(finance, opportunities, params, field):
     response = _client(finance).get(URL, params)
 
     assert response.status_code == 400
     assert list(response.json()) == [field]
+
+
+def test_a_filter_sent_empty_is_refused_rather_than_read_as_absent(key_client):
+    response = key_client.get("/api/v1/opportunities", {"team": ""})
+    assert (response.status_code, response.json()) == (400, {"team": ["May not be blank: leave it out instead."]})

@@ -12,6 +12,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Sum
+from django.test import RequestFactory
 from django.utils import timezone
 
 from apps.allocation.models import AllocationResult, SharedCostRule
@@ -147,9 +148,9 @@ def test_it_sends_no_batch_larger_than_the_api_accepts(db, settings, monkeypatch
 
 def test_the_logins_have_their_roles(demo):
     demo_logins_ensure(password="demo-password-1", admin_password="admin-password-1")
-    admin = authenticate(username="admin", password="admin-password-1")
+    admin = authenticate(RequestFactory().post("/accounts/login/"), username="admin", password="admin-password-1")
     assert admin.is_superuser and admin.is_staff
-    finance = authenticate(username="finance", password="demo-password-1")
+    finance = authenticate(RequestFactory().post("/accounts/login/"), username="finance", password="demo-password-1")
     assert finance.groups.filter(name=FINANCE_GROUP).exists() and user_sees_all_teams(finance)
     for team in Team.objects.all():
         lead = TeamMembership.objects.get(user__username=f"lead-{team.slug}")

@@ -286,3 +286,8 @@ def test_resending_a_batch_of_1000_stores_nothing_and_reports_1000_duplicates(se
     send(*events)
     assert send(*events) == {"accepted": 0, "duplicates": 1000, "rejected": [], "conflicts": []}
     assert UsageEvent.objects.count() == 1000
+
+
+def test_a_rejected_event_whose_event_id_is_no_string_echoes_none(send, price):
+    body = send({**EventPayloadFactory(), "event_id": {"nested": 1}})
+    assert body["rejected"] == [{"index": 0, "event_id": None, "errors": {"event_id": ["Must be a string."]}}]

@@ -186,7 +186,8 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEven
                     rows[event.event_id], payloads[event.event_id] = row, payload
                     first_index[event.event_id] = index
                 continue
-        event_id = echo(raw.get("event_id")) if isinstance(raw, dict) else None
+        event_id = raw.get("event_id") if isinstance(raw, dict) else None
+        event_id = echo(event_id) if isinstance(event_id, str) else None  # the schema promises a string
         result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
     inserted = late_events_store([rows[event_id] for event_id in sorted(rows)], events_store)
     result.accepted = len(inserted)
