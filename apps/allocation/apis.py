@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
 from attribution_site.api_schema import error_responses
+from attribution_site.query import query_params_check
 from attribution_site.reads import ReadRateThrottle, read_time_limited
 
 from .paging import page_of, query_fingerprint
@@ -180,12 +181,7 @@ class CostsApi(APIView):
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        # A misspelt filter would otherwise answer for the whole organisation.
-        unknown = sorted(set(request.query_params) - set(params.fields) - {"format"})
-        if unknown:
-            raise serializers.ValidationError(
-                {name: [f"Unknown parameter. Use start, end, group_by or a filter: {FILTERS}."] for name in unknown}
-            )
+        query_params_check(request, params, known=f"start, end, group_by or a filter: {FILTERS}")
         filters = {d: params.validated_data[d] for d in ROLLUP_DIMENSIONS if d in params.validated_data}
         team_ids = visible_team_ids(request)
         try:

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.usage.permissions import IsKeyOrSignedIn, visible_team_ids
 from attribution_site.api_schema import error_responses
+from attribution_site.query import query_params_check
 
 from .models import Opportunity
 from .selectors import opportunities_visible
@@ -55,14 +56,6 @@ class OpportunitiesApi(APIView):
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        unknown = sorted(set(request.query_params) - set(params.fields) - {"format"})
-        if unknown:
-            raise serializers.ValidationError(
-                {name: ["Unknown parameter. Filter by team, lever or status."] for name in unknown}
-            )
-        # A query-string filter sent empty would otherwise be read as absent: all teams.
-        blank = sorted(name for name in params.fields if request.query_params.get(name) == "")
-        if blank:
-            raise serializers.ValidationError({name: ["May not be blank: leave it out instead."] for name in blank})
+        query_params_check(request, params, known="team, lever or status")
         rows = opportunities_visible(team_ids=visible_team_ids(request), **params.validated_data)
         return Response(self.OutputSerializer(rows, many=True).data)

@@ -296,3 +296,8 @@ def test_a_period_of_400_days_or_more_is_refused(finance_client, ledger):
 
     assert response.status_code == 400
     assert response.json()["end"] == ["Ask for at most 400 days at a time."]
+
+
+def test_a_filter_sent_empty_is_refused_rather_than_read_as_absent(key_client):
+    response = key_client.get("/api/v1/costs", {"start": "2026-11-01", "end": "2026-11-02", "team": ""})
+    assert (response.status_code, response.json()) == (400, {"team": ["May not be blank: leave it out instead."]})
