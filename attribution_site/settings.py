@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.allocation",
     "apps.budgets",
     "apps.showback",
+    "apps.gateway",
 ]
 
 MIDDLEWARE = [
@@ -249,3 +250,42 @@ LOGGING = {
     # One line per successful task is noise, above all with tasks running in-process.
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
+
+
+# Gateway (apps.gateway): the providers' APIs passed through, attributed and recorded.
+GATEWAY_OPENAI_UPSTREAM = env.str("GATEWAY_OPENAI_UPSTREAM", default="https://api.openai.com").rstrip("/")
+GATEWAY_ANTHROPIC_UPSTREAM = env.str("GATEWAY_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com").rstrip("/")
+GATEWAY_OPENAI_API_KEY = env.str("GATEWAY_OPENAI_API_KEY", default="")
+GATEWAY_ANTHROPIC_API_KEY = env.str("GATEWAY_ANTHROPIC_API_KEY", default="")
+GATEWAY_TAG_POLICY = env.str("GATEWAY_TAG_POLICY", default="enforce")
+GATEWAY_BUDGET_POLICY = env.str("GATEWAY_BUDGET_POLICY", default="enforce")
+for _name, _value in (("GATEWAY_TAG_POLICY", GATEWAY_TAG_POLICY), ("GATEWAY_BUDGET_POLICY", GATEWAY_BUDGET_POLICY)):
+    if _value not in {"enforce", "warn"}:
+        raise ImproperlyConfigured(f"{_name} must be enforce or warn, not {_value!r}")
+
+
+def _dev_credentials_key() -> str:
+    """A Fernet key generated once per checkout for the provider credentials stored in development."""
+    from cryptography.fernet import Fernet
+
+    path = VAR_DIR / "gateway_credentials_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
+    return path.read_text().strip()
+
+
+if PRODUCTION:
+    GATEWAY_CREDENTIALS_KEY = env.str("GATEWAY_CREDENTIALS_KEY")
+else:
+    GATEWAY_CREDENTIALS_KEY = env.str("GATEWAY_CREDENTIALS_KEY", default="") or _dev_credentials_key()
+# Where calls are made durable before their response ends: a Redis list, else the database directly.
+GATEWAY_REDIS_URL = env.str(
+    "GATEWAY_REDIS_URL", default=REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+)
+GATEWAY_REFRESH_SECONDS = env.float("GATEWAY_REFRESH_SECONDS", default=1.0)
+GATEWAY_BUDGET_REFRESH_SECONDS = env.float("GATEWAY_BUDGET_REFRESH_SECONDS", default=30.0)
+GATEWAY_DRAIN_INTERVAL_SECONDS = env.float("GATEWAY_DRAIN_INTERVAL_SECONDS", default=1.0)
+GATEWAY_DRAIN_BATCH = env.int("GATEWAY_DRAIN_BATCH", default=500)
+GATEWAY_UPSTREAM_TIMEOUT_SECONDS = env.float("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", default=600.0)
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["gateway-drain-events"] = {"task": "gateway.drain_events", "schedule": 5.0}
