@@ -37,6 +37,11 @@ class ThreadedServer:
         """Run a coroutine on the server's event loop (e.g. the gateway's refresh) and wait for it."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.gateway.loop).result(timeout=10)
 
+    def refresh(self) -> None:
+        """What the gateway's background loops do every few seconds, now: re-read keys, registry,
+        credentials and spent budgets."""
+        self.run(self.gateway.refresh(budgets=True))
+
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
