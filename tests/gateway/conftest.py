@@ -49,16 +49,20 @@ def prices(transactional_db):
     ModelPriceFactory(provider="openai", model="text-embedding-3-small", input_per_mtok=Decimal("0.02"))
 
 
-@pytest.fixture
-def gateway_server(transactional_db, provider, settings, monkeypatch):
+def gateway_serve(*, provider, settings, monkeypatch, redis_url: str = "") -> ThreadedServer:
     settings.GATEWAY_OPENAI_UPSTREAM = provider.url
     settings.GATEWAY_ANTHROPIC_UPSTREAM = provider.url
     settings.GATEWAY_OPENAI_API_KEY = OPENAI_PROVIDER_KEY
     settings.GATEWAY_ANTHROPIC_API_KEY = ANTHROPIC_PROVIDER_KEY
-    settings.GATEWAY_REDIS_URL = ""
+    settings.GATEWAY_REDIS_URL = redis_url
     instance = proxy.Gateway()
     monkeypatch.setattr(asgi, "gateway", instance)
-    server = ThreadedServer(asgi.application, instance)
+    return ThreadedServer(asgi.application, instance)
+
+
+@pytest.fixture
+def gateway_server(transactional_db, provider, settings, monkeypatch):
+    server = gateway_serve(provider=provider, settings=settings, monkeypatch=monkeypatch)
     yield server
     provider.release.set()
     server.stop()
