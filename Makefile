@@ -29,7 +29,7 @@ run: install
 	$(BIN)/python manage.py load_prices
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py dev_login
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools
 
 test: install $(CHROMIUM)
 	$(BIN)/pytest

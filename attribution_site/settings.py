@@ -275,7 +275,8 @@ def _dev_credentials_key() -> str:
 
 
 if PRODUCTION:
-    GATEWAY_CREDENTIALS_KEY = env.str("GATEWAY_CREDENTIALS_KEY")
+    # No default: without it, storing a provider credential fails loudly (apps.gateway.credentials).
+    GATEWAY_CREDENTIALS_KEY = env.str("GATEWAY_CREDENTIALS_KEY", default="")
 else:
     GATEWAY_CREDENTIALS_KEY = env.str("GATEWAY_CREDENTIALS_KEY", default="") or _dev_credentials_key()
 # Where calls are made durable before their response ends: a Redis list, else the database directly.

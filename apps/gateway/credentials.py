@@ -6,6 +6,7 @@ import logging
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from attribution_site.snapshots import VersionedSnapshot
 
@@ -15,6 +16,8 @@ logger = logging.getLogger(__name__)
 
 
 def _fernet() -> Fernet:
+    if not settings.GATEWAY_CREDENTIALS_KEY:
+        raise ImproperlyConfigured("Set GATEWAY_CREDENTIALS_KEY (a Fernet key) to store provider credentials.")
     return Fernet(settings.GATEWAY_CREDENTIALS_KEY.encode())
 
 
@@ -31,7 +34,7 @@ def _build() -> dict[tuple[str, int | None], str]:
     for credential in ProviderCredential.objects.all():
         try:
             found[(credential.provider, credential.team_id)] = credential_decrypt(credential.encrypted_key)
-        except InvalidToken:
+        except (InvalidToken, ImproperlyConfigured):
             # Encrypted under another GATEWAY_CREDENTIALS_KEY: the next fallback is used instead.
             logger.error("Provider credential %s cannot be decrypted with GATEWAY_CREDENTIALS_KEY", credential.pk)
     return found
