@@ -247,10 +247,11 @@ class Gateway:
 
         upstream_headers = [(name, value) for name, value in headers.items() if name not in DROPPED_REQUEST_HEADERS]
         credential = credential_for(self.credentials, provider=provider, team_id=key.team_id)
-        if provider == "openai":
+        if credential and provider == "openai":
             upstream_headers.append(("authorization", f"Bearer {credential}"))
-        else:
+        elif credential:
             upstream_headers.append(("x-api-key", credential))
+        # Without any credential the call goes out without one, and the provider's 401 comes back.
         upstream_headers.append(("accept-encoding", "identity"))
         query = scope.get("query_string", b"")
         url = self.upstreams[provider] + path + (f"?{query.decode('latin-1')}" if query else "")
@@ -258,6 +259,7 @@ class Gateway:
         try:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
+            logger.warning("Upstream %s unreachable: %r", url, exc)
             await error_send(
                 send,
                 provider=provider,
