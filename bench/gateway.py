@@ -24,7 +24,7 @@ import orjson
 
 from .checks import require, require_equal
 from .config import Config
-from .server import ROOT, port_free, process_status_kb
+from .server import ROOT, port_free, process_cpu_seconds, process_status_kb
 
 REQUESTS = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "2000"))
 PACED_RPS = 500
@@ -42,6 +42,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     first_bytes: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_ms_per_call: float = 0.0  # the gateway process's CPU time per call (0 for direct runs)
 
     @property
     def rps(self) -> float:
@@ -182,12 +183,17 @@ def gateway_run(config: Config, env: dict[str, str]) -> GatewayFigures:
             for target in ("direct", "gateway"):
                 run = Run(target=target, kind=kind, clients=clients, paced=paced)
                 url, headers = urls[target]
+                cpu_before = process_cpu_seconds(gateway.pid)
                 uvloop.run(_load(url, headers, run, REQUESTS))
+                if target == "gateway":
+                    calls_made = len(run.latencies) + run.clients
+                    run.cpu_ms_per_call = (process_cpu_seconds(gateway.pid) - cpu_before) * 1000 / calls_made
                 runs.append(run)
                 label = f"{PACED_RPS} req/s paced" if paced else f"{clients} clients"
                 print(
                     f"   {target:8} {kind:6} {label:18} {run.rps:7.0f} req/s  p50 {run.p(50):6.2f} ms  "
-                    f"p99 {run.p(99):6.2f} ms  first byte p50 {run.p(50, run.first_bytes):6.2f} ms",
+                    f"p99 {run.p(99):6.2f} ms  first byte p50 {run.p(50, run.first_bytes):6.2f} ms  "
+                    f"gateway CPU {run.cpu_ms_per_call:.2f} ms/call",
                     flush=True,
                 )
         rss_mb = process_status_kb(gateway.pid, "VmHWM") / 1024
@@ -244,6 +250,7 @@ def gateway_record(figures: GatewayFigures, *, head: list[str], record: bool) ->
         f"- {r.target} {r.kind} {'500 req/s paced' if r.paced else f'{r.clients} clients'}: {r.rps:,.0f} req/s, "
         f"p50 {r.p(50):.2f} ms, p99 {r.p(99):.2f} ms, first byte p50 {r.p(50, r.first_bytes):.2f} ms, "
         f"mean {statistics.fmean(r.latencies) * 1000:.2f} ms"
+        + (f", gateway CPU {r.cpu_ms_per_call:.2f} ms per call (drain included)" if r.target == "gateway" else "")
         for r in f.runs
     )
     print(details)
