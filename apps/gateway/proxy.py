@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import logging
 import time
-import uuid
-from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -28,7 +26,7 @@ from apps.usage.models import api_key_hash
 from .credentials import credential_for, provider_credentials
 from .errors import error_send
 from .policy import TAG_HEADERS, TagHeaderInvalid, budget_refusal, request_tags, tags_resolve
-from .recording import Recorder
+from .recording import CallRecord, Recorder
 from .selectors import hard_limits_exhausted
 from .services import gateway_events_drain
 from .streams import StreamReader, sse_next
@@ -197,7 +195,10 @@ class Gateway:
                 send, provider=provider, status=403, code="revoked_api_key", message="This API key is revoked."
             )
             return
-        body = await self._body_read(receive)
+        try:
+            body = await self._body_read(receive)
+        except _ClientGone:
+            return  # left before sending its whole request: nothing is sent upstream
         if body is None:
             await error_send(
                 send,
@@ -273,7 +274,7 @@ class Gateway:
                 (name, value) for name, value in response.headers.raw if name.lower() not in DROPPED_RESPONSE_HEADERS
             ]
             call = CallUsage(provider=provider, endpoint=endpoint or "")
-            record = _Recording(
+            record = CallRecord(
                 gateway=self,
                 key=key,
                 provider=provider,
@@ -298,7 +299,7 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                raise _ClientGone
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > settings.GATEWAY_MAX_BODY_BYTES:
@@ -314,7 +315,7 @@ class Gateway:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
-    async def _whole(self, send, response: httpx.Response, headers, record: _Recording) -> None:
+    async def _whole(self, send, response: httpx.Response, headers, record: CallRecord) -> None:
         body = await response.aread()
         parsed = None
         with contextlib.suppress(orjson.JSONDecodeError):
@@ -329,7 +330,7 @@ class Gateway:
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _stream(self, send, receive, response, headers, record: _Recording, *, hide_usage: bool) -> None:
+    async def _stream(self, send, receive, response, headers, record: CallRecord, *, hide_usage: bool) -> None:
         disconnected = asyncio.Event()
 
         async def watch() -> None:
@@ -357,7 +358,7 @@ class Gateway:
         if outcome != "client_disconnected":
             await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
 
-    async def _stream_relay(self, send, response, headers, reader: StreamReader, record: _Recording, tail) -> None:
+    async def _stream_relay(self, send, response, headers, reader: StreamReader, record: CallRecord, tail) -> None:
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         buffer, ended = b"", False
         async for chunk in response.aiter_raw():
@@ -381,40 +382,8 @@ class Gateway:
             tail.append(buffer)
 
 
-class _Recording:
-    """One call's event, built from its request and what the provider reported."""
-
-    def __init__(self, *, gateway, key, provider, request_model, sent, attributes, started_at, clock, call) -> None:
-        self.gateway = gateway
-        self.key = key
-        self.provider = provider
-        self.request_model = request_model if isinstance(request_model, str) else ""
-        self.sent = sent
-        self.attributes = attributes
-        self.started_at = started_at
-        self.clock = clock
-        self.call = call
-        self.first_byte_ms: int | None = None
-
-    async def save(self, *, outcome: str, usage_missing: bool) -> None:
-        call = self.call
-        attributes = dict(self.attributes)
-        if self.first_byte_ms is not None:
-            attributes["time_to_first_token_ms"] = self.first_byte_ms
-        event = {
-            "event_id": call.response_id[:128] or f"gw-{uuid.uuid4().hex}",
-            "timestamp": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
-            "provider": self.provider,
-            "model": (call.model or self.request_model or "unknown")[:128],
-            **(call.tokens if outcome in ("success", "client_disconnected", "upstream_disconnected") else {}),
-            **self.sent,
-            "service_tier": call.tier,
-            "outcome": outcome[:32],
-            "latency_ms": round((time.perf_counter() - self.clock) * 1000),
-            "usage_missing": usage_missing,
-            "attributes": attributes,
-        }
-        await self.gateway.recorder.record(self.key, event)
+class _ClientGone(Exception):
+    pass
 
 
 gateway = Gateway()

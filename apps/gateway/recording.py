@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
+from datetime import UTC, datetime
 
 import orjson
 import redis
@@ -87,3 +89,39 @@ class Recorder:
         await self.direct.close()
         if self.redis is not None:
             await self.redis.aclose()
+
+
+class CallRecord:
+    """One call's event, built from its request and what the provider reported."""
+
+    def __init__(self, *, gateway, key, provider, request_model, sent, attributes, started_at, clock, call) -> None:
+        self.gateway = gateway
+        self.key = key
+        self.provider = provider
+        self.request_model = request_model if isinstance(request_model, str) else ""
+        self.sent = sent
+        self.attributes = attributes
+        self.started_at = started_at
+        self.clock = clock
+        self.call = call
+        self.first_byte_ms: int | None = None
+
+    async def save(self, *, outcome: str, usage_missing: bool) -> None:
+        call = self.call
+        attributes = dict(self.attributes)
+        if self.first_byte_ms is not None:
+            attributes["time_to_first_token_ms"] = self.first_byte_ms
+        event = {
+            "event_id": call.response_id[:128] or f"gw-{uuid.uuid4().hex}",
+            "timestamp": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
+            "provider": self.provider,
+            "model": (call.model or self.request_model or "unknown")[:128],
+            **(call.tokens if outcome in ("success", "client_disconnected", "upstream_disconnected") else {}),
+            **self.sent,
+            "service_tier": call.tier,
+            "outcome": outcome[:32],
+            "latency_ms": round((time.perf_counter() - self.clock) * 1000),
+            "usage_missing": usage_missing,
+            "attributes": attributes,
+        }
+        await self.gateway.recorder.record(self.key, event)

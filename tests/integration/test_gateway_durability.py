@@ -124,3 +124,30 @@ def test_a_second_drain_of_the_same_entries_stores_nothing_twice(gateway_process
     assert gateway_events_drain(client=redis_client) == 0
     assert UsageEvent.objects.filter(event_id=orjson.loads(entry)["event"]["event_id"]).count() == 1
     assert redis_client.llen(EVENTS_LIST) == 0
+
+
+def test_the_beat_task_drains_recorded_calls_in_a_real_worker(
+    transactional_db, celery_worker_process, redis_client, team
+):
+    from apps.gateway.tasks import drain_events
+    from apps.usage.keys import api_key_lookup
+
+    key = ApiKeyFactory(team=team, pinned_tags={"team": "search"})
+    event = {
+        "event_id": "chatcmpl-from-redis",
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        "provider": "openai",
+        "model": "gpt-4o",
+        "input_tokens": 10,
+        "output_tokens": 5,
+    }
+    redis_client.rpush(EVENTS_LIST, orjson.dumps({"key_id": api_key_lookup(key.raw_key).id, "event": event}))
+
+    drain_events.delay()
+
+    deadline = time.monotonic() + 30
+    while not UsageEvent.objects.filter(event_id="chatcmpl-from-redis").exists():
+        assert time.monotonic() < deadline, "the worker did not drain the event"
+        time.sleep(0.2)
+    assert UsageEvent.objects.get(event_id="chatcmpl-from-redis").source == "gateway"
+    assert redis_client.llen(EVENTS_LIST) == 0
