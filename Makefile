@@ -29,7 +29,7 @@ run: install
 	$(BIN)/python manage.py load_prices
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py dev_login
-	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools
+	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
 
 test: install $(CHROMIUM)
 	$(BIN)/pytest

@@ -85,6 +85,9 @@ def _serve(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, 
         "--no-access-log",
         "--log-level=warning",
         "--lifespan=on",
+        # Longer than the client's pool keeps an idle connection, so the server never closes one
+        # the client is about to reuse.
+        "--timeout-keep-alive=75",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

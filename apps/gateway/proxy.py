@@ -115,7 +115,8 @@ class Gateway:
             self.loop = asyncio.get_running_loop()
             self.client = httpx.AsyncClient(
                 timeout=httpx.Timeout(settings.GATEWAY_UPSTREAM_TIMEOUT_SECONDS, connect=10.0),
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=60),
+                # An idle upstream connection is dropped before a provider's typical idle timeout.
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30),
             )
             self.upstreams = {
                 "openai": settings.GATEWAY_OPENAI_UPSTREAM,
