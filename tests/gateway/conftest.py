@@ -29,7 +29,7 @@ def provider():
 
 
 @pytest.fixture
-def prices(transactional_db):
+def prices(db):
     """gpt-4o: $2.50 in, $1.25 cached, $10 out; claude-test-4: the factory's $3/$15 price."""
     ModelPriceFactory(
         provider="openai",
@@ -61,7 +61,7 @@ def gateway_serve(*, provider, settings, monkeypatch, redis_url: str = "") -> Th
 
 
 @pytest.fixture
-def gateway_server(transactional_db, provider, settings, monkeypatch):
+def gateway_server(db, provider, settings, monkeypatch):
     server = gateway_serve(provider=provider, settings=settings, monkeypatch=monkeypatch)
     yield server
     provider.release.set()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from apps.gateway.credentials import credential_decrypt
 from apps.gateway.models import ProviderCredential
 from apps.gateway.services import provider_credential_set
+
+# serialized_rollback: the flush after a transactional test would drop the environments and tag
+# policy that migrations seed, for the tests that follow.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 HI = [{"role": "user", "content": "Hi"}]
 

@@ -9,6 +9,10 @@ import pytest
 
 from apps.usage.models import UsageEvent
 
+# serialized_rollback: the flush after a transactional test would drop the environments and tag
+# policy that migrations seed, for the tests that follow.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 
 @pytest.fixture(autouse=True)
 def _prices(prices):

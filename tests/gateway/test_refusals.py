@@ -16,11 +16,15 @@ from tests.factories import ApiKeyFactory, BudgetFactory, EnvironmentFactory, Pr
 
 from .conftest import anthropic_for, openai_for
 
+# serialized_rollback: the flush after a transactional test would drop the environments and tag
+# policy that migrations seed, for the tests that follow.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 HI = [{"role": "user", "content": "Hi"}]
 
 
 @pytest.fixture
-def production_policy(transactional_db):
+def production_policy(db):
     TagPolicy.objects.get_or_create(
         environment=EnvironmentFactory(slug="production"),
         defaults={"required_tags": ["team", "product", "environment"]},

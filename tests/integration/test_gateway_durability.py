@@ -24,6 +24,9 @@ from tests.gateway.upstream import fake_provider_start
 
 from .web_server import CLEARED, database_url
 
+# serialized_rollback: keeps migration 0002's environments and tag policy for later tests.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
 
 @pytest.fixture
 def redis_client():
@@ -43,7 +46,7 @@ def provider():
 
 
 @pytest.fixture
-def gateway_process(transactional_db, provider, redis_client, tmp_path):
+def gateway_process(provider, redis_client, tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(
@@ -126,9 +129,7 @@ def test_a_second_drain_of_the_same_entries_stores_nothing_twice(gateway_process
     assert redis_client.llen(EVENTS_LIST) == 0
 
 
-def test_the_beat_task_drains_recorded_calls_in_a_real_worker(
-    transactional_db, celery_worker_process, redis_client, team
-):
+def test_the_beat_task_drains_recorded_calls_in_a_real_worker(celery_worker_process, redis_client, team):
     from apps.gateway.tasks import drain_events
     from apps.usage.keys import api_key_lookup
 
