@@ -31,7 +31,7 @@ run: install
 	$(BIN)/python manage.py dev_login
 	# Beat's schedule in-process (spend checks, alerts, refreshes): there is no worker here.
 	$(BIN)/python manage.py run_periodic & \
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
 
 test: install $(CHROMIUM)
 	$(BIN)/pytest

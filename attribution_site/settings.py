@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "apps.insights",
     "apps.billing",
     "axes",
+    "apps.gateway",
 ]
 
 MIDDLEWARE = [
@@ -322,29 +323,29 @@ LOGGING = {
 }
 
 
+def _fernet_key(name: str) -> str:
+    """A Fernet key from the environment; in development one generated once per checkout under
+    var/, like the secret key. Production has no default: storing a credential without the key
+    then fails loudly (apps.billing.crypto, apps.gateway.credentials), while a deployment that
+    stores none needs none. A malformed key stops the settings loading."""
+    from cryptography.fernet import Fernet
+
+    key = env.str(name, default="")
+    if not key and not PRODUCTION:
+        path = VAR_DIR / name.lower()
+        if not path.exists():
+            path.write_text(Fernet.generate_key().decode())
+        key = path.read_text().strip()
+    if key:
+        try:
+            Fernet(key.encode())
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name} must be a Fernet key (32 url-safe base64 bytes).") from exc
+    return key
+
+
 # Provider bills and reconciliation (apps.billing).
-def _dev_credentials_key() -> str:
-    """A Fernet key generated once per checkout, like the development secret key."""
-    from cryptography.fernet import Fernet
-
-    path = VAR_DIR / "billing_credentials_key"
-    if not path.exists():
-        path.write_text(Fernet.generate_key().decode())
-    return path.read_text().strip()
-
-
-# Production has no default: storing a provider admin key without it fails loudly (apps.billing.crypto),
-# while a deployment that pulls no bills needs none.
-BILLING_CREDENTIALS_KEY = env.str("BILLING_CREDENTIALS_KEY", default="") or (
-    "" if PRODUCTION else _dev_credentials_key()
-)
-if BILLING_CREDENTIALS_KEY:
-    from cryptography.fernet import Fernet
-
-    try:
-        Fernet(BILLING_CREDENTIALS_KEY.encode())
-    except ValueError as exc:
-        raise ImproperlyConfigured("BILLING_CREDENTIALS_KEY must be a Fernet key (32 url-safe base64 bytes).") from exc
+BILLING_CREDENTIALS_KEY = _fernet_key("BILLING_CREDENTIALS_KEY")
 BILLING_ENV_ACCOUNTS = {
     "anthropic": (env.str("ANTHROPIC_ADMIN_API_KEY", default=""), env.str("ANTHROPIC_ADMIN_API_BASE", default="")),
     "openai": (env.str("OPENAI_ADMIN_API_KEY", default=""), env.str("OPENAI_ADMIN_API_BASE", default="")),
@@ -356,3 +357,27 @@ BILLING_PULL_TIMEOUT_SECONDS = env.float("BILLING_PULL_TIMEOUT_SECONDS", default
 BILLING_SYNC_DAYS = env.int("BILLING_SYNC_DAYS", default=3)
 FOCUS_BILLING_ACCOUNT_ID = env.str("FOCUS_BILLING_ACCOUNT_ID", default="llm-showback")
 FOCUS_BILLING_ACCOUNT_NAME = env.str("FOCUS_BILLING_ACCOUNT_NAME", default="LLM showback")
+
+# Gateway (apps.gateway): the providers' APIs passed through, attributed and recorded.
+GATEWAY_OPENAI_UPSTREAM = env.str("GATEWAY_OPENAI_UPSTREAM", default="https://api.openai.com").rstrip("/")
+GATEWAY_ANTHROPIC_UPSTREAM = env.str("GATEWAY_ANTHROPIC_UPSTREAM", default="https://api.anthropic.com").rstrip("/")
+GATEWAY_OPENAI_API_KEY = env.str("GATEWAY_OPENAI_API_KEY", default="")
+GATEWAY_ANTHROPIC_API_KEY = env.str("GATEWAY_ANTHROPIC_API_KEY", default="")
+GATEWAY_TAG_POLICY = env.str("GATEWAY_TAG_POLICY", default="enforce")
+GATEWAY_BUDGET_POLICY = env.str("GATEWAY_BUDGET_POLICY", default="enforce")
+for _name, _value in (("GATEWAY_TAG_POLICY", GATEWAY_TAG_POLICY), ("GATEWAY_BUDGET_POLICY", GATEWAY_BUDGET_POLICY)):
+    if _value not in {"enforce", "warn"}:
+        raise ImproperlyConfigured(f"{_name} must be enforce or warn, not {_value!r}")
+
+GATEWAY_CREDENTIALS_KEY = _fernet_key("GATEWAY_CREDENTIALS_KEY")
+# Where calls are made durable before their response ends: a Redis list, else the database directly.
+GATEWAY_REDIS_URL = env.str(
+    "GATEWAY_REDIS_URL", default=REDIS_URL or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+)
+GATEWAY_REFRESH_SECONDS = env.float("GATEWAY_REFRESH_SECONDS", default=1.0)
+GATEWAY_BUDGET_REFRESH_SECONDS = env.float("GATEWAY_BUDGET_REFRESH_SECONDS", default=30.0)
+GATEWAY_DRAIN_INTERVAL_SECONDS = env.float("GATEWAY_DRAIN_INTERVAL_SECONDS", default=1.0)
+GATEWAY_DRAIN_BATCH = env.int("GATEWAY_DRAIN_BATCH", default=500)
+GATEWAY_UPSTREAM_TIMEOUT_SECONDS = env.float("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", default=600.0)
+GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["gateway-drain-events"] = {"task": "gateway.drain_events", "schedule": 5.0}

@@ -1,6 +1,6 @@
-"""`python -m bench [ingest|rollup|pages|otlp|profile]`: run the benchmarks (ingest, rollup and pages by
-default), check their results and record them in docs/benchmarks.md; `profile` profiles one
-ingestion path."""
+"""`python -m bench [ingest|rollup|pages|otlp|gateway|profile]`: run the benchmarks (ingest, rollup,
+pages, otlp and gateway by default), check their results and record them in docs/benchmarks.md;
+`profile` profiles one ingestion path."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ BUSY_WARNING_CORES = 0.25
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "part", nargs="?", choices=("ingest", "rollup", "pages", "otlp", "profile"), help="run one part only"
+        "part", nargs="?", choices=("ingest", "rollup", "pages", "otlp", "gateway", "profile"), help="run one part only"
     )
     parser.add_argument("--no-record", action="store_true", help="do not append the results to docs/benchmarks.md")
     args = parser.parse_args()
-    parts = [args.part] if args.part else ["ingest", "rollup", "pages", "otlp"]
+    parts = [args.part] if args.part else ["ingest", "rollup", "pages", "otlp", "gateway"]
     config = config_load()
     started = time.monotonic()
     print(f"== bench database {config.database}: recreate, migrate, load prices", flush=True)
@@ -41,25 +41,40 @@ def main() -> None:
         if part == "ingest":
             from .ingest import ingest_run
 
-            print("== ingestion benchmark (issue 6)", flush=True)
+            print("== ingestion benchmark", flush=True)
             results[part] = ingest_run(config, bench_environment(config))
         elif part == "rollup":
             from .rollup import rollup_run
 
-            print("== rollup benchmark (issue 3)", flush=True)
+            print("== rollup benchmark", flush=True)
             results[part] = rollup_run(config)
         elif part == "otlp":
             from .otlp import otlp_run
 
             print("== OpenTelemetry ingestion benchmark", flush=True)
             results[part] = otlp_run(config, bench_environment(config))
-        else:
+        elif part == "pages":
             from .pages import pages_run
 
-            print("== page benchmark (issue 4)", flush=True)
+            print("== page benchmark", flush=True)
             results[part] = pages_run(config)
+        else:
+            from .gateway import gateway_run
+
+            print("== gateway benchmark", flush=True)
+            gateway_figures = gateway_run(config, bench_environment(config))
     print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
-    results_record(results, background, record=not args.no_record)
+    if results:
+        results_record(results, background, record=not args.no_record)
+    if "gateway" in parts:
+        from datetime import UTC, datetime
+
+        from .gateway import gateway_record
+        from .report import commit_describe
+
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+        head = [stamp, commit_describe(), machine_describe(), f"{background['gateway']:.2f}"]
+        gateway_record(gateway_figures, head=head, record=not args.no_record)
 
 
 def _background_check(patience_s: int) -> float:

@@ -7,7 +7,16 @@ from .models import Alert, Anomaly, Budget, Delivery, Webhook
 
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "team", "product", "monthly_amount", "effective_from", "thresholds", "include_allocated")
+    list_display = (
+        "__str__",
+        "team",
+        "product",
+        "monthly_amount",
+        "effective_from",
+        "thresholds",
+        "include_allocated",
+        "hard_limit",
+    )
     list_filter = ("team",)
 
 

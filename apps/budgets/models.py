@@ -24,6 +24,9 @@ class Budget(models.Model):
     effective_from = models.DateField(help_text="The first month it applies to (any day of that month).")
     thresholds = models.JSONField(default=default_thresholds, help_text="Percentages that raise an alert when crossed.")
     include_allocated = models.BooleanField(default=True, help_text="Count shared costs allocated to the team.")
+    hard_limit = models.BooleanField(
+        default=False, help_text="Once the month's budget is spent, the gateway refuses the scope's calls (429)."
+    )
 
     class Meta:
         ordering = ["team", "product", "-effective_from"]

@@ -1,0 +1,1 @@
+"""Gateway: the providers' APIs passed through, attributed, refused before spend and recorded."""

@@ -1,0 +1,41 @@
+"""Admin for provider credentials: the key is typed in once, stored encrypted and never shown again."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+
+from .credentials import credential_encrypt
+from .models import ProviderCredential
+
+
+class ProviderCredentialForm(forms.ModelForm):
+    api_key = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        required=False,
+        help_text="The provider's API key. Stored encrypted; leave empty to keep the current key.",
+    )
+
+    class Meta:
+        model = ProviderCredential
+        fields = ("provider", "team")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("api_key"):
+            self.add_error("api_key", "Give the provider's API key.")
+        return cleaned
+
+    def save(self, commit=True):
+        raw_key = self.cleaned_data.get("api_key")
+        if raw_key:
+            self.instance.encrypted_key = credential_encrypt(raw_key)
+            self.instance.key_hint = raw_key[-4:]
+        return super().save(commit=commit)
+
+
+@admin.register(ProviderCredential)
+class ProviderCredentialAdmin(admin.ModelAdmin):
+    form = ProviderCredentialForm
+    list_display = ("provider", "team", "key_hint", "updated_at")
+    list_filter = ("provider",)

@@ -1,0 +1,39 @@
+"""Gateway refusals in each provider's own error format, so the official SDKs raise their usual errors."""
+
+from __future__ import annotations
+
+import orjson
+
+# HTTP status → (OpenAI error type, Anthropic error type)
+ERROR_TYPES = {
+    400: ("invalid_request_error", "invalid_request_error"),
+    401: ("invalid_request_error", "authentication_error"),
+    403: ("invalid_request_error", "permission_error"),
+    404: ("invalid_request_error", "not_found_error"),
+    413: ("invalid_request_error", "request_too_large"),
+    429: ("insufficient_quota", "rate_limit_error"),
+    502: ("server_error", "api_error"),
+}
+
+
+def error_body(*, provider: str, status: int, code: str, message: str) -> bytes:
+    openai_type, anthropic_type = ERROR_TYPES[status]
+    if provider == "anthropic":
+        return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
+    return orjson.dumps({"error": {"message": message, "type": openai_type, "param": None, "code": code}})
+
+
+async def error_send(send, *, provider: str, status: int, code: str, message: str) -> None:
+    body = error_body(provider=provider, status=status, code=code, message=message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-gateway-error", code.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

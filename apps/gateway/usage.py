@@ -1,0 +1,146 @@
+"""The providers' own usage reports mapped onto the canonical event's token counts and tiers.
+
+OpenAI's prompt tokens already include the cached ones; Anthropic's `input_tokens` exclude cache
+reads and writes, so they are added back (DESIGN.md, canonical event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ZERO_TOKENS = {
+    "input_tokens": 0,
+    "output_tokens": 0,
+    "cache_read_tokens": 0,
+    "cache_write_tokens": 0,
+    "cache_write_1h_tokens": 0,
+    "reasoning_tokens": 0,
+}
+# Tiers a response names → the canonical service_tier; any other (e.g. "default") is standard.
+SERVICE_TIERS = {"flex": "flex", "priority": "priority", "batch": "batch"}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _details(usage: dict, name: str) -> dict:
+    details = usage.get(name)
+    return details if isinstance(details, dict) else {}
+
+
+def openai_chat_tokens(usage: dict) -> dict[str, int]:
+    """Chat completions and embeddings: prompt_tokens (cached included), completion_tokens."""
+    return {
+        **ZERO_TOKENS,
+        "input_tokens": _int(usage.get("prompt_tokens")),
+        "output_tokens": _int(usage.get("completion_tokens")),
+        "cache_read_tokens": _int(_details(usage, "prompt_tokens_details").get("cached_tokens")),
+        "reasoning_tokens": _int(_details(usage, "completion_tokens_details").get("reasoning_tokens")),
+    }
+
+
+def openai_responses_tokens(usage: dict) -> dict[str, int]:
+    """The Responses API: input_tokens (cached included), output_tokens (reasoning included)."""
+    return {
+        **ZERO_TOKENS,
+        "input_tokens": _int(usage.get("input_tokens")),
+        "output_tokens": _int(usage.get("output_tokens")),
+        "cache_read_tokens": _int(_details(usage, "input_tokens_details").get("cached_tokens")),
+        "reasoning_tokens": _int(_details(usage, "output_tokens_details").get("reasoning_tokens")),
+    }
+
+
+def anthropic_tokens(usage: dict) -> dict[str, int]:
+    """Messages: input_tokens exclude cache reads and writes; ephemeral_1h writes are 1-hour writes."""
+    cache_read = _int(usage.get("cache_read_input_tokens"))
+    cache_write = _int(usage.get("cache_creation_input_tokens"))
+    return {
+        **ZERO_TOKENS,
+        "input_tokens": _int(usage.get("input_tokens")) + cache_read + cache_write,
+        "output_tokens": _int(usage.get("output_tokens")),
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": min(
+            _int(_details(usage, "cache_creation").get("ephemeral_1h_input_tokens")), cache_write
+        ),
+    }
+
+
+def service_tier(value: Any) -> str:
+    return SERVICE_TIERS.get(value, "standard") if isinstance(value, str) else "standard"
+
+
+class CallUsage:
+    """What one call's response (whole, or stream event by stream event) says it cost."""
+
+    def __init__(self, *, provider: str, endpoint: str) -> None:
+        self.provider = provider
+        self.endpoint = endpoint
+        self.response_id = ""
+        self.model = ""
+        self.tier = "standard"
+        self.usage: dict | None = None
+        self.error = ""
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        if self.usage is None:
+            return dict(ZERO_TOKENS)
+        if self.provider == "anthropic":
+            return anthropic_tokens(self.usage)
+        if self.endpoint == "responses":
+            return openai_responses_tokens(self.usage)
+        return openai_chat_tokens(self.usage)
+
+    def _take(self, body: dict) -> None:
+        if isinstance(body.get("id"), str) and not self.response_id:
+            self.response_id = body["id"]
+        if isinstance(body.get("model"), str) and body["model"]:
+            self.model = body["model"]
+        if "service_tier" in body:
+            self.tier = service_tier(body["service_tier"])
+        if isinstance(body.get("usage"), dict):
+            self.usage = body["usage"]
+
+    def response_read(self, body: Any) -> None:
+        """A whole (non-streamed) response body."""
+        if isinstance(body, dict):
+            self._take(body)
+
+    def stream_event_read(self, data: Any) -> None:
+        """One streamed event's data, in the order received."""
+        if not isinstance(data, dict):
+            return
+        kind = data.get("type")
+        if self.provider == "anthropic":
+            if kind == "message_start" and isinstance(data.get("message"), dict):
+                self._take(data["message"])
+            elif kind == "message_delta" and isinstance(data.get("usage"), dict):
+                # Counts in message_delta are cumulative: they replace those of message_start.
+                self.usage = {**(self.usage or {}), **{k: v for k, v in data["usage"].items() if v is not None}}
+            elif kind == "error":
+                self.error = _error_type(data) or "error"
+        elif self.endpoint == "responses":
+            if isinstance(data.get("response"), dict):
+                self._take(data["response"])
+            if kind in ("response.failed", "error"):
+                self.error = "error"
+            elif kind == "response.incomplete":
+                self.error = "incomplete"
+        else:
+            self._take(data)
+            if isinstance(data.get("error"), dict):
+                self.error = _error_type(data) or "error"
+
+
+def _error_type(body: dict) -> str:
+    error = body.get("error")
+    if isinstance(error, dict) and isinstance(error.get("type"), str):
+        return error["type"][:32]
+    return ""
+
+
+def error_outcome(body: Any, status: int) -> str:
+    """A provider error's outcome word: its own error type, else the HTTP status."""
+    return (_error_type(body) if isinstance(body, dict) else "") or f"http_{status}"
