@@ -18,7 +18,7 @@ from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
 from attribution_site.periods import MonthPeriod
 
-from . import charts, exports
+from . import charts, display, exports
 from .selectors import overview as org
 from .selectors import team as selectors
 from .selectors.team_page import team_page as team_page_data
@@ -77,6 +77,7 @@ def team_page(request, slug: str, period: MonthPeriod):
     page = team_page_data(team=team, period=period)
     context = {
         "page": page,
+        "shown": display.team_page_shown(page),
         "team": team,
         "period": period,
         "grain": grain,
@@ -113,6 +114,7 @@ def overview(request, period: MonthPeriod):
         "outlook": org_outlook,
         "ranks": ranks,
         "reconciliation": reconciliation,
+        "shown": display.overview_shown(ranks=ranks, reconciliation=reconciliation, model_mix=model_mix),
         "concentration": org.overview_concentration(ranks=ranks, period=period),
         "gaps": org.overview_unattributed(period=period),
         "model_mix": model_mix,
