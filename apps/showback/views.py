@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.budgets.models import Alert, Anomaly
-from apps.budgets.selectors import anomalies_for, organisation_budget_status, outlook, provider_projection
+from apps.budgets.selectors import organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
@@ -21,6 +21,7 @@ from attribution_site.periods import MonthPeriod
 from . import charts, display, exports
 from .selectors import overview as org
 from .selectors import team as selectors
+from .selectors.incidents import incidents_for
 from .selectors.team_page import team_page as team_page_data
 
 
@@ -120,7 +121,7 @@ def overview(request, period: MonthPeriod):
         "model_mix": model_mix,
         "movers": org.overview_movers(end=period.end),
         "unpriced": org.overview_unpriced(period=period),
-        "anomalies": anomalies_for(team=None, since=period.start, until=period.month_end),
+        "anomalies": incidents_for(team=None, since=period.start, until=period.month_end),
         "can_acknowledge": True,
         "projection": projection,
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
@@ -147,6 +148,10 @@ def anomaly_acknowledge_view(request, pk: int):
     if not _can_acknowledge(request.user, anomaly.team):
         raise PermissionDenied("Only the team's leads, finance and admins can acknowledge an anomaly.")
     anomaly_acknowledge(anomaly=anomaly, user=request.user)
+    # The other anomalies of the same incident, acknowledged with it where this person may.
+    for other in Anomaly.objects.filter(pk__in=[pk for pk in request.POST.getlist("also") if pk.isdigit()]):
+        if _can_acknowledge(request.user, other.team):
+            anomaly_acknowledge(anomaly=other, user=request.user)
     back = request.POST.get("next", "")
     if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return HttpResponseRedirect(back)
