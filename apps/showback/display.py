@@ -64,6 +64,8 @@ class TeamPageShown:
     breakdowns: dict[str, list]  # dimension → [(row, cents)]
     breakdown_totals: dict[str, Decimal]
     allocations: list  # [(line, cents)]
+    allocated_out: list  # [(line, cents)]
+    allocated_out_total: Decimal
     monthly: list  # [(row, SpendShown)]
 
 
@@ -80,11 +82,18 @@ def team_page_shown(page) -> TeamPageShown:
     allocated, _ = _column(
         [a.amount for a in incoming], total=page.headline.spend.allocated_in, shown_total=headline.allocated_in
     )
+    outgoing, out_total = _column(
+        [a.amount for a in page.allocated_out],
+        total=page.headline.spend.allocated_out,
+        shown_total=headline.allocated_out,
+    )
     return TeamPageShown(
         headline=headline,
         breakdowns=breakdowns,
         breakdown_totals=totals,
         allocations=list(zip(incoming, allocated, strict=True)),
+        allocated_out=list(zip(page.allocated_out, outgoing, strict=True)),
+        allocated_out_total=out_total,
         monthly=[(r, spend_shown(r)) for r in page.monthly],
     )
 

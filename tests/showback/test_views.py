@@ -238,3 +238,26 @@ def test_unit_economics_count_customers_and_agent_tasks(company, as_user, lead):
     assert (unit.active_customers, unit.cost_per_active_customer) == (1, Decimal("3.000000000"))
     assert (unit.agent_tasks, unit.cost_per_agent_task) == (1, Decimal("3.000000000"))
     assert unit.cost_per_request == Decimal("3.000000000")
+
+
+def test_a_shared_teams_page_shows_its_spend_and_each_team_it_was_allocated_to(company, as_user, admin_user):
+    response = as_user(admin_user).get("/teams/platform/")
+    lines = response.context["page"].allocated_out
+    assert [(a.team, a.rule, a.amount) for a in lines] == [
+        ("billing", "Platform retrieval", Decimal("3.000000000")),
+        ("search", "Platform retrieval", Decimal("3.000000000")),
+    ]
+    section = html.unescape(response.content.decode().split('id="allocated-out"')[1].split("</section>")[0])
+    assert (
+        "Platform spent <strong>$6.00</strong> directly this month; "
+        "<strong>$6.00</strong> of it was shared out to 2 teams" in section
+    )
+    assert '<a href="/teams/search/?month=' in section
+    assert "$6.00 of $12.00" in section  # each team's billed cost against all targets'
+    assert 'Shared out</td><td class="num">$6.00' in section
+
+
+def test_a_team_nobody_shares_out_has_no_where_it_went_section(company, as_user, lead):
+    response = as_user(lead).get(TEAM_PAGE)
+    assert response.context["page"].allocated_out == []
+    assert b'id="allocated-out"' not in response.content

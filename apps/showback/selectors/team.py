@@ -288,6 +288,15 @@ def team_allocations(*, team: Team, period: MonthPeriod) -> list[AllocationLine]
     return allocation_lines(start=period.start, end=period.end, team_ids=[team.id])
 
 
+def team_allocated_out(*, team: Team, period: MonthPeriod) -> list[AllocationLine]:
+    """Where a shared team's cost went: each receiving team's line, with its rule and basis,
+    largest first. Empty for a team nobody shares out."""
+    if not AllocationResult.objects.filter(source_team=team, day__gte=period.start, day__lte=period.end).exists():
+        return []
+    lines = allocation_lines(start=period.start, end=period.end, team_ids=None)
+    return sorted((a for a in lines if a.source_team == team.slug), key=lambda a: (-a.amount, a.team))
+
+
 @dataclass(frozen=True)
 class StatementLine:
     kind: str  # "direct", "allocated in", "allocated out"

@@ -29,6 +29,7 @@ class TeamPage:
     agents: list[BreakdownRow]
     unit: UnitEconomics
     allocations: list[AllocationLine]
+    allocated_out: list[AllocationLine]  # a shared team's cost, by the team it went to
     trend: list[TrendPoint]
     monthly: list[CostRow]
 
@@ -53,6 +54,7 @@ def team_page(*, team: Team, period: MonthPeriod) -> TeamPage:
         agents=[r for r in agents if r.value],
         unit=selectors.team_unit_economics(team=team, period=period, customers=customer_spend),
         allocations=selectors.team_allocations(team=team, period=period),
+        allocated_out=selectors.team_allocated_out(team=team, period=period),
         trend=selectors.team_trend(team=team, end=period.end),
         monthly=selectors.team_monthly(team=team, period=period),
     )
