@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from apps.allocation.selectors import AllocationLine, CostRow
 from apps.budgets.selectors import BudgetStatus, product_budget_statuses, team_budget_status
@@ -32,6 +33,10 @@ class TeamPage:
     allocated_out: list[AllocationLine]  # a shared team's cost, by the team it went to
     trend: list[TrendPoint]
     monthly: list[CostRow]
+
+    @property
+    def trend_start(self) -> date:
+        return self.period.end - timedelta(days=selectors.TREND_DAYS - 1)
 
     @property
     def outlook(self):
