@@ -95,7 +95,18 @@ def team_statement_csv(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
     lines = selectors.team_statement(team=team, period=period)
     filename = f"{team.slug}-{period.key}-statement.csv"
-    return exports.csv_response(filename, exports.STATEMENT_COLUMNS, exports.statement_rows(lines))
+    rows = exports.statement_rows(lines, month=period.key, team=team.slug, team_name=team.name)
+    return exports.csv_response(filename, exports.STATEMENT_COLUMNS, rows)
+
+
+@login_required
+@month_view
+def overview_csv(request, period: MonthPeriod):
+    if not user_sees_all_teams(request.user):
+        raise PermissionDenied("The organisation overview is for finance and admins.")
+    ranks, reconciliation = org.overview_teams(period=period)
+    rows = exports.overview_rows(ranks, reconciliation, month=period.key)
+    return exports.csv_response(f"overview-{period.key}.csv", exports.OVERVIEW_COLUMNS, rows)
 
 
 @login_required
