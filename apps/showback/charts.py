@@ -115,8 +115,15 @@ def stacked_trend(
     return _figure(data, barmode="stack", yaxis=_MONEY_AXIS, xaxis=xaxis)
 
 
-def bar(labels: Sequence[str], costs: Sequence[Decimal], *, highlight: Sequence[bool] | None = None) -> Figure:
-    """Horizontal bars, largest on top; `highlight` marks bars to draw in the warning colour."""
+def bar(
+    labels: Sequence[str],
+    costs: Sequence[Decimal],
+    *,
+    highlight: Sequence[bool] | None = None,
+    links: Sequence[str] | None = None,
+) -> Figure:
+    """Horizontal bars, largest on top; `highlight` marks bars to draw in the warning colour;
+    `links`, one a bar, are where static/js/charts.js goes when a bar is clicked."""
     colours = [ORANGE if h else BLUE for h in highlight] if highlight else BLUE
     data = [
         {
@@ -126,6 +133,7 @@ def bar(labels: Sequence[str], costs: Sequence[Decimal], *, highlight: Sequence[
             "y": list(labels),
             "marker": {"color": colours},
             "hovertemplate": "%{y}: %{x:$,.2f}<extra></extra>",
+            **({"meta": {"links": list(links)}} if links else {}),
         }
     ]
     return _figure(data, xaxis=_MONEY_AXIS, yaxis={"autorange": "reversed", "automargin": True})
@@ -217,18 +225,34 @@ def outlook_burn(outlook, budget) -> Figure:
     )
 
 
-def breakdown_bar(rows, *, dimension: str, limit: int = 15) -> Figure:
+def breakdown_bar(rows, *, dimension: str, limit: int = 15, drill=None) -> Figure:
     rows = rows[:limit]
     highlight = [not r.is_production for r in rows] if dimension == "environment" else None
-    return bar([r.label for r in rows], [r.cost for r in rows], highlight=highlight)
+    links = [drill.link(**{dimension: r.value}) for r in rows] if drill else None
+    return bar([r.label for r in rows], [r.cost for r in rows], highlight=highlight, links=links)
 
 
-def team_charts(page, *, grain: str) -> dict[str, Figure]:
-    """Every chart of a team's page, from the page's rows (apps.showback.selectors.team_page)."""
+def drill_bar(rows) -> Figure:
+    """A drill-down's breakdown (apps.showback.selectors.drilldown.DrillRow), each bar a link deeper."""
+    return bar([r.label for r in rows], [r.cost for r in rows], links=[r.link for r in rows])
+
+
+def team_charts(page, *, grain: str, drill=None) -> dict[str, Figure]:
+    """Every chart of a team's page, from the page's rows (apps.showback.selectors.team_page);
+    with `drill` (the month's DrillQuery) every bar links to the view it summarises."""
+    customers, agents = page.customers, page.agents
     return {
         "burn": outlook_burn(page.outlook, page.budget),
-        "customers": bar([c.name or c.customer for c in page.customers], [c.cost for c in page.customers]),
-        "agents": bar([a.label for a in page.agents], [a.cost for a in page.agents]),
+        "customers": bar(
+            [c.name or c.customer for c in customers],
+            [c.cost for c in customers],
+            links=[drill.link(customer=c.customer) for c in customers] if drill else None,
+        ),
+        "agents": bar(
+            [a.label for a in agents],
+            [a.cost for a in agents],
+            links=[drill.link(agent=a.value) for a in agents] if drill else None,
+        ),
         "trend": stacked_trend(
             [(p.day, p.series, p.cost) for p in page.trend],
             grain=grain,
@@ -239,7 +263,7 @@ def team_charts(page, *, grain: str) -> dict[str, Figure]:
         "monthly": monthly_totals(
             [r.key["month"] for r in page.monthly], [r.total for r in page.monthly], running=page.period.is_running
         ),
-        **{d: breakdown_bar(rows, dimension=d) for d, rows in page.breakdowns.items() if rows},
+        **{d: breakdown_bar(rows, dimension=d, drill=drill) for d, rows in page.breakdowns.items() if rows},
     }
 
 

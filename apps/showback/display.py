@@ -141,3 +141,12 @@ def overview_shown(*, ranks, reconciliation, model_mix) -> OverviewShown:
         model_mix=[(model, mix[i]) for i, (model, _) in enumerate(model_mix)],
         model_mix_total=mix_total,
     )
+
+
+def drilldown_shown(drill) -> dict[str, tuple[list, Decimal]]:
+    """Each breakdown of a drill-down (apps.showback.selectors.drilldown) as [(row, cents)] and its total."""
+    shown = {}
+    for dimension, rows in drill.breakdowns.items():
+        rounded, total = _column([r.cost for r in rows], total=drill.total, shown_total=cents(drill.total))
+        shown[dimension] = (list(zip(rows, rounded, strict=True)), total)
+    return shown

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -21,6 +22,8 @@ from attribution_site.periods import MonthPeriod
 from . import charts, display, exports
 from .selectors import overview as org
 from .selectors import team as selectors
+from .selectors.drilldown import FIELDS as DRILL_FIELDS
+from .selectors.drilldown import DrillQuery, team_drilldown
 from .selectors.incidents import incidents_for
 from .selectors.team_page import team_page as team_page_data
 
@@ -72,6 +75,8 @@ def home(request):
 @month_view
 def team_page(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
+    if {"start", "end", *DRILL_FIELDS} & request.GET.keys():
+        return _team_drilldown(request, team, period)
     grain = request.GET.get("grain", "daily")
     if grain not in charts.GRAINS:
         return error_page(request, f"grain must be one of {', '.join(charts.GRAINS)}.")
@@ -84,9 +89,32 @@ def team_page(request, slug: str, period: MonthPeriod):
         "grain": grain,
         "grains": charts.GRAINS,
         "can_acknowledge": _can_acknowledge(request.user, team),
-        "charts": {name: charts.to_html(figure) for name, figure in charts.team_charts(page, grain=grain).items()},
+        "charts": {
+            name: charts.to_html(figure)
+            for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
+        },
     }
     return render(request, "showback/team.html", context)
+
+
+def _month_drill(period: MonthPeriod) -> DrillQuery:
+    return DrillQuery(start=period.start, end=period.end, filters={})
+
+
+def _team_drilldown(request, team: Team, period: MonthPeriod):
+    """The team page narrowed to `?start=…&end=…` and tags (product, feature, model, …)."""
+    try:
+        query = DrillQuery.parse(request.GET, today=period.today, default=(period.start, period.end))
+    except ValueError as exc:
+        return error_page(request, str(exc))
+    drill = team_drilldown(team=team, query=query)
+    context = {
+        "team": team,
+        "drill": drill,
+        "shown": display.drilldown_shown(drill),
+        "charts": {d: charts.to_html(charts.drill_bar(rows)) for d, rows in drill.breakdowns.items() if rows},
+    }
+    return render(request, "showback/team_drill.html", context)
 
 
 @login_required
@@ -138,7 +166,16 @@ def overview(request, period: MonthPeriod):
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "burn": charts.to_html(charts.outlook_burn(org_outlook, budget)),
-            "teams": charts.to_html(charts.bar([t.name for t in ranked], [t.total for t in ranked])),
+            "teams": charts.to_html(
+                charts.bar(
+                    [t.name for t in ranked],
+                    [t.total for t in ranked],
+                    links=[
+                        f"{reverse('showback:team', args=[t.slug])}?month={period.key}" if t.slug else ""
+                        for t in ranked
+                    ],
+                )
+            ),
             "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),
         },
     }
