@@ -261,3 +261,26 @@ def test_a_team_nobody_shares_out_has_no_where_it_went_section(company, as_user,
     response = as_user(lead).get(TEAM_PAGE)
     assert response.context["page"].allocated_out == []
     assert b'id="allocated-out"' not in response.content
+
+
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("abcd-ef", "month &#x27;abcd-ef&#x27; is not a month: use YYYY-MM."),
+        ("2026-13", "month &#x27;2026-13&#x27; is not a month: use YYYY-MM."),
+        ("2999-01", "2999-01 has not begun yet."),
+    ],
+)
+def test_an_invalid_or_future_month_gets_the_styled_error_page(company, as_user, finance, month, message):
+    for url in (TEAM_PAGE, OVERVIEW):
+        response = as_user(finance).get(url, {"month": month})
+        assert response.status_code == 400
+        assert 'id="error"' in response.content.decode()
+        assert message in response.content.decode()
+
+
+def test_the_month_picker_stops_at_the_current_month(company, as_user, lead):
+    today = company["today"]
+    html = as_user(lead).get(TEAM_PAGE).content.decode()
+    assert f'max="{today:%Y-%m}"' in html
+    assert 'aria-label="Next month"' not in html
