@@ -107,6 +107,8 @@ def stacked_trend(
             "customdata": labels,
             "hovertemplate": "%{customdata}<br>%{fullData.name}: %{y:$,.2f}<extra></extra>",
             "marker": {"pattern": {"shape": hatch}},
+            # A bar opens the team's spend in its days (apps.showback.selectors.drilldown).
+            "meta": {"links": [f"?start={b}&end={min(bucket_end(b, grain), end or b)}" for b in buckets]},
         }
         for series in sorted(totals, key=lambda s: -sum(totals[s].values()))
     ]

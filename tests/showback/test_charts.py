@@ -146,3 +146,11 @@ def test_an_empty_chart_says_so_instead_of_drawing_axes():
     assert charts.to_html(zero) == '<p class="chart-empty muted">No spend to chart for this period.</p>'
     assert charts.to_html(charts.bar([], [])).startswith('<p class="chart-empty')
     assert charts.to_html(charts.bar(["a"], [Decimal(1)])).startswith('<div class="plot"')
+
+
+def test_each_trend_bar_links_to_the_days_it_covers():
+    figure = charts.stacked_trend(POINTS, grain="weekly", end=date(2026, 3, 10))
+    assert figure["data"][0]["meta"]["links"] == [
+        "?start=2026-03-02&end=2026-03-08",
+        "?start=2026-03-09&end=2026-03-10",
+    ]
