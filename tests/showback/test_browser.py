@@ -124,6 +124,9 @@ def test_a_lead_reads_their_team_page_at_the_width_of_the_screen(company, lead, 
     else:
         assert nav.is_visible()
         assert not page.locator("label.nav-button").is_visible()
+    page.goto(f"{live_server.url}/teams/search/alerts/")
+    assert_fits(page, width)
+    page.goto(f"{live_server.url}/teams/search/")
     # Drill down: the product row opens that product's days, narrowed further from there.
     page.click("#breakdown-product a:text('Answers')")
     page.wait_for_url("**/teams/search/?start=*&product=answers")
