@@ -158,7 +158,7 @@ def monthly_totals(months: Sequence[date], totals: Sequence[Decimal], *, running
     return _figure(data, yaxis=_MONEY_AXIS)
 
 
-def share_pie(labels: Sequence[str], costs: Sequence[Decimal]) -> Figure:
+def share_pie(labels: Sequence[str], costs: Sequence[Decimal], *, links: Sequence[str] | None = None) -> Figure:
     data = [
         {
             "type": "pie",
@@ -171,6 +171,7 @@ def share_pie(labels: Sequence[str], costs: Sequence[Decimal]) -> Figure:
             "textposition": "inside",
             "insidetextorientation": "horizontal",
             "hovertemplate": "%{label}: %{value:$,.2f} (%{percent})<extra></extra>",
+            **({"meta": {"links": list(links)}} if links else {}),
         }
     ]
     return _figure(data, height=340, uniformtext={"minsize": 11, "mode": "hide"})

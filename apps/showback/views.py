@@ -75,7 +75,7 @@ def home(request):
 @month_view
 def team_page(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
-    if {"start", "end", *DRILL_FIELDS} & request.GET.keys():
+    if _is_drilldown(request):
         return _team_drilldown(request, team, period)
     grain = request.GET.get("grain", "daily")
     if grain not in charts.GRAINS:
@@ -101,8 +101,12 @@ def _month_drill(period: MonthPeriod) -> DrillQuery:
     return DrillQuery(start=period.start, end=period.end, filters={})
 
 
-def _team_drilldown(request, team: Team, period: MonthPeriod):
-    """The team page narrowed to `?start=…&end=…` and tags (product, feature, model, …)."""
+def _is_drilldown(request) -> bool:
+    return bool({"start", "end", *DRILL_FIELDS} & request.GET.keys())
+
+
+def _team_drilldown(request, team: Team | None, period: MonthPeriod):
+    """The team page (None: the overview) narrowed to `?start=…&end=…` and tags (product, model, …)."""
     try:
         query = DrillQuery.parse(request.GET, today=period.today, default=(period.start, period.end))
     except ValueError as exc:
@@ -110,6 +114,7 @@ def _team_drilldown(request, team: Team, period: MonthPeriod):
     drill = team_drilldown(team=team, query=query)
     context = {
         "team": team,
+        "who": team.name if team else "The organisation",
         "drill": drill,
         "shown": display.drilldown_shown(drill),
         "charts": {d: charts.to_html(charts.drill_bar(rows)) for d, rows in drill.breakdowns.items() if rows},
@@ -142,6 +147,8 @@ def overview_csv(request, period: MonthPeriod):
 def overview(request, period: MonthPeriod):
     if not user_sees_all_teams(request.user):
         raise PermissionDenied("The organisation overview is for finance and admins.")
+    if _is_drilldown(request):
+        return _team_drilldown(request, None, period)
     ranks, reconciliation = org.overview_teams(period=period)
     budget = organisation_budget_status(period=period)
     org_outlook = budget.outlook if budget else outlook(period=period)
@@ -176,7 +183,13 @@ def overview(request, period: MonthPeriod):
                     ],
                 )
             ),
-            "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),
+            "models": charts.to_html(
+                charts.share_pie(
+                    [m for m, _ in model_mix[:10]],
+                    [c for _, c in model_mix[:10]],
+                    links=[_month_drill(period).link(model=m) for m, _ in model_mix[:10]],
+                )
+            ),
         },
     }
     return render(request, "showback/overview.html", context)

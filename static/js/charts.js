@@ -13,7 +13,8 @@
         el.on("plotly_click", function (event) {
           var point = event.points[0];
           var links = point.data.meta && point.data.meta.links;
-          if (links && links[point.pointIndex]) window.location.href = links[point.pointIndex];
+          var index = point.pointIndex !== undefined ? point.pointIndex : point.pointNumber;  // pies number their slices
+          if (links && links[index]) window.location.href = links[index];
         });
       });
     });

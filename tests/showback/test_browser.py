@@ -144,8 +144,15 @@ def test_finance_reads_the_overview_at_the_width_of_the_screen(company, finance,
     page.wait_for_selector("#teams .main-svg")
     assert page.text_content("[data-testid=total]").strip() == "$18.00"
     assert_fits(page, width)
+    page.click("#model-table a:text('test-model')")
+    page.wait_for_url("**/overview/?start=*&model=test-model")
+    assert page.text_content("[data-testid=total]").strip() == "$18.00"
+    assert_fits(page, width)
+    # The shared team's page: its spend and where it went, no empty axes.
     page.goto(f"{live_server.url}/teams/platform/")
     page.wait_for_selector("#trend-chart .main-svg")
+    assert "shared out to 2 teams" in page.text_content("#allocated-out")
+    assert page.text_content("#burn-chart").strip() == "No spend to chart for this period."
     assert_fits(page, width)
 
 

@@ -68,3 +68,18 @@ def test_an_outsider_cannot_drill_into_a_team(company, as_user, outsider):
 def test_bar_charts_carry_the_links_their_bars_open(company, as_user, lead):
     html = unescape(as_user(lead).get("/teams/search/").content.decode())
     assert '"meta":{"links":["?start=' in html
+
+
+def test_the_overviews_model_rows_open_the_organisations_spend_on_that_model(company, as_user, finance):
+    today = company["today"]
+    html = unescape(as_user(finance).get("/overview/").content.decode())
+    assert f'href="?start={today.replace(day=1)}&end={today}&model=test-model">test-model</a>' in html
+
+    response = as_user(finance).get("/overview/", {"start": today, "end": today, "model": "test-model"})
+    drill = response.context["drill"]
+    assert drill.total == Decimal("18.000000000")  # every team's metered spend on the model
+    assert "The organisation" in response.content.decode()
+
+
+def test_a_lead_cannot_drill_into_the_organisation(company, as_user, lead):
+    assert as_user(lead).get("/overview/", {"model": "test-model"}).status_code == 403

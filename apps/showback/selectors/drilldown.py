@@ -91,9 +91,12 @@ class Drilldown:
         return DrillQuery(start=self.query.start - span, end=self.query.end - span, filters=self.query.filters)
 
 
-def team_drilldown(*, team: Team, query: DrillQuery) -> Drilldown:
-    """The team's direct spend in the query's days and filters, broken down by every other tag."""
-    rows = DailyRollup.objects.filter(team=team, day__gte=query.start, day__lte=query.end)
+def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
+    """The team's direct spend (None: the organisation's metered spend) in the query's days and
+    filters, broken down by every other tag."""
+    rows = DailyRollup.objects.filter(day__gte=query.start, day__lte=query.end)
+    if team is not None:
+        rows = rows.filter(team=team)
     for dimension, value in query.filters.items():
         field = FIELDS[dimension]
         rows = (
