@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from apps.pricing.admin_columns import money_column
+
 from .models import AllocationResult, RuleTarget, SharedCostRule
 from .services import SPLIT_FIELDS, rule_changed, rule_history_rewrite, rule_keep_closed_months
 
@@ -72,7 +74,7 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
         "name",
         "source",
         "source_team",
-        "monthly_amount",
+        money_column("monthly_amount", "Monthly amount"),
         "method",
         "all_teams",
         "effective_from",
@@ -122,7 +124,17 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
 
 @admin.register(AllocationResult)
 class AllocationResultAdmin(admin.ModelAdmin):
-    list_display = ("day", "rule", "team", "amount", "method", "basis", "basis_total", "share", "fell_back_to_even")
+    list_display = (
+        "day",
+        "rule",
+        "team",
+        money_column("amount", "Amount", places=6),
+        "method",
+        "basis",
+        "basis_total",
+        "share",
+        "fell_back_to_even",
+    )
     list_filter = ("rule", "team", "method")
     date_hierarchy = "day"
 
