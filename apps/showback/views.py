@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -166,6 +167,7 @@ def overview(request, period: MonthPeriod):
         "gaps": org.overview_unattributed(period=period),
         "model_mix": model_mix,
         "movers": org.overview_movers(end=period.end),
+        "movers_start": period.end - timedelta(days=6),  # the week overview_movers compares
         "unpriced": org.overview_unpriced(period=period),
         "anomalies": incidents_for(team=None, since=period.start, until=period.month_end),
         "can_acknowledge": True,

@@ -83,3 +83,12 @@ def test_the_overviews_model_rows_open_the_organisations_spend_on_that_model(com
 
 def test_a_lead_cannot_drill_into_the_organisation(company, as_user, lead):
     assert as_user(lead).get("/overview/", {"model": "test-model"}).status_code == 403
+
+
+def test_the_overviews_movers_link_to_the_week_they_grew_in(company, as_user, finance):
+    today = company["today"]
+    week = f"start={today - timedelta(days=6)}&end={today}"
+    html = unescape(as_user(finance).get("/overview/").content.decode())
+    movers = html.split('id="movers"')[1].split("</section>")[0]
+    assert f'href="/teams/search/?{week}">Search</a>' in movers
+    assert f'href="?product=answers&{week}">Answers</a>' in movers
