@@ -27,8 +27,8 @@ $(CHROMIUM):
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_prices
-	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py dev_login
+	$(BIN)/python manage.py dev_login --quiet
+	$(BIN)/python manage.py seed_demo --if-empty --url http://127.0.0.1:$(PORT)/
 	# Beat's schedule in-process (spend checks, alerts, refreshes): there is no worker here.
 	$(BIN)/python manage.py run_periodic & \
 	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75

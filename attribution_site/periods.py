@@ -27,8 +27,8 @@ class MonthPeriod:
         if not value:
             return cls(month_start=today.replace(day=1), today=today)
         year, _, month = value.partition("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError(f"{value!r} is not a month: use YYYY-MM.")
+        if len(year) != 4 or len(month) != 2 or not (year.isdigit() and month.isdigit()) or not 1 <= int(month) <= 12:
+            raise ValueError(f"month {value!r} is not a month: use YYYY-MM.")
         start = date(int(year), int(month), 1)
         if start > today:
             raise ValueError(f"{value} has not begun yet.")

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from apps.pricing.admin_columns import money_column
 from apps.usage.selectors import open_from
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
@@ -81,7 +82,7 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
         "name",
         "source",
         "source_team",
-        "monthly_amount",
+        money_column("monthly_amount", "Monthly amount"),
         "method",
         "all_teams",
         "effective_from",
@@ -137,7 +138,17 @@ class SharedCostRuleAdmin(admin.ModelAdmin):
 
 @admin.register(AllocationResult)
 class AllocationResultAdmin(admin.ModelAdmin):
-    list_display = ("day", "rule", "team", "amount", "method", "basis", "basis_total", "share", "fell_back_to_even")
+    list_display = (
+        "day",
+        "rule",
+        "team",
+        money_column("amount", "Amount", places=6),
+        "method",
+        "basis",
+        "basis_total",
+        "share",
+        "fell_back_to_even",
+    )
     list_filter = ("rule", "team", "method")
     date_hierarchy = "day"
 

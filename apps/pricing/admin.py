@@ -4,7 +4,21 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from .admin_columns import money_column
 from .models import ModelAlias, ModelPrice, NegotiatedDiscount
+
+PER_MTOK = {
+    "input_per_mtok": "Input",
+    "output_per_mtok": "Output",
+    "cache_read_per_mtok": "Cache read",
+    "cache_write_per_mtok": "Cache write (5 min)",
+    "cache_write_1h_per_mtok": "Cache write (1 hour)",
+    "long_input_per_mtok": "Long-context input",
+    "long_output_per_mtok": "Long-context output",
+    "long_cache_read_per_mtok": "Long-context cache read",
+    "long_cache_write_per_mtok": "Long-context cache write (5 min)",
+    "long_cache_write_1h_per_mtok": "Long-context cache write (1 hour)",
+}
 
 
 class RewriteClosedMonthsForm(forms.ModelForm):
@@ -28,6 +42,13 @@ class RewriteClosedMonthsForm(forms.ModelForm):
         return cleaned
 
 
+class ModelPriceForm(RewriteClosedMonthsForm):
+    class Meta:
+        model = ModelPrice
+        fields = "__all__"  # noqa: DJ007  (the admin's fieldsets choose what is shown)
+        labels = {field: f"{label} ($/MTok)" for field, label in PER_MTOK.items()}
+
+
 class RewriteClosedMonthsAdmin(admin.ModelAdmin):
     """Hands the rewrite request to the re-rating receiver (apps.usage.receivers) on the instance."""
 
@@ -49,14 +70,15 @@ _REWRITE_FIELDS = ("rewrite_closed_months", "rewrite_reason")
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(RewriteClosedMonthsAdmin):
+    form = ModelPriceForm
     list_display = (
         "provider",
         "model",
         "effective_from",
-        "input_per_mtok",
-        "output_per_mtok",
-        "cache_read_per_mtok",
-        "cache_write_per_mtok",
+        *(
+            money_column(field, f"{PER_MTOK[field]} ($/MTok)", unit=" /MTok")
+            for field in ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok")
+        ),
         "long_context_threshold",
         "source",
     )

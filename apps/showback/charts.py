@@ -28,6 +28,8 @@ _LAYOUT = {
     "yaxis": _GRID,
 }
 BLUE, ORANGE, GREY = "#2b6cb0", "#d9822b", "#999999"
+_MONEY_AXIS = {"tickprefix": "$", "tickformat": ",.2~f"}
+_MONEY_HOVER = "%{y:$,.2f}<extra>%{fullData.name}</extra>"
 
 
 def _money(values: Sequence[Decimal]) -> list[float]:
@@ -50,36 +52,129 @@ def bucket_start(day: date, grain: str) -> date:
     return day
 
 
-def stacked_trend(points: Sequence[tuple[date, str, Decimal]], *, grain: str = "daily") -> Figure:
-    """Spend over time stacked by series (product, or shared costs), summed to the grain."""
+def bucket_end(start: date, grain: str) -> date:
+    if grain == "weekly":
+        return start + timedelta(days=6)
+    if grain == "monthly":
+        return (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return start
+
+
+def bucket_label(start: date, grain: str, *, partial: bool = False) -> str:
+    """`Nov 2026`, `Week of 24 Nov`, `24 Nov 2026`: a bucket named by what it covers."""
+    label = {"monthly": f"{start:%b %Y}", "weekly": f"Week of {start.day} {start:%b}"}.get(
+        grain, f"{start.day} {start:%b %Y}"
+    )
+    return f"{label} (partial)" if partial else label
+
+
+def stacked_trend(
+    points: Sequence[tuple[date, str, Decimal]],
+    *,
+    grain: str = "daily",
+    start: date | None = None,
+    end: date | None = None,
+    running: bool = False,
+) -> Figure:
+    """Spend over time stacked by series (product, or shared costs), summed to the grain.
+
+    A bucket the window `start`..`end` only partly covers (or the running day at its end) is
+    hatched and labelled partial: a half week is not a quiet week."""
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}")
     totals: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for day, series, cost in points:
         totals[series][bucket_start(day, grain)] += cost
     buckets = sorted({b for series in totals.values() for b in series})
+
+    def partial(bucket: date) -> bool:
+        cut_at_start = start is not None and bucket < start
+        cut_at_end = (
+            end is not None
+            and bucket <= end <= bucket_end(bucket, grain)
+            and (running or end < bucket_end(bucket, grain))
+        )
+        return cut_at_start or cut_at_end
+
+    labels = [bucket_label(b, grain, partial=partial(b)) for b in buckets]
+    hatch = ["/" if partial(b) else "" for b in buckets]
     data = [
-        {"type": "bar", "name": series, "x": buckets, "y": _money([totals[series].get(b, Decimal(0)) for b in buckets])}
+        {
+            "type": "bar",
+            "name": series,
+            "x": buckets,
+            "y": _money([totals[series].get(b, Decimal(0)) for b in buckets]),
+            "customdata": labels,
+            "hovertemplate": "%{customdata}<br>%{fullData.name}: %{y:$,.2f}<extra></extra>",
+            "marker": {"pattern": {"shape": hatch}},
+            # A bar opens the team's spend in its days (apps.showback.selectors.drilldown).
+            "meta": {"links": [f"?start={b}&end={min(bucket_end(b, grain), end or b)}" for b in buckets]},
+        }
         for series in sorted(totals, key=lambda s: -sum(totals[s].values()))
     ]
-    return _figure(data, barmode="stack", yaxis={"tickprefix": "$"})
+    # Ticks at the buckets themselves: automatic date ticks put a month's bar under "Oct 31".
+    xaxis = {"type": "date", "tickmode": "array", "tickvals": buckets, "ticktext": labels} if grain != "daily" else {}
+    return _figure(data, barmode="stack", yaxis=_MONEY_AXIS, xaxis=xaxis)
 
 
-def bar(labels: Sequence[str], costs: Sequence[Decimal], *, highlight: Sequence[bool] | None = None) -> Figure:
-    """Horizontal bars, largest on top; `highlight` marks bars to draw in the warning colour."""
+def bar(
+    labels: Sequence[str],
+    costs: Sequence[Decimal],
+    *,
+    highlight: Sequence[bool] | None = None,
+    links: Sequence[str] | None = None,
+) -> Figure:
+    """Horizontal bars, largest on top; `highlight` marks bars to draw in the warning colour;
+    `links`, one a bar, are where static/js/charts.js goes when a bar is clicked."""
     colours = [ORANGE if h else BLUE for h in highlight] if highlight else BLUE
-    data = [{"type": "bar", "orientation": "h", "x": _money(costs), "y": list(labels), "marker": {"color": colours}}]
-    return _figure(data, xaxis={"tickprefix": "$"}, yaxis={"autorange": "reversed", "automargin": True})
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "x": _money(costs),
+            "y": list(labels),
+            "marker": {"color": colours},
+            "hovertemplate": "%{y}: %{x:$,.2f}<extra></extra>",
+            **({"meta": {"links": list(links)}} if links else {}),
+        }
+    ]
+    return _figure(data, xaxis=_MONEY_AXIS, yaxis={"autorange": "reversed", "automargin": True})
 
 
-def monthly_totals(months: Sequence[date], totals: Sequence[Decimal]) -> Figure:
-    data = [{"type": "bar", "x": [m.strftime("%b %Y") for m in months], "y": _money(totals), "marker": {"color": BLUE}}]
-    return _figure(data, yaxis={"tickprefix": "$"})
+def monthly_totals(months: Sequence[date], totals: Sequence[Decimal], *, running: bool = False) -> Figure:
+    """A bar per month; the running month, last, is hatched and labelled partial."""
+    last = len(months) - 1
+    labels = [bucket_label(m, "monthly", partial=running and i == last) for i, m in enumerate(months)]
+    data = [
+        {
+            "type": "bar",
+            "name": "Total",
+            "x": labels,
+            "y": _money(totals),
+            "marker": {"color": BLUE, "pattern": {"shape": ["/" if "(partial)" in x else "" for x in labels]}},
+            "hovertemplate": "%{x}: %{y:$,.2f}<extra></extra>",
+        }
+    ]
+    return _figure(data, yaxis=_MONEY_AXIS)
 
 
-def share_pie(labels: Sequence[str], costs: Sequence[Decimal]) -> Figure:
-    data = [{"type": "pie", "labels": list(labels), "values": _money(costs), "hole": 0.4, "sort": False}]
-    return _figure(data, height=300)
+def share_pie(labels: Sequence[str], costs: Sequence[Decimal], *, links: Sequence[str] | None = None) -> Figure:
+    data = [
+        {
+            "type": "pie",
+            "labels": list(labels),
+            "values": _money(costs),
+            "hole": 0.4,
+            "sort": False,
+            # Names go in the legend; a slice carries only its share, level and inside it.
+            "textinfo": "percent",
+            "textposition": "inside",
+            "insidetextorientation": "horizontal",
+            "hovertemplate": "%{label}: %{value:$,.2f} (%{percent})<extra></extra>",
+            **({"meta": {"links": list(links)}} if links else {}),
+        }
+    ]
+    return _figure(data, height=340, uniformtext={"minsize": 11, "mode": "hide"})
 
 
 def burn(
@@ -96,7 +191,7 @@ def burn(
         actual_x.append(day)
         actual_y.append(running)
     data = [{"type": "scatter", "name": "Actual", "x": actual_x, "y": _money(actual_y), "mode": "lines",
-             "line": {"width": 3, "color": BLUE}}]  # fmt: skip
+             "line": {"width": 3, "color": BLUE}, "hovertemplate": _MONEY_HOVER}]  # fmt: skip
     if forecast:
         # The forecast covers today, which the actual line holds half-spent: it starts from the
         # last complete day, so today is counted once and the line ends at the forecast total.
@@ -108,7 +203,8 @@ def burn(
             forecast_x.append(day)
             forecast_y.append(running)
         data.append({"type": "scatter", "name": "Forecast", "x": forecast_x, "y": _money(forecast_y),
-                     "mode": "lines", "line": {"dash": "dash", "color": BLUE}})  # fmt: skip
+                     "mode": "lines", "line": {"dash": "dash", "color": BLUE},
+                     "hovertemplate": _MONEY_HOVER})  # fmt: skip
         if band:
             data.append({"type": "scatter", "name": "Forecast range", "x": [forecast_x[-1]] * 2, "y": _money(band),
                          "mode": "markers+lines", "line": {"color": GREY},
@@ -116,8 +212,9 @@ def burn(
     days = [d for d, _ in actual] + [d for d, _ in forecast]
     if budget is not None and days:
         data.append({"type": "scatter", "name": "Budget", "x": [min(days), max(days)],
-                     "y": _money([budget, budget]), "mode": "lines", "line": {"color": ORANGE}})  # fmt: skip
-    return _figure(data, yaxis={"tickprefix": "$"})
+                     "y": _money([budget, budget]), "mode": "lines", "line": {"color": ORANGE},
+                     "hovertemplate": _MONEY_HOVER})  # fmt: skip
+    return _figure(data, yaxis=_MONEY_AXIS)
 
 
 def outlook_burn(outlook, budget) -> Figure:
@@ -131,25 +228,61 @@ def outlook_burn(outlook, budget) -> Figure:
     )
 
 
-def breakdown_bar(rows, *, dimension: str, limit: int = 15) -> Figure:
+def breakdown_bar(rows, *, dimension: str, limit: int = 15, drill=None) -> Figure:
     rows = rows[:limit]
     highlight = [not r.is_production for r in rows] if dimension == "environment" else None
-    return bar([r.label for r in rows], [r.cost for r in rows], highlight=highlight)
+    links = [drill.link(**{dimension: r.value}) for r in rows] if drill else None
+    return bar([r.label for r in rows], [r.cost for r in rows], highlight=highlight, links=links)
 
 
-def team_charts(page, *, grain: str) -> dict[str, Figure]:
-    """Every chart of a team's page, from the page's rows (apps.showback.selectors.team_page)."""
+def drill_bar(rows) -> Figure:
+    """A drill-down's breakdown (apps.showback.selectors.drilldown.DrillRow), each bar a link deeper."""
+    return bar([r.label for r in rows], [r.cost for r in rows], links=[r.link for r in rows])
+
+
+def team_charts(page, *, grain: str, drill=None) -> dict[str, Figure]:
+    """Every chart of a team's page, from the page's rows (apps.showback.selectors.team_page);
+    with `drill` (the month's DrillQuery) every bar links to the view it summarises."""
+    customers, agents = page.customers, page.agents
     return {
         "burn": outlook_burn(page.outlook, page.budget),
-        "customers": bar([c.name or c.customer for c in page.customers], [c.cost for c in page.customers]),
-        "agents": bar([a.label for a in page.agents], [a.cost for a in page.agents]),
-        "trend": stacked_trend([(p.day, p.series, p.cost) for p in page.trend], grain=grain),
-        "monthly": monthly_totals([r.key["month"] for r in page.monthly], [r.total for r in page.monthly]),
-        **{d: breakdown_bar(rows, dimension=d) for d, rows in page.breakdowns.items() if rows},
+        "customers": bar(
+            [c.name or c.customer for c in customers],
+            [c.cost for c in customers],
+            links=[drill.link(customer=c.customer) for c in customers] if drill else None,
+        ),
+        "agents": bar(
+            [a.label for a in agents],
+            [a.cost for a in agents],
+            links=[drill.link(agent=a.value) for a in agents] if drill else None,
+        ),
+        "trend": stacked_trend(
+            [(p.day, p.series, p.cost) for p in page.trend],
+            grain=grain,
+            start=page.trend_start,
+            end=page.period.end,
+            running=page.period.is_running,
+        ),
+        "monthly": monthly_totals(
+            [r.key["month"] for r in page.monthly], [r.total for r in page.monthly], running=page.period.is_running
+        ),
+        **{d: breakdown_bar(rows, dimension=d, drill=drill) for d, rows in page.breakdowns.items() if rows},
     }
 
 
-def to_html(figure: Figure) -> str:
+def is_empty(figure: Figure) -> bool:
+    """Nothing to draw: no trace has a non-zero value (plotly.js would draw bare −1…1 axes)."""
+    for trace in figure["data"]:
+        values = trace.get("values") or (trace.get("x") if trace.get("orientation") == "h" else trace.get("y")) or []
+        if any(values):
+            return False
+    return True
+
+
+def to_html(figure: Figure, *, empty: str = "No spend to chart for this period.") -> str:
     """A <div> carrying its figure as JSON; static/js/charts.js draws it with plotly.js, so the
-    pages need no inline script (the Content-Security-Policy allows none)."""
+    pages need no inline script (the Content-Security-Policy allows none). An empty figure is
+    said in words instead."""
+    if is_empty(figure):
+        return format_html('<p class="chart-empty muted">{}</p>', empty)
     return format_html('<div class="plot" data-figure="{}"></div>', plotly.io.to_json(figure, validate=False))

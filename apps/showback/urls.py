@@ -9,6 +9,7 @@ app_name = "showback"
 urlpatterns = [
     path("", views.home, name="home"),
     path("overview/", views.overview, name="overview"),
+    path("overview.csv", views.overview_csv, name="overview-csv"),
     path("teams/<slug:slug>/", views.team_page, name="team"),
     path("teams/<slug:slug>/statement.csv", views.team_statement_csv, name="team-statement"),
     path("teams/<slug:slug>/alerts/", views.team_alerts, name="team-alerts"),

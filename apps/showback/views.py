@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.billing.selectors import month_reconciliation
 from apps.budgets.models import Alert, Anomaly
-from apps.budgets.selectors import anomalies_for, organisation_budget_status, outlook, provider_projection
+from apps.budgets.selectors import organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
 from apps.insights.selectors import team_savings
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
 from attribution_site.periods import MonthPeriod
 
-from . import charts, exports
+from . import charts, display, exports
 from .selectors import overview as org
 from .selectors import team as selectors
+from .selectors.drilldown import FIELDS as DRILL_FIELDS
+from .selectors.drilldown import DrillQuery, team_drilldown
+from .selectors.incidents import incidents_for
 from .selectors.team_page import team_page as team_page_data
 
 
@@ -73,21 +78,52 @@ def home(request):
 @month_view
 def team_page(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
+    if _is_drilldown(request):
+        return _team_drilldown(request, team, period)
     grain = request.GET.get("grain", "daily")
     if grain not in charts.GRAINS:
         return error_page(request, f"grain must be one of {', '.join(charts.GRAINS)}.")
     page = team_page_data(team=team, period=period)
     context = {
         "page": page,
+        "shown": display.team_page_shown(page),
         "team": team,
         "period": period,
         "grain": grain,
         "grains": charts.GRAINS,
         "can_acknowledge": _can_acknowledge(request.user, team),
         "savings": team_savings(user=request.user, team=team),
-        "charts": {name: charts.to_html(figure) for name, figure in charts.team_charts(page, grain=grain).items()},
+        "charts": {
+            name: charts.to_html(figure)
+            for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
+        },
     }
     return render(request, "showback/team.html", context)
+
+
+def _month_drill(period: MonthPeriod) -> DrillQuery:
+    return DrillQuery(start=period.start, end=period.end, filters={})
+
+
+def _is_drilldown(request) -> bool:
+    return bool({"start", "end", *DRILL_FIELDS} & request.GET.keys())
+
+
+def _team_drilldown(request, team: Team | None, period: MonthPeriod):
+    """The team page (None: the overview) narrowed to `?start=…&end=…` and tags (product, model, …)."""
+    try:
+        query = DrillQuery.parse(request.GET, today=period.today, default=(period.start, period.end))
+    except ValueError as exc:
+        return error_page(request, str(exc))
+    drill = team_drilldown(team=team, query=query)
+    context = {
+        "team": team,
+        "who": team.name if team else "The organisation",
+        "drill": drill,
+        "shown": display.drilldown_shown(drill),
+        "charts": {d: charts.to_html(charts.drill_bar(rows)) for d, rows in drill.breakdowns.items() if rows},
+    }
+    return render(request, "showback/team_drill.html", context)
 
 
 @login_required
@@ -96,7 +132,18 @@ def team_statement_csv(request, slug: str, period: MonthPeriod):
     team = _team_for(request, slug)
     lines = selectors.team_statement(team=team, period=period)
     filename = f"{team.slug}-{period.key}-statement.csv"
-    return exports.csv_response(filename, exports.STATEMENT_COLUMNS, exports.statement_rows(lines))
+    rows = exports.statement_rows(lines, month=period.key, team=team.slug, team_name=team.name)
+    return exports.csv_response(filename, exports.STATEMENT_COLUMNS, rows)
+
+
+@login_required
+@month_view
+def overview_csv(request, period: MonthPeriod):
+    if not user_sees_all_teams(request.user):
+        raise PermissionDenied("The organisation overview is for finance and admins.")
+    ranks, reconciliation = org.overview_teams(period=period)
+    rows = exports.overview_rows(ranks, reconciliation, month=period.key)
+    return exports.csv_response(f"overview-{period.key}.csv", exports.OVERVIEW_COLUMNS, rows)
 
 
 @login_required
@@ -104,6 +151,8 @@ def team_statement_csv(request, slug: str, period: MonthPeriod):
 def overview(request, period: MonthPeriod):
     if not user_sees_all_teams(request.user):
         raise PermissionDenied("The organisation overview is for finance and admins.")
+    if _is_drilldown(request):
+        return _team_drilldown(request, None, period)
     ranks, reconciliation = org.overview_teams(period=period)
     budget = organisation_budget_status(period=period)
     org_outlook = budget.outlook if budget else outlook(period=period)
@@ -117,22 +166,39 @@ def overview(request, period: MonthPeriod):
         "outlook": org_outlook,
         "ranks": ranks,
         "reconciliation": reconciliation,
+        "shown": display.overview_shown(ranks=ranks, reconciliation=reconciliation, model_mix=model_mix),
         "concentration": org.overview_concentration(ranks=ranks, period=period),
         "gaps": org.overview_unattributed(period=period),
         "model_mix": model_mix,
         "movers": org.overview_movers(end=period.end),
+        "movers_start": period.end - timedelta(days=6),  # the week overview_movers compares
         "unpriced": org.overview_unpriced(period=period),
         "usage_missing": usage_missing,
         "usage_missing_total": sum(k.calls for k in usage_missing),
-        "anomalies": anomalies_for(team=None, since=period.start, until=period.month_end),
+        "anomalies": incidents_for(team=None, since=period.start, until=period.month_end),
         "can_acknowledge": True,
         "projection": projection,
         "invoice": month_reconciliation(start=period.start, end=period.month_end),
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "burn": charts.to_html(charts.outlook_burn(org_outlook, budget)),
-            "teams": charts.to_html(charts.bar([t.name for t in ranked], [t.total for t in ranked])),
-            "models": charts.to_html(charts.share_pie([m for m, _ in model_mix[:10]], [c for _, c in model_mix[:10]])),
+            "teams": charts.to_html(
+                charts.bar(
+                    [t.name for t in ranked],
+                    [t.total for t in ranked],
+                    links=[
+                        f"{reverse('showback:team', args=[t.slug])}?month={period.key}" if t.slug else ""
+                        for t in ranked
+                    ],
+                )
+            ),
+            "models": charts.to_html(
+                charts.share_pie(
+                    [m for m, _ in model_mix[:10]],
+                    [c for _, c in model_mix[:10]],
+                    links=[_month_drill(period).link(model=m) for m, _ in model_mix[:10]],
+                )
+            ),
         },
     }
     return render(request, "showback/overview.html", context)
@@ -152,6 +218,10 @@ def anomaly_acknowledge_view(request, pk: int):
     if not _can_acknowledge(request.user, anomaly.team):
         raise PermissionDenied("Only the team's leads, finance and admins can acknowledge an anomaly.")
     anomaly_acknowledge(anomaly=anomaly, user=request.user)
+    # The other anomalies of the same incident, acknowledged with it where this person may.
+    for other in Anomaly.objects.filter(pk__in=[pk for pk in request.POST.getlist("also") if pk.isdigit()]):
+        if _can_acknowledge(request.user, other.team):
+            anomaly_acknowledge(anomaly=other, user=request.user)
     back = request.POST.get("next", "")
     if back.startswith("/") and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         return HttpResponseRedirect(back)

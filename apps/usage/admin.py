@@ -1,19 +1,76 @@
 """Admin for API keys (the secret is shown once, on creation) and, read-only, usage events."""
 
+from django import forms
 from django.contrib import admin, messages
 
-from .models import ApiKey, DirtyMark, RerateRun, UsageEvent
+from apps.org.tags import EVENT_TAGS, TAG_LENGTHS
+from apps.pricing.admin_columns import money_column
+
+from .models import ApiKey, RerateRun, UsageEvent
 from .services import api_keys_revoke
+
+TAG_KINDS = {"pinned_tags": "pinned", "default_tags": "default"}
+
+
+class _ApiKeyForm(forms.ModelForm):
+    """Pinned and default tags as one text box per tag rather than JSON: blank leaves a tag unset."""
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "team", "expires_at", "revoked_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field, kind in TAG_KINDS.items():
+            for tag, value in (getattr(self.instance, field) or {}).items():
+                self.initial.setdefault(f"{kind}_{tag}", value)
+
+    def clean(self):
+        cleaned = super().clean()
+        for field, kind in TAG_KINDS.items():
+            tags = {tag: (cleaned.get(f"{kind}_{tag}") or "").strip() for tag in EVENT_TAGS}
+            setattr(self.instance, field, {tag: value for tag, value in tags.items() if value})
+        return cleaned
+
+
+# The admin only shows fields declared on the form class, so the per-tag fields are declared here.
+ApiKeyForm = type(
+    "ApiKeyForm",
+    (_ApiKeyForm,),
+    {
+        f"{kind}_{tag}": forms.CharField(
+            label=tag.replace("_", " ").capitalize(), required=False, max_length=TAG_LENGTHS[tag]
+        )
+        for kind in TAG_KINDS.values()
+        for tag in EVENT_TAGS
+    },
+)
 
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "team", "prefix", "pinned_tags", "default_tags", "created_at", "revoked_at")
+    form = ApiKeyForm
+    list_display = ("name", "team", "prefix", "pinned", "defaults", "created_at", "revoked_at")
     list_filter = ("team",)
     search_fields = ("name", "prefix")
     readonly_fields = ("prefix", "created_at")
-    fields = ("name", "team", "pinned_tags", "default_tags", "prefix", "created_at", "expires_at", "revoked_at")
+    fieldsets = (
+        (None, {"fields": ("name", "team", "prefix", "created_at", "expires_at", "revoked_at")}),
+        ("Pinned tags", {"fields": [f"pinned_{tag}" for tag in EVENT_TAGS], "description": "Forced on every event."}),
+        (
+            "Default tags",
+            {"fields": [f"default_{tag}" for tag in EVENT_TAGS], "description": "Used when an event leaves them out."},
+        ),
+    )
     actions = ("revoke",)
+
+    @admin.display(description="Pinned tags")
+    def pinned(self, obj) -> str:
+        return ", ".join(f"{k}={v}" for k, v in obj.pinned_tags.items()) or "—"
+
+    @admin.display(description="Default tags")
+    def defaults(self, obj) -> str:
+        return ", ".join(f"{k}={v}" for k, v in obj.default_tags.items()) or "—"
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -31,7 +88,16 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(UsageEvent)
 class UsageEventAdmin(admin.ModelAdmin):
-    list_display = ("event_id", "timestamp", "team", "team_tag", "product", "model", "billed_cost", "unpriced")
+    list_display = (
+        "event_id",
+        "timestamp",
+        "team",
+        "team_tag",
+        "product",
+        "model",
+        money_column("billed_cost", "Billed cost", places=6),
+        "unpriced",
+    )
     list_filter = ("unpriced", "provider", "team")
     search_fields = ("event_id", "trace_id", "customer")
     date_hierarchy = "timestamp"
@@ -44,12 +110,7 @@ class UsageEventAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(DirtyMark)
-class DirtyMarkAdmin(admin.ModelAdmin):
-    list_display = ("day", "marked_at")
-
-    def has_add_permission(self, request):
-        return False
+# DirtyMark is bookkeeping between ingestion and the rollup tasks: not for the admin.
 
 
 @admin.register(RerateRun)

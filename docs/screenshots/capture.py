@@ -50,11 +50,12 @@ def main() -> None:
                 executable_path=CHROMIUM,
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync"],
             )
-            for username, path, name in (
-                ("lead-insights", "/teams/insights/", "team.png"),
-                ("finance", "/overview/", "overview.png"),
+            for username, path, name, width in (
+                ("lead-insights", "/teams/insights/", "team.png", 1360),
+                ("finance", "/overview/", "overview.png", 1360),
+                ("lead-insights", "/teams/insights/", "team-phone.png", 390),
             ):
-                page = browser.new_page(viewport={"width": 1360, "height": 900})
+                page = browser.new_page(viewport={"width": width, "height": 900})
                 page.goto(f"http://127.0.0.1:{PORT}/accounts/login/")
                 page.fill("#id_username", username)
                 page.fill("#id_password", password)
@@ -68,7 +69,7 @@ def main() -> None:
     finally:
         server.terminate()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"Wrote {OUT / 'team.png'} and {OUT / 'overview.png'}")
+    print(f"Wrote {OUT / 'team.png'}, {OUT / 'overview.png'} and {OUT / 'team-phone.png'}")
 
 
 if __name__ == "__main__":

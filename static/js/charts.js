@@ -8,7 +8,15 @@
     if (!window.Plotly) return;
     document.querySelectorAll("[data-figure]").forEach(function (el) {
       var figure = JSON.parse(el.getAttribute("data-figure"));
-      Plotly.newPlot(el, figure.data, figure.layout, config);
+      Plotly.newPlot(el, figure.data, figure.layout, config).then(function () {
+        // A bar whose trace carries meta.links (apps/showback/charts.py) opens the view it summarises.
+        el.on("plotly_click", function (event) {
+          var point = event.points[0];
+          var links = point.data.meta && point.data.meta.links;
+          var index = point.pointIndex !== undefined ? point.pointIndex : point.pointNumber;  // pies number their slices
+          if (links && links[index]) window.location.href = links[index];
+        });
+      });
     });
   }
 

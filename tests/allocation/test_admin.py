@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -81,3 +82,14 @@ def test_a_source_team_must_be_marked_shared(admin_client, team, other_team):
 
     assert "Mark the team as shared first" in response.content.decode()
     assert not SharedCostRule.objects.exists()
+
+
+def test_the_rule_list_shows_monthly_amounts_as_money(admin_client):
+    SharedCostRule.objects.create(
+        name="Vector database",
+        source="fixed",
+        monthly_amount=Decimal("1300.00"),
+        method="even",
+        effective_from=date(2026, 1, 1),
+    )
+    assert "$1,300.00" in admin_client.get("/admin/allocation/sharedcostrule/").content.decode()

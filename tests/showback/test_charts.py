@@ -105,3 +105,52 @@ def test_burn_counts_today_once_when_the_forecast_covers_it():
     traces = {t["name"]: (t["x"], t["y"]) for t in figure["data"]}
     assert traces["Actual"] == ([date(2026, 3, 1), date(2026, 3, 2)], [10.0, 15.0])
     assert traces["Forecast"] == ([date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)], [10.0, 17.0, 25.0])
+
+
+def test_monthly_trend_ticks_name_each_month_and_mark_a_partial_one():
+    figure = charts.stacked_trend(POINTS, grain="monthly", start=date(2026, 3, 2), end=date(2026, 3, 31))
+    assert figure["layout"]["xaxis"]["tickvals"] == [date(2026, 3, 1)]
+    # The window begins on the 2nd: March is not all there.
+    assert figure["layout"]["xaxis"]["ticktext"] == ["Mar 2026 (partial)"]
+
+
+def test_a_whole_week_is_not_partial_but_the_running_one_is():
+    figure = charts.stacked_trend(POINTS, grain="weekly", start=date(2026, 3, 2), end=date(2026, 3, 10), running=True)
+    assert figure["layout"]["xaxis"]["ticktext"] == ["Week of 2 Mar", "Week of 9 Mar (partial)"]
+    assert figure["data"][0]["marker"]["pattern"]["shape"] == ["", "/"]
+
+
+def test_tooltips_show_money_and_the_series_name():
+    trace = charts.stacked_trend(POINTS)["data"][0]
+    assert trace["hovertemplate"] == "%{customdata}<br>%{fullData.name}: %{y:$,.2f}<extra></extra>"
+    assert charts.bar(["Answers"], [Decimal("1234.5")])["data"][0]["hovertemplate"] == "%{y}: %{x:$,.2f}<extra></extra>"
+    assert "%{value:$,.2f}" in charts.share_pie(["a"], [Decimal(1)])["data"][0]["hovertemplate"]
+
+
+def test_the_running_month_is_labelled_partial():
+    figure = charts.monthly_totals([date(2026, 10, 1), date(2026, 11, 1)], [Decimal(1), Decimal(2)], running=True)
+    assert figure["data"][0]["x"] == ["Oct 2026", "Nov 2026 (partial)"]
+
+
+def test_pie_labels_sit_level_inside_their_slices():
+    trace = charts.share_pie(["a", "b"], [Decimal(1), Decimal(2)])["data"][0]
+    assert (trace["textinfo"], trace["textposition"], trace["insidetextorientation"]) == (
+        "percent",
+        "inside",
+        "horizontal",
+    )
+
+
+def test_an_empty_chart_says_so_instead_of_drawing_axes():
+    zero = charts.burn([(date(2026, 3, 2), Decimal(0))], [], budget=None)
+    assert charts.to_html(zero) == '<p class="chart-empty muted">No spend to chart for this period.</p>'
+    assert charts.to_html(charts.bar([], [])).startswith('<p class="chart-empty')
+    assert charts.to_html(charts.bar(["a"], [Decimal(1)])).startswith('<div class="plot"')
+
+
+def test_each_trend_bar_links_to_the_days_it_covers():
+    figure = charts.stacked_trend(POINTS, grain="weekly", end=date(2026, 3, 10))
+    assert figure["data"][0]["meta"]["links"] == [
+        "?start=2026-03-02&end=2026-03-08",
+        "?start=2026-03-09&end=2026-03-10",
+    ]

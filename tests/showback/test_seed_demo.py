@@ -189,3 +189,21 @@ def test_each_planted_saving_is_found_on_the_demo(demo):
         ("bloated_context", "support", "kb-lookup"),
         ("paid_failures", "billing", "pdf-extraction"),
     } <= found, sorted(found)
+
+
+def test_make_runs_commands_print_the_served_url_and_each_login_once(db):
+    quiet = StringIO()
+    call_command("dev_login", "--quiet", stdout=quiet)
+    out = StringIO()
+    call_command("seed_demo", "--days", "3", "--scale", "0.05", "--url", "http://127.0.0.1:8765/", stdout=out)
+    printed = quiet.getvalue() + out.getvalue()
+    assert quiet.getvalue() == ""
+    assert "Demo logins (http://127.0.0.1:8765/):" in printed
+    assert "127.0.0.1:8000" not in printed
+    assert sum(line.split()[:1] == ["admin"] for line in printed.splitlines()) == 1
+
+
+def test_dev_login_prints_the_admin_url_it_is_given(db):
+    out = StringIO()
+    call_command("dev_login", "--url", "http://127.0.0.1:8765/", stdout=out)
+    assert "(http://127.0.0.1:8765/admin/)" in out.getvalue()

@@ -238,3 +238,49 @@ def test_unit_economics_count_customers_and_agent_tasks(company, as_user, lead):
     assert (unit.active_customers, unit.cost_per_active_customer) == (1, Decimal("3.000000000"))
     assert (unit.agent_tasks, unit.cost_per_agent_task) == (1, Decimal("3.000000000"))
     assert unit.cost_per_request == Decimal("3.000000000")
+
+
+def test_a_shared_teams_page_shows_its_spend_and_each_team_it_was_allocated_to(company, as_user, admin_user):
+    response = as_user(admin_user).get("/teams/platform/")
+    lines = response.context["page"].allocated_out
+    assert [(a.team, a.rule, a.amount) for a in lines] == [
+        ("billing", "Platform retrieval", Decimal("3.000000000")),
+        ("search", "Platform retrieval", Decimal("3.000000000")),
+    ]
+    section = html.unescape(response.content.decode().split('id="allocated-out"')[1].split("</section>")[0])
+    assert (
+        "Platform spent <strong>$6.00</strong> directly this month; "
+        "<strong>$6.00</strong> of it was shared out to 2 teams" in section
+    )
+    assert '<a href="/teams/search/?month=' in section
+    assert "$6.00 of $12.00" in section  # each team's billed cost against all targets'
+    assert 'Shared out</td><td class="num">$6.00' in section
+
+
+def test_a_team_nobody_shares_out_has_no_where_it_went_section(company, as_user, lead):
+    response = as_user(lead).get(TEAM_PAGE)
+    assert response.context["page"].allocated_out == []
+    assert b'id="allocated-out"' not in response.content
+
+
+@pytest.mark.parametrize(
+    ("month", "message"),
+    [
+        ("abcd-ef", "month &#x27;abcd-ef&#x27; is not a month: use YYYY-MM."),
+        ("2026-13", "month &#x27;2026-13&#x27; is not a month: use YYYY-MM."),
+        ("2999-01", "2999-01 has not begun yet."),
+    ],
+)
+def test_an_invalid_or_future_month_gets_the_styled_error_page(company, as_user, finance, month, message):
+    for url in (TEAM_PAGE, OVERVIEW):
+        response = as_user(finance).get(url, {"month": month})
+        assert response.status_code == 400
+        assert 'id="error"' in response.content.decode()
+        assert message in response.content.decode()
+
+
+def test_the_month_picker_stops_at_the_current_month(company, as_user, lead):
+    today = company["today"]
+    html = as_user(lead).get(TEAM_PAGE).content.decode()
+    assert f'max="{today:%Y-%m}"' in html
+    assert 'aria-label="Next month"' not in html

@@ -173,6 +173,7 @@ class Mover:
     label: str
     this_week: Decimal
     last_week: Decimal
+    value: str = ""  # the team's slug, or the product's or feature's tag: what its link filters on
 
     @property
     def increase(self) -> Decimal:
@@ -185,6 +186,7 @@ def overview_movers(*, end: date, limit: int = 8) -> list[Mover]:
     week_start, last_week_start = end - timedelta(days=6), end - timedelta(days=13)
     names = {
         "team": dict(Team.objects.values_list("id", "name")),
+        "slug": dict(Team.objects.values_list("id", "slug")),
         "product": dict(Product.objects.values_list("slug", "name")),
     }
     movers = []
@@ -196,7 +198,17 @@ def overview_movers(*, end: date, limit: int = 8) -> list[Mover]:
             last=Sum("billed_cost", filter=Q(day__lt=week_start)),
         )
         label = names.get(dimension, {})
-        movers += [Mover(dimension, label.get(r[field], r[field]), r["this"] or ZERO, r["last"] or ZERO) for r in sums]
+        slugs = names["slug"] if dimension == "team" else {}
+        movers += [
+            Mover(
+                dimension,
+                label.get(r[field], r[field]),
+                r["this"] or ZERO,
+                r["last"] or ZERO,
+                value=slugs.get(r[field], r[field]),
+            )
+            for r in sums
+        ]
     return sorted((m for m in movers if m.increase > 0), key=lambda m: -m.increase)[:limit]
 
 

@@ -288,6 +288,15 @@ def team_allocations(*, team: Team, period: MonthPeriod) -> list[AllocationLine]
     return allocation_lines(start=period.start, end=period.end, team_ids=[team.id])
 
 
+def team_allocated_out(*, team: Team, period: MonthPeriod) -> list[AllocationLine]:
+    """Where a shared team's cost went: each receiving team's line, with its rule and basis,
+    largest first. Empty for a team nobody shares out."""
+    if not AllocationResult.objects.filter(source_team=team, day__gte=period.start, day__lte=period.end).exists():
+        return []
+    lines = allocation_lines(start=period.start, end=period.end, team_ids=None)
+    return sorted((a for a in lines if a.source_team == team.slug), key=lambda a: (-a.amount, a.team))
+
+
 @dataclass(frozen=True)
 class StatementLine:
     kind: str  # "direct", "allocated in", "allocated out"
@@ -295,19 +304,24 @@ class StatementLine:
     model: str
     environment: str
     rule: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
+    requests: int | None  # None on allocation lines: shared costs carry no traffic of their own
+    input_tokens: int | None
+    output_tokens: int | None
     list_cost: Decimal | None  # None on allocation lines: shared costs have no list price
     amount: Decimal
+    product_name: str = ""
+    feature: str = ""
+    customer: str = ""
+    customer_name: str = ""
 
 
 def team_statement(*, team: Team, period: MonthPeriod) -> list[StatementLine]:
-    """The month's showback statement: direct spend per product × model × environment, then each
-    allocation in (and, for a shared team, out). Its amounts sum to the page's total."""
-    direct = (
+    """The month's showback statement: direct spend per product × feature × model × environment ×
+    customer, then each allocation in (and, for a shared team, out). Its amounts sum to the page's
+    total."""
+    direct = list(
         DailyRollup.objects.filter(team=team, day__gte=period.start, day__lte=period.end)
-        .values("product__slug", "model", "environment__slug")
+        .values("product__slug", "product__name", "feature", "model", "environment__slug", "customer")
         .annotate(
             n=Sum("requests"),
             inp=Sum("input_tokens"),
@@ -315,7 +329,12 @@ def team_statement(*, team: Team, period: MonthPeriod) -> list[StatementLine]:
             lst=Sum("list_cost"),
             cost=Sum("billed_cost"),
         )
-        .order_by("product__slug", "model", "environment__slug")
+        .order_by("product__slug", "feature", "model", "environment__slug", "customer")
+    )
+    customers = dict(
+        CustomerAccount.objects.filter(external_id__in={r["customer"] for r in direct if r["customer"]}).values_list(
+            "external_id", "name"
+        )
     )
     lines = [
         StatementLine(
@@ -329,6 +348,10 @@ def team_statement(*, team: Team, period: MonthPeriod) -> list[StatementLine]:
             r["out"],
             r["lst"],
             r["cost"],
+            product_name=r["product__name"] or "",
+            feature=r["feature"],
+            customer=r["customer"],
+            customer_name=customers.get(r["customer"], ""),
         )
         for r in direct
     ]
@@ -338,5 +361,5 @@ def team_statement(*, team: Team, period: MonthPeriod) -> list[StatementLine]:
         ("allocated out", results.filter(source_team=team), -1),
     ):
         for r in rows.values("rule__name").annotate(cost=Sum("amount")).order_by("rule__name"):
-            lines.append(StatementLine(kind, "", "", "", r["rule__name"], 0, 0, 0, None, sign * r["cost"]))
+            lines.append(StatementLine(kind, "", "", "", r["rule__name"], None, None, None, None, sign * r["cost"]))
     return lines

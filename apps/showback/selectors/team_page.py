@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from apps.allocation.selectors import AllocationLine, CostRow
-from apps.budgets.models import Anomaly
-from apps.budgets.selectors import BudgetStatus, anomalies_for, product_budget_statuses, team_budget_status
+from apps.budgets.selectors import BudgetStatus, product_budget_statuses, team_budget_status
 from apps.org.models import Team
 from attribution_site.periods import MonthPeriod
 
 from . import team as selectors
+from .incidents import Incident, incidents_for
 from .team import BreakdownRow, CustomerRow, Headline, TrendPoint, UnitEconomics
 
 BREAKDOWN_DIMENSIONS = ("product", "feature", "model", "environment")
@@ -23,14 +24,19 @@ class TeamPage:
     headline: Headline
     budget: BudgetStatus | None
     product_budgets: list[BudgetStatus]
-    anomalies: list[Anomaly]
+    anomalies: list[Incident]
     breakdowns: dict[str, list[BreakdownRow]]
     customers: list[CustomerRow]
     agents: list[BreakdownRow]
     unit: UnitEconomics
     allocations: list[AllocationLine]
+    allocated_out: list[AllocationLine]  # a shared team's cost, by the team it went to
     trend: list[TrendPoint]
     monthly: list[CostRow]
+
+    @property
+    def trend_start(self) -> date:
+        return self.period.end - timedelta(days=selectors.TREND_DAYS - 1)
 
     @property
     def outlook(self):
@@ -47,12 +53,13 @@ def team_page(*, team: Team, period: MonthPeriod) -> TeamPage:
         headline=selectors.team_headline(team=team, period=period),
         budget=team_budget_status(team=team, period=period),
         product_budgets=product_budget_statuses(team=team, period=period),
-        anomalies=anomalies_for(team=team, since=period.start, until=period.month_end),
+        anomalies=incidents_for(team=team, since=period.start, until=period.month_end),
         breakdowns={d: selectors.team_breakdown(team=team, period=period, dimension=d) for d in BREAKDOWN_DIMENSIONS},
         customers=selectors.team_customers(spend=customer_spend, period=period),
         agents=[r for r in agents if r.value],
         unit=selectors.team_unit_economics(team=team, period=period, customers=customer_spend),
         allocations=selectors.team_allocations(team=team, period=period),
+        allocated_out=selectors.team_allocated_out(team=team, period=period),
         trend=selectors.team_trend(team=team, end=period.end),
         monthly=selectors.team_monthly(team=team, period=period),
     )

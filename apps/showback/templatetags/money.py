@@ -30,3 +30,11 @@ def signed_pct(value) -> str:
     if value is None or value == "":
         return "—"
     return f"{Decimal(value) * 100:+.1f}%"
+
+
+@register.filter
+def count(value) -> str:
+    """`12,345`: a count with thousands separators."""
+    if value is None or value == "":
+        return "—"
+    return f"{int(value):,}"

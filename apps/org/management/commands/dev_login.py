@@ -10,7 +10,13 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = "Create or refresh the local 'admin' superuser and print its login (development only)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where the site is served (printed).")
+        parser.add_argument(
+            "--quiet", action="store_true", help="Print nothing: `make run` prints every login once, with seed_demo's."
+        )
+
+    def handle(self, *args, url, quiet, **options):
         if settings.PRODUCTION:
             raise CommandError("dev_login is for local development; use createsuperuser in production.")
         # The password lives beside the dev database, so the printed login stays valid between runs.
@@ -22,4 +28,5 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
-        self.stdout.write(self.style.SUCCESS(f"Admin login: admin / {password}   (http://127.0.0.1:8000/admin/)"))
+        if not quiet:
+            self.stdout.write(self.style.SUCCESS(f"Admin login: admin / {password}   ({url.rstrip('/')}/admin/)"))

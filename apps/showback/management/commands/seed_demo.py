@@ -27,8 +27,10 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=1.0, help="Multiply the call volumes (default 1.0).")
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Random seed (same seed, same data).")
         parser.add_argument("--if-empty", action="store_true", help="Build nothing if any usage event exists.")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where the logins are used (printed).")
 
-    def handle(self, *args, days, scale, seed, if_empty, **options):
+    def handle(self, *args, days, scale, seed, if_empty, url, **options):
+        self.url = url
         if settings.PRODUCTION:
             raise CommandError("seed_demo is for local development and demos, not production.")
         # The admin password is dev_login's file, so the two commands always print the same login.
@@ -59,6 +61,6 @@ class Command(BaseCommand):
         if not logins:
             return
         width = max(len(login.username) for login in logins)
-        self.stdout.write("\nDemo logins (http://127.0.0.1:8000/):")
+        self.stdout.write(f"\nDemo logins ({self.url}):")
         for login in logins:
             self.stdout.write(f"  {login.username:<{width}}  {login.password}  {login.access}")
