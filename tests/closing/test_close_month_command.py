@@ -53,7 +53,7 @@ def test_closing_a_closed_month_again_changes_nothing(closed_ledger):
     [
         ("running", "has not ended yet"),
         ("2999-01", "has not begun yet"),
-        ("2026-13", "month must be in 1..12"),
+        ("2026-13", "'2026-13' is not a month: use YYYY-MM."),
         ("last month", "is not a month: use YYYY-MM"),
     ],
 )
