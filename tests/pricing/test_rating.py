@@ -275,3 +275,10 @@ def test_a_discount_applies_from_its_first_instant(price):
 def test_token_counts_as_a_dict_name_every_field():
     tokens = TokenCounts(*range(1, 7))
     assert tokens.as_dict() == dict(zip(TOKEN_FIELDS, range(1, 7), strict=True))
+
+
+def test_price_rows_entered_out_of_order_apply_by_their_start():
+    ModelPriceFactory(effective_from=AT, input_per_mtok=Decimal("2"))  # entered first, starts later
+    ModelPriceFactory(effective_from=AT - timedelta(days=30), input_per_mtok=Decimal("1"))
+    assert rate(input_tokens=1000, timestamp=AT - timedelta(days=1)).list_cost == Decimal("0.001000000")
+    assert rate(input_tokens=1000, timestamp=AT).list_cost == Decimal("0.002000000")
