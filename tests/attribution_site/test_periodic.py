@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from celery.schedules import crontab
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from apps.budgets.models import Alert
@@ -34,7 +34,8 @@ def test_interval_entries_run_at_once_then_each_interval():
 
 
 @pytest.mark.django_db
-def test_run_periodic_raises_the_alert_of_a_product_past_its_budget(team, lead):
+def test_run_periodic_raises_the_alert_of_a_product_past_its_budget(team, lead, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # the embedded default: no broker, no worker, no beat
     prices_create()
     answers = ProductFactory(slug="answers", team=team)
     BudgetFactory(team=team, product=answers, monthly_amount=Decimal("10.00"))
@@ -48,3 +49,9 @@ def test_run_periodic_raises_the_alert_of_a_product_past_its_budget(team, lead):
     assert "check-spend" in out.getvalue()
     alert = Alert.objects.get(kind=Alert.Kind.THRESHOLD)
     assert (alert.subject, alert.period) == ("product:answers", f"{timezone.now():%Y-%m}@100%")
+
+
+def test_run_periodic_refuses_to_run_beside_a_broker(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with pytest.raises(CommandError, match="A broker is configured"):
+        call_command("run_periodic", "--once")

@@ -104,9 +104,8 @@ def test_concurrent_spend_checks_raise_each_alert_once(over_budget_with_a_spike,
 
     assert sum(len(raised) for raised in results) == Alert.objects.count()
     assert not Alert.objects.values("subject", "kind", "period").annotate(n=Count("id")).filter(n__gt=1).exists()
-    assert set(Alert.objects.filter(kind=Alert.Kind.THRESHOLD).values_list("period", flat=True)) >= {
-        f"{month}@50%",
-        f"{month}@80%",
-    }
+    # One alert naming the highest threshold crossed: 80% on the 1st of a month, 100% later in it.
+    [threshold] = Alert.objects.filter(kind=Alert.Kind.THRESHOLD).values_list("period", flat=True)
+    assert threshold in {f"{month}@80%", f"{month}@100%"}
     assert Alert.objects.filter(kind=Alert.Kind.ANOMALY, subject="agent:research-bot").count() == 1
     assert Delivery.objects.count() == Alert.objects.count()  # one lead, one email each
