@@ -40,6 +40,6 @@ class FocusExportApi(APIView):
         params = MonthSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         start, _ = params.month_range()
-        response = StreamingHttpResponse(focus_csv_lines(month_start=start), content_type="text/csv")
+        response = StreamingHttpResponse(focus_csv_lines(month_start=start), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="focus-{params.validated_data["month"]}.csv"'
         return response

@@ -109,3 +109,11 @@ def test_production_redirects_plain_http_and_sends_hsts_but_leaves_the_probes_al
     assert lines[0] == "301 https://spend.example.com/accounts/login/"
     assert lines[1] == "200 max-age=31536000; includeSubDomains; preload"
     assert lines[2] == "200"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/teams/search/statement.csv", "/overview.csv", "/api/v1/focus.csv?month=2026-10"])
+def test_every_csv_names_its_charset(client, admin_user, company, path):  # noqa: F811
+    client.force_login(admin_user)
+    response = client.get(path)
+    assert (response.status_code, response["Content-Type"]) == (200, "text/csv; charset=utf-8")
