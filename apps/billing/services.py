@@ -14,6 +14,7 @@ from apps.org.models import Product, Team
 from apps.pricing.money import ZERO
 from apps.pricing.rating import TokenCounts, event_rate
 from apps.usage.models import DirtyMark
+from apps.usage.selectors import closed_months, first_open_month, month_start
 
 from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ScopeMapping, UsageLine
 from .pulls import PULLS, ProviderPullError
@@ -21,8 +22,12 @@ from .selectors import day_billed_providers
 
 
 def days_mark_dirty(*, days: set[date]) -> None:
-    """The rollups of these days must be rebuilt: their bill changed, so their remainder did."""
+    """The rollups of these days must be rebuilt: their bill changed, so their remainder did. A day
+    of a closed month stays frozen: its change is booked on the first day of the first open month
+    (apps.rollups.services), which is rebuilt instead."""
     now = timezone.now()
+    closed = closed_months()
+    days = {first_open_month(day, closed=closed) if month_start(day) in closed else day for day in days}
     DirtyMark.objects.bulk_create([DirtyMark(day=day, marked_at=now) for day in sorted(days)])
 
 

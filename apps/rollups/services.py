@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
-from apps.billing.models import PROVIDER_ONLY
+from apps.billing.models import PROVIDER_ONLY, BillingLine
 from apps.billing.selectors import day_billed_providers
 from apps.billing.services import day_reconcile
 from apps.org.models import Environment, Product
 from apps.pricing.models import ModelPrice
 from apps.usage.models import DirtyMark, UsageEvent
-from apps.usage.selectors import month_is_closed
+from apps.usage.selectors import closed_months, first_open_month, month_is_closed, next_month
 
 from .models import DailyBreakdown, DailyRollup
 
@@ -164,35 +166,84 @@ def day_rebuild(*, day: date) -> int:
     return rows
 
 
-def _provider_only_add(day: date) -> None:
-    """Add what providers billed beyond the day's events as rows of their own (no API key), on
-    the team the billed scope maps to or unattributed, so every total includes it."""
-    # Most days of most providers have no bill yet: sum only what a bill will be compared with.
-    billed = day_billed_providers(day=day)
-    rows = DailyRollup.objects.filter(day=day, provider__in=billed) if billed else DailyRollup.objects.none()
-    recorded = {
-        (r["provider"], r["team_id"]): r["cost"]
-        for r in rows.values("provider", "team_id").annotate(cost=Sum("billed_cost"))
-    }
+def _provider_only_rows(day: date, remainders: dict[tuple, Decimal], adjusts_month: str = "") -> list[DailyRollup]:
+    """Rollup rows (no API key) of spend only the provider reported, per (provider, team, product)."""
     zero = {f: 0 for f in ("requests", "errors", "traces", "unpriced", *_SUMS[:5])}
-    DailyRollup.objects.bulk_create(
+    return [
         DailyRollup(
             day=day,
             api_key=None,
-            team_id=r.team_id,
-            unattributed_reason="" if r.team_id else DailyRollup.Unattributed.PROVIDER,
-            product_id=r.product_id,
-            provider=r.provider,
+            team_id=team_id,
+            unattributed_reason="" if team_id else DailyRollup.Unattributed.PROVIDER,
+            product_id=product_id,
+            provider=provider,
             model=PROVIDER_ONLY,
             model_family=PROVIDER_ONLY,
-            list_cost=r.remainder,
-            billed_cost=r.remainder,
+            adjusts_month=adjusts_month,
+            list_cost=amount,
+            billed_cost=amount,
             cache_savings=0,
             **zero,
         )
-        for r in day_reconcile(day=day, recorded=recorded)
-        if r.remainder > 0
+        for (provider, team_id, product_id), amount in sorted(remainders.items(), key=str)
+        if amount
+    ]
+
+
+def _day_remainders(day: date) -> dict[tuple, Decimal]:
+    """Reconcile the day's bills with the spend its events recorded (late events booked on it for
+    a closed month are that month's, not this day's): the provider-only remainder per target."""
+    # Most days of most providers have no bill yet: sum only what a bill will be compared with.
+    billed = day_billed_providers(day=day)
+    rows = DailyRollup.objects.filter(day=day, provider__in=billed, api_key__isnull=False, adjusts_month="")
+    recorded = (
+        {
+            (r["provider"], r["team_id"]): r["cost"]
+            for r in rows.values("provider", "team_id").annotate(cost=Sum("billed_cost"))
+        }
+        if billed
+        else {}
     )
+    remainders: dict[tuple, Decimal] = defaultdict(Decimal)
+    for r in day_reconcile(day=day, recorded=recorded):
+        remainders[(r.provider, r.team_id, r.product_id)] += r.remainder
+    return remainders
+
+
+def _provider_only_add(day: date) -> None:
+    """Add what providers billed beyond the day's events as rows of their own (no API key), on
+    the team the billed scope maps to or unattributed, so every total includes it.
+
+    On the first day of the first open month after closed ones, a closed month's bill that changed
+    after the close enters as an adjustment of that month (as a late event does): its remainder now
+    less what its days froze and what earlier adjustments already booked."""
+    rows = _provider_only_rows(day, _day_remainders(day))
+    for month, billed_days in _closed_months_billed_into(day).items():
+        delta: dict[tuple, Decimal] = defaultdict(Decimal)
+        for billed_day in billed_days:
+            for target, amount in _day_remainders(billed_day).items():
+                delta[target] += amount
+        booked = DailyRollup.objects.filter(api_key__isnull=True).filter(
+            Q(day__gte=month, day__lt=next_month(month), adjusts_month="")
+            | Q(adjusts_month=f"{month:%Y-%m}", day__lt=day)
+        )
+        for r in booked.values("provider", "team_id", "product_id").annotate(cost=Sum("billed_cost")):
+            delta[(r["provider"], r["team_id"], r["product_id"])] -= r["cost"]
+        rows += _provider_only_rows(day, delta, adjusts_month=f"{month:%Y-%m}")
+    DailyRollup.objects.bulk_create(rows)
+
+
+def _closed_months_billed_into(day: date) -> dict[date, list[date]]:
+    """Closed month → its billed days, for the closed months whose late changes book on `day`."""
+    closed = closed_months()
+    if day.day != 1 or not closed or month_is_closed(day):
+        return {}
+    found: dict[date, list[date]] = {}
+    for month in closed:
+        if month < day and first_open_month(month, closed=closed) == day:
+            days = BillingLine.objects.filter(day__gte=month, day__lt=next_month(month)).values_list("day", flat=True)
+            found[month] = sorted(set(days))
+    return {month: days for month, days in found.items() if days}
 
 
 def dirty_days() -> list[date]:
