@@ -2,13 +2,18 @@
 
 from django.contrib import admin
 
-from .models import AsyncScope, Opportunity, RoutingCandidate, SavingsSettings
+from .models import AsyncScope, Opportunity, RoutingCandidate, SavingsSettings, TeamCalendar
 
 
 @admin.register(SavingsSettings)
 class SavingsSettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return not SavingsSettings.objects.exists()
+
+
+@admin.register(TeamCalendar)
+class TeamCalendarAdmin(admin.ModelAdmin):
+    list_display = ("team", "working_hours_start", "working_hours_end", "working_timezone")
 
 
 @admin.register(RoutingCandidate)

@@ -69,16 +69,37 @@ class SavingsSettings(models.Model):
         return "Savings settings"
 
     def clean(self) -> None:
-        try:
-            ZoneInfo(self.working_timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError({"working_timezone": "Give an IANA time zone, e.g. Europe/Paris."}) from exc
-        if self.working_hours_start >= self.working_hours_end:
-            raise ValidationError({"working_hours_end": "Working hours must end after they start."})
+        calendar_check(self)
 
     @classmethod
     def current(cls) -> SavingsSettings:
         return cls.objects.get_or_create(pk=1)[0]
+
+
+def calendar_check(calendar) -> None:
+    """Working hours (weekdays, local time) of the organisation or of a team."""
+    try:
+        ZoneInfo(calendar.working_timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError({"working_timezone": "Give an IANA time zone, e.g. Europe/Paris."}) from exc
+    if calendar.working_hours_start >= calendar.working_hours_end:
+        raise ValidationError({"working_hours_end": "Working hours must end after they start."})
+
+
+class TeamCalendar(models.Model):
+    """A team's own working hours, where they differ from the organisation's (the batch detector
+    reads "outside working hours" on the owner's calendar)."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="calendar")
+    working_hours_start = models.PositiveSmallIntegerField(default=8, validators=HOUR)
+    working_hours_end = models.PositiveSmallIntegerField(default=18, validators=HOUR)
+    working_timezone = models.CharField(max_length=64, default="UTC", help_text="IANA, e.g. America/New_York.")
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.working_hours_start}:00–{self.working_hours_end}:00 {self.working_timezone}"
+
+    def clean(self) -> None:
+        calendar_check(self)
 
 
 class RoutingCandidate(models.Model):

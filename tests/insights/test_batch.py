@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from django.core.exceptions import ValidationError
+
 from apps.insights.detectors.batch import batch_detect
-from apps.insights.models import AsyncScope
+from apps.insights.models import AsyncScope, TeamCalendar
 
 from .usage import TODAY, at, weekday_noon
 
@@ -43,3 +46,21 @@ def test_calls_already_on_the_batch_tier_are_left_alone(usage, team, config):
     usage.flush()
 
     assert batch_detect(TODAY, config) == []
+
+
+def test_outside_working_hours_is_read_on_the_owning_teams_calendar(usage, team, other_team, config):
+    # Noon UTC is 21:00 in Tokyo: outside the search team's hours, inside the organisation's.
+    TeamCalendar.objects.create(team=team, working_timezone="Asia/Tokyo")
+    usage.add(team, weekday_noon(), times=100, feature="reindex")
+    usage.add(other_team, weekday_noon(), times=100, feature="reindex")
+    usage.flush()
+
+    [finding] = batch_detect(TODAY, config)
+
+    assert (finding.team_id, finding.evidence["off_hours_calls"]) == (team.pk, 100)
+
+
+def test_a_team_calendar_must_end_after_it_starts(team):
+    calendar = TeamCalendar(team=team, working_hours_start=18, working_hours_end=8)
+    with pytest.raises(ValidationError, match="must end after they start"):
+        calendar.full_clean()

@@ -13,7 +13,7 @@ from django.db.models.functions import ExtractHour
 from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
-from ..models import AsyncScope, SavingsSettings
+from ..models import AsyncScope, SavingsSettings, TeamCalendar
 from ..repricing import monthly, tokens_cost
 from ..selectors import SCOPE, WINDOW_DAYS, event_token_groups, window
 from . import Finding, money_text, scope_words
@@ -28,15 +28,16 @@ def _marked_async(team_id: int, feature: str, agent: str, marks: list[AsyncScope
     return False
 
 
-def _off_hours(day: date, hour: int, config: SavingsSettings) -> bool:
+def _off_hours(day: date, hour: int, calendar: SavingsSettings | TeamCalendar) -> bool:
     """Whether a UTC hour of a day falls outside working hours (weekdays) on the calendar's zone."""
-    local = datetime.combine(day, time(hour), tzinfo=UTC).astimezone(ZoneInfo(config.working_timezone))
-    return local.weekday() >= 5 or not config.working_hours_start <= local.hour < config.working_hours_end
+    local = datetime.combine(day, time(hour), tzinfo=UTC).astimezone(ZoneInfo(calendar.working_timezone))
+    return local.weekday() >= 5 or not calendar.working_hours_start <= local.hour < calendar.working_hours_end
 
 
 def batch_detect(today: date, config: SavingsSettings) -> list[Finding]:
     start, end = window(today)
     marks = list(AsyncScope.objects.all())
+    calendars = TeamCalendar.objects.in_bulk(field_name="team_id")  # the owner's, else the organisation's
     groups = event_token_groups(
         start=start, end=end, extra={"hour": ExtractHour("timestamp")}, where=Q(service_tier="standard")
     )
@@ -51,7 +52,8 @@ def batch_detect(today: date, config: SavingsSettings) -> list[Finding]:
             prices=prices, provider=g.provider, model=g.model, at=g.at, tokens=g.tokens, long=g.long, tier="batch"
         )
         s["calls"] += g.calls
-        s["off"] += g.calls if _off_hours(g.day, g.key["hour"], config) else 0
+        calendar = calendars.get(g.key["team_id"], config)
+        s["off"] += g.calls if _off_hours(g.day, g.key["hour"], calendar) else 0
         s["now"] += now or 0
         s["then"] += then or 0
     findings = []
