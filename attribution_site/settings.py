@@ -216,6 +216,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Login lockout (django-axes): an account, and separately an address, is refused for a cool-off
 # after repeated failures; a success resets the count.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_VERBOSE = False  # no banner on every command
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
