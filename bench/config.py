@@ -24,7 +24,7 @@ class Config:
     pg_server_url: str
     database: str
     redis_url: str  # the shared cache the web workers use, as in production
-    # Ingestion (issue 6)
+    # Ingestion
     batch_events: int
     batch_size: int
     batch_clients: int
@@ -37,12 +37,12 @@ class Config:
     workers: int
     worker_class: str
     worker_threads: int
-    # Rollups (issue 3)
+    # Rollups
     rollup_events: int
     rollup_days: int
     rollup_groups: int
     rollup_repeat: int
-    # Pages (issue 4)
+    # Pages
     pages_events: int
     pages_days: int
     pages_teams: int

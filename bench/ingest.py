@@ -1,4 +1,4 @@
-"""Ingestion benchmark (issue 6): COPY baseline, batches, single events and duplicates over HTTP.
+"""Ingestion benchmark: COPY baseline, batches, single events and duplicates over HTTP.
 
 Runs against gunicorn on loopback; after each phase the stored rows and money are checked against
 what was sent.

@@ -17,7 +17,7 @@ PAGES_ROWS = "<!-- bench:pages:rows -->"
 OTLP_ROWS = "<!-- bench:otlp:rows -->"
 LATEST_START, LATEST_END = "<!-- bench:latest -->", "<!-- /bench:latest -->"
 
-# Targets of issue 6 and issue 3 (issue 4's are in bench.pages.run).
+# Targets of ingestion and rollups (the pages' are in bench.pages.run).
 BATCH_VS_COPY = 0.25
 SINGLE_RPS = 1000
 SINGLE_P99_MS = 25
@@ -302,19 +302,19 @@ def _insert_row(text: str, marker: str, row: str) -> str:
 def _template() -> str:
     return f"""# Benchmarks
 
-## Ingestion (issue 6)
+## Ingestion
 
 {_table_header(INGEST_COLUMNS)}
 
 {INGEST_ROWS}
 
-## Rollups (issue 3)
+## Rollups
 
 {_table_header(ROLLUP_COLUMNS)}
 
 {ROLLUP_ROWS}
 
-## Pages (issue 4)
+## Pages
 
 {_table_header(PAGES_COLUMNS)}
 

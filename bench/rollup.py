@@ -1,4 +1,4 @@
-"""Rollup benchmark (issue 3): `day_rebuild` over a few days next to a bare GROUP BY of the same rows."""
+"""Rollup benchmark: `day_rebuild` over a few days next to a bare GROUP BY of the same rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Page benchmark (issue 4): the team page and the overview over 10 million events, rendered in-process."""
+"""Page benchmark: the team page and the overview over 10 million events, rendered in-process."""
 
 from .run import PagesFigures, pages_run
 

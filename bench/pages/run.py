@@ -1,4 +1,4 @@
-"""Page benchmark (issue 4): build a 10-million-event company, then time the team page and overview."""
+"""Page benchmark: build a 10-million-event company, then time the team page and overview."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from .load import events_load
 from .measure import PageTiming, page_context, page_time
 from .profile import PageProfile, page_profile, profile_print
 
-# Targets of issue 4.
+# Targets of the pages.
 TEAM_P95_MS = 150
 OVERVIEW_P95_MS = 300
 
