@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from apps.org.registry import Registry
-from apps.org.tags import EVENT_TAGS, normalize_tag
+from apps.org.tags import EVENT_TAGS
 from apps.usage.event import STRING_FIELDS
 from apps.usage.keys import ApiKeyInfo
+from apps.usage.tagging import ResolvedTags
 
 # X-Attribution-Team … X-Attribution-Trace-Id, lowercased as ASGI servers hand headers over.
 TAG_HEADERS = {f"x-attribution-{name.replace('_', '-')}": name for name in EVENT_TAGS}
@@ -38,34 +36,18 @@ def header_title(header: str) -> str:
     return "-".join(part.capitalize() for part in header.split("-"))
 
 
-@dataclass(frozen=True)
-class ResolvedTags:
-    present: dict[str, str]  # normalized, canonical values as ingestion stores them
-    team_id: int | None
-    product_id: int | None
-    missing: list[str]
+def call_owner(*, key: ApiKeyInfo, resolved: ResolvedTags) -> tuple[int | None, int | None]:
+    """(team id, product id) whose budgets a call draws on: the team it names, else the key's."""
+    team_id = resolved.team_id if resolved.values["team"] else key.team_id
+    return team_id, resolved.product_id
 
 
-def tags_resolve(*, key: ApiKeyInfo, sent: dict[str, str], reg: Registry) -> ResolvedTags:
-    """Defaults fill gaps and pins win, then the same normalization, aliases and tag policy as
-    `apps.usage.services.ingest`, so a call the gateway lets through is stored as it judged it."""
-    tags = {**key.default_tags, **sent, **key.pinned_tags}
-    present = {}
-    for name in ("team", "product", "environment", "feature", "agent"):
-        present[name] = reg.canonical(name, normalize_tag(tags.get(name, "")))
-    customer = tags.get("customer", "").strip()
-    present["customer"] = reg.aliases.get("customer", {}).get(normalize_tag(customer), customer)
-    present["trace_id"] = tags.get("trace_id", "")
-    missing = [tag for tag in reg.required_tags_for(present["environment"]) if not present[tag]]
-    team_id = reg.team_ids.get(present["team"]) if present["team"] else key.team_id
-    return ResolvedTags(
-        present=present, team_id=team_id, product_id=reg.product_ids.get(present["product"]), missing=missing
-    )
-
-
-def budget_refusal(*, exhausted: dict[tuple[str, int | None], str], resolved: ResolvedTags) -> str | None:
+def budget_refusal(
+    *, exhausted: dict[tuple[str, int | None], str], key: ApiKeyInfo, resolved: ResolvedTags
+) -> str | None:
     """Why an exhausted hard-limit budget refuses the call, or None."""
-    for scope in (("product", resolved.product_id), ("team", resolved.team_id), ("organisation", None)):
+    team_id, product_id = call_owner(key=key, resolved=resolved)
+    for scope in (("product", product_id), ("team", team_id), ("organisation", None)):
         if scope[0] != "organisation" and scope[1] is None:
             continue
         if scope in exhausted:

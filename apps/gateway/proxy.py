@@ -22,10 +22,11 @@ from django.utils import timezone
 from apps.org.registry import registry
 from apps.usage.keys import ApiKeyInfo, api_key_lookup, api_keys
 from apps.usage.models import api_key_hash
+from apps.usage.tagging import tags_resolve
 
 from .credentials import credential_for, provider_credentials
 from .errors import error_send
-from .policy import TAG_HEADERS, TagHeaderInvalid, budget_refusal, request_tags, tags_resolve
+from .policy import TAG_HEADERS, TagHeaderInvalid, budget_refusal, request_tags
 from .recording import CallRecord, Recorder
 from .selectors import hard_limits_exhausted
 from .services import gateway_events_drain
@@ -223,7 +224,7 @@ class Gateway:
         if endpoint:
             resolved = tags_resolve(key=key, sent=sent, reg=self.registry)
             if resolved.missing:
-                environment = resolved.present["environment"] or "(none given)"
+                environment = resolved.environment or "(none given)"
                 message = (
                     f"Missing required tags for environment {environment}: {', '.join(resolved.missing)}. "
                     "Send them as X-Attribution-* headers or set them on the API key."
@@ -232,7 +233,7 @@ class Gateway:
                     await error_send(send, provider=provider, status=400, code="missing_tags", message=message)
                     return
                 attributes["gateway_warning_missing_tags"] = ",".join(resolved.missing)
-            refusal = budget_refusal(exhausted=self.exhausted, resolved=resolved)
+            refusal = budget_refusal(exhausted=self.exhausted, key=key, resolved=resolved)
             if refusal:
                 if settings.GATEWAY_BUDGET_POLICY == "enforce":
                     await error_send(send, provider=provider, status=429, code="budget_exhausted", message=refusal)

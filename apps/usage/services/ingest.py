@@ -19,6 +19,7 @@ from apps.pricing.rating import TOKEN_FIELDS, Catalog, catalog, event_rate
 from apps.usage.event import STRING_FIELDS, Event, echo, event_validate
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.models import ApiKey, UsageEvent
+from apps.usage.tagging import tags_resolve
 
 from .closing import late_events_store
 from .storage import COLUMNS, events_store
@@ -95,7 +96,6 @@ def _event_row(
 ) -> tuple[tuple, dict[str, Any]]:
     """The stored row of one event (its tags normalized and resolved, its cost rated), and its
     payload. Defaults fill the key's gaps; its pins always win."""
-    tags = {**key.default_tags, **event.tags, **key.pinned_tags}
     provider = reg.canonical("provider", normalize_tag(event.provider))
     timestamp = event.timestamp.astimezone(UTC)
     rating = event_rate(
@@ -106,24 +106,10 @@ def _event_row(
         service_tier=event.service_tier,
         prices=prices,
     )
-    team_tag = normalize_tag(tags.get("team", ""))
-    product_tag = normalize_tag(tags.get("product", ""))
-    environment_tag = normalize_tag(tags.get("environment", ""))
-    # Customer ids keep their case (they are another system's keys); aliases still match loosely.
-    customer = tags.get("customer", "").strip()
-    present = {
-        "team": team_tag,
-        "product": product_tag,
-        "environment": environment_tag,
-        "feature": reg.canonical("feature", normalize_tag(tags.get("feature", ""))),
-        "customer": reg.aliases.get("customer", {}).get(normalize_tag(customer), customer),
-        "agent": reg.canonical("agent", normalize_tag(tags.get("agent", ""))),
-        "trace_id": tags.get("trace_id", ""),
-    }
-    _check_stored_lengths({"provider": provider, **present})
-    environment_slug = reg.canonical("environment", environment_tag)
+    tags = tags_resolve(key=key, sent=event.tags, reg=reg)
+    _check_stored_lengths({"provider": provider, **tags.values})
     row = {
-        **{tag: present[tag] for tag in ("feature", "customer", "agent", "trace_id")},
+        **{tag: tags.values[tag] for tag in ("feature", "customer", "agent", "trace_id")},
         **event.tokens.as_dict(),
         "api_key_id": key.id,
         "event_id": event.event_id,
@@ -143,13 +129,13 @@ def _event_row(
         "cache_savings": to_nanos(rating.cache_savings),
         "unpriced": rating.unpriced,
         "usage_missing": event.usage_missing,
-        "team_tag": team_tag,
-        "team_id": reg.team_ids.get(reg.canonical("team", team_tag)),
-        "product_tag": product_tag,
-        "product_id": reg.product_ids.get(reg.canonical("product", product_tag)),
-        "environment_tag": environment_tag,
-        "environment_id": reg.environment_ids.get(environment_slug),
-        "missing_tags": ",".join(t for t in reg.required_tags_for(environment_slug) if not present[t]),
+        "team_tag": tags.values["team"],
+        "team_id": tags.team_id,
+        "product_tag": tags.values["product"],
+        "product_id": tags.product_id,
+        "environment_tag": tags.values["environment"],
+        "environment_id": tags.environment_id,
+        "missing_tags": ",".join(tags.missing),
         "raw_tags": orjson.dumps(event.tags).decode(),
         "attributes": orjson.dumps(event.attributes).decode(),
     }
