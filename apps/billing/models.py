@@ -9,6 +9,7 @@ from django.db import models
 
 from apps.org.models import Product, Team
 from apps.pricing.fields import MoneyField
+from apps.pricing.rating import TOKEN_FIELDS, TokenCounts
 
 from .crypto import secret_decrypt, secret_encrypt
 
@@ -135,6 +136,10 @@ class UsageLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.provider} {self.scope} {self.model}"
+
+    @property
+    def tokens(self) -> TokenCounts:
+        return TokenCounts(**{name: getattr(self, name, 0) for name in TOKEN_FIELDS})  # no reasoning count
 
 
 class ScopeMapping(models.Model):

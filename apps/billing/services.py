@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.org.models import Product, Team
 from apps.pricing.money import ZERO
-from apps.pricing.rating import TokenCounts, event_rate
+from apps.pricing.rating import event_rate
 from apps.usage.models import DirtyMark
 from apps.usage.selectors import closed_months, first_open_month, month_start
 
@@ -133,13 +133,7 @@ def _usage_priced(provider: str, day: date, scopes: set[str]) -> Decimal | None:
                 provider=provider,
                 model=u.model,
                 timestamp=at,
-                tokens=TokenCounts(
-                    input_tokens=u.input_tokens,
-                    output_tokens=u.output_tokens,
-                    cache_read_tokens=u.cache_read_tokens,
-                    cache_write_tokens=u.cache_write_tokens,
-                    cache_write_1h_tokens=u.cache_write_1h_tokens,
-                ),
+                tokens=u.tokens,
                 service_tier=u.service_tier,
             ).billed_cost
             for u in lines
