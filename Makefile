@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test lint format bench worker clean screenshots mutation
+.PHONY: install run test test-dates lint format bench worker clean screenshots mutation
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
+FAKETIME := /usr/bin/faketime
+
+$(FAKETIME):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq faketime >/dev/null
+
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py load_prices
@@ -35,6 +41,10 @@ run: install
 
 test: install $(CHROMIUM)
 	$(BIN)/pytest
+
+# The suite under faketime on the first of a month, on New Year's Eve and on 29 February.
+test-dates: install $(FAKETIME)
+	.ci/test-dates
 
 lint: install
 	$(BIN)/ruff check .

@@ -46,6 +46,9 @@ def is_anomalous(value: Decimal, history: list[Decimal], *, min_increase: Decima
 
 @dataclass(frozen=True)
 class Driver:
+    """What an anomaly's increase came from: the one shape of `Anomaly.drivers`, whatever raised it
+    (the pages and the API read these four fields of every anomaly)."""
+
     dimension: str
     value: str
     delta: Decimal
@@ -53,6 +56,10 @@ class Driver:
 
     def as_dict(self) -> dict:
         return {"dimension": self.dimension, "value": self.value, "delta": str(self.delta), "share": str(self.share)}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Driver:
+        return cls(str(raw["dimension"]), str(raw["value"]), Decimal(raw["delta"]), Decimal(raw["share"]))
 
 
 def drivers(

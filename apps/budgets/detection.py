@@ -86,24 +86,6 @@ def _owner(dimension: str, subject: str, explained: list[Driver]) -> Team | None
     return Team.objects.filter(slug=top.value).first() if top else None
 
 
-def _record(*, dimension: str, subject: str, day: date, hour: int | None, amount, typical, found, text, team) -> tuple:
-    period = day.isoformat() if hour is None else f"{day.isoformat()}T{hour:02d}"
-    return Anomaly.objects.update_or_create(
-        dimension=dimension,
-        subject=subject,
-        period=period,
-        defaults={
-            "team": team,
-            "day": day,
-            "hour": hour,
-            "amount": amount,
-            "baseline": typical.median,
-            "drivers": [d.as_dict() for d in found],
-            "explanation": text,
-        },
-    )
-
-
 def _first_day() -> date | None:
     """The first day with any usage: before it there is no history, not a history of zeros."""
     return DailyRollup.objects.aggregate(first=Min("day"))["first"]
@@ -131,16 +113,15 @@ def anomalies_detect_daily(*, day: date) -> list[Anomaly]:
             before = _breakdown(rows.filter(day__lt=day), dimension)
             explained = drivers(today, _typical_mix(before, history, typical), increase=amount - typical.median)
             text = _explain(dimension, subject, f"on {day:%d %b}", amount, typical, explained)
-            anomaly, _ = _record(
+            anomaly, _ = Anomaly.objects.record(
                 dimension=dimension,
                 subject=subject,
-                day=day,
-                hour=None,
-                amount=amount,
-                typical=typical,
-                found=explained,
-                text=text,
                 team=_owner(dimension, subject, explained),
+                day=day,
+                amount=amount,
+                baseline=typical.median,
+                drivers=explained,
+                explanation=text,
             )
             found_anomalies.append(anomaly)
     return found_anomalies
@@ -174,16 +155,16 @@ def anomalies_detect_hourly(*, hour: datetime) -> list[Anomaly]:
         before = _breakdown(events.filter(agent=agent, timestamp__lt=hour), "agent")
         explained = drivers(today, _typical_mix(before, history, typical), increase=amount - typical.median)
         text = _explain("agent", agent, f"in the hour from {hour:%d %b %H:00} UTC", amount, typical, explained)
-        anomaly, _ = _record(
+        anomaly, _ = Anomaly.objects.record(
             dimension="agent",
             subject=agent,
+            team=_owner("agent", agent, explained),
             day=hour.date(),
             hour=hour.hour,
             amount=amount,
-            typical=typical,
-            found=explained,
-            text=text,
-            team=_owner("agent", agent, explained),
+            baseline=typical.median,
+            drivers=explained,
+            explanation=text,
         )
         found_anomalies.append(anomaly)
     return found_anomalies

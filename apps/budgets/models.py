@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from apps.org.models import Product, Team
 from apps.pricing.fields import MoneyField
+
+from .anomalies import Driver
 
 
 def default_thresholds() -> list[int]:
@@ -87,8 +93,44 @@ class Budget(models.Model):
             raise ValidationError({"thresholds": "Give a list of whole percentages, e.g. [50, 80, 100]."})
 
 
+class AnomalyManager(models.Manager):
+    def record(
+        self,
+        *,
+        dimension: str,
+        subject: str,
+        team: Team | None,
+        day: date,
+        hour: int | None = None,
+        amount: Decimal,
+        baseline: Decimal,
+        drivers: Sequence[Driver],
+        explanation: str,
+    ) -> tuple[Anomaly, bool]:
+        """Create or refresh the anomaly of (dimension, subject, period): every kind is written here,
+        so each has what the pages read (typed drivers, a day, an amount and a baseline)."""
+        if dimension not in Anomaly.Dimension.values:
+            raise ValueError(f"Unknown anomaly dimension {dimension!r}.")
+        period = day.isoformat() if hour is None else f"{day.isoformat()}T{hour:02d}"
+        return self.update_or_create(
+            dimension=dimension,
+            subject=subject,
+            period=period,
+            defaults={
+                "team": team,
+                "day": day,
+                "hour": hour,
+                "amount": amount,
+                "baseline": baseline,
+                "drivers": [d.as_dict() for d in drivers],
+                "explanation": explanation,
+            },
+        )
+
+
 class Anomaly(models.Model):
-    """Spend far above its own trailing baseline, with the drivers of the increase."""
+    """Spend far above its own trailing baseline (or a bill far from recorded spend), with the
+    drivers of the difference. Written only through `Anomaly.objects.record`."""
 
     class Dimension(models.TextChoices):
         TEAM = "team"
@@ -116,6 +158,8 @@ class Anomaly(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
+    objects = AnomalyManager()
+
     class Meta:
         ordering = ["-day", "-amount"]
         verbose_name_plural = "anomalies"
@@ -125,6 +169,10 @@ class Anomaly(models.Model):
 
     def __str__(self) -> str:
         return self.explanation
+
+    @property
+    def driver_list(self) -> list[Driver]:
+        return [Driver.from_dict(d) for d in self.drivers]
 
 
 class Alert(models.Model):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from apps.billing.models import Reconciliation, ReconciliationSettings
 from apps.billing.selectors import day_spends, exceeds_threshold
+from apps.pricing.money import usd_exact
 
+from .anomalies import Driver
 from .models import Alert, Anomaly
 
 # A provider revises recent days and FOCUS files arrive monthly: look back over a month and a bit.
@@ -18,14 +21,14 @@ def _explanation(r: Reconciliation, day_spend) -> str:
     scope = r.scopes or "unscoped lines"
     owner = f"team {r.team.slug}" if r.team else "no mapped team"
     verdict = (
-        f"${difference} billed that no event recorded"
+        f"{usd_exact(difference)} billed that no event recorded"
         if difference > 0
-        else f"${-difference} recorded beyond the bill. {r.cause}"
+        else f"{usd_exact(-difference)} recorded beyond the bill. {r.cause}"
     )
     share = abs(difference) * 100 / day_spend
     return (
-        f"{r.provider} on {r.day.isoformat()}, scope {scope} ({owner}): billed ${r.billed}, recorded "
-        f"${r.recorded}: {verdict} ({share:.1f}% of the day's spend)."
+        f"{r.provider} on {r.day.isoformat()}, scope {scope} ({owner}): billed {usd_exact(r.billed)}, recorded "
+        f"{usd_exact(r.recorded)}: {verdict} ({share:.1f}% of the day's spend)."
     )
 
 
@@ -44,18 +47,16 @@ def reconciliation_check(*, since: date) -> list[Alert]:
             continue
         subject = f"{r.provider}:{r.team.slug if r.team else 'unmapped'}"
         explanation = _explanation(r, spend)
-        anomaly, _ = Anomaly.objects.get_or_create(
+        difference = abs(r.billed - r.recorded)
+        anomaly, _ = Anomaly.objects.record(
             dimension=Anomaly.Dimension.RECONCILIATION,
             subject=subject,
-            period=r.day.isoformat(),
-            defaults={
-                "team": r.team,
-                "day": r.day,
-                "amount": abs(r.billed - r.recorded),
-                "baseline": r.billed,
-                "drivers": [{"scopes": r.scopes, "billed": str(r.billed), "recorded": str(r.recorded)}],
-                "explanation": explanation,
-            },
+            team=r.team,
+            day=r.day,
+            amount=difference,
+            baseline=r.billed,
+            drivers=[Driver("scope", r.scopes or "(unscoped lines)", difference, Decimal(1))],
+            explanation=explanation,
         )
         from .services import alert_raise  # services imports this module
 

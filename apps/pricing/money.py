@@ -12,3 +12,10 @@ def usd(amount: Decimal | int, places: int = 2) -> str:
     """`-$1,234.57`: rounded half-even to `places` decimals, thousands separated."""
     rounded = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
     return f"{'-' if rounded < 0 else ''}${abs(rounded):,}"
+
+
+def usd_exact(amount: Decimal | int) -> str:
+    """`$8.25`, `$0.000123`: every significant digit of an exact amount, and at least the cents."""
+    value = Decimal(amount)
+    places = max(2, -value.normalize().as_tuple().exponent) if value else 2
+    return usd(value, places)

@@ -350,9 +350,11 @@ def test_check_spend_prints_the_new_alerts_then_none_the_second_time(
         call_command("check_spend", stdout=first)
         call_command("check_spend", stdout=second)
 
-    assert f"[threshold] Search has used 3000% of its {month_of_spend:%Y-%m} budget, past its 100% threshold" in (
-        first.getvalue()
-    )
+    spent = 10 * month_of_spend.day  # $10 a day so far this month, against a $10 budget
+    assert (
+        f"[threshold] Search has used {10 * spent}% of its {month_of_spend:%Y-%m} budget, past its 100% threshold: "
+        f"${spent}.00 of $10.00."
+    ) in first.getvalue()
     assert "[forecast] Search is forecast to spend" in first.getvalue()
     assert first.getvalue().endswith("2 new alert(s).\n")
     assert second.getvalue() == "0 new alert(s).\n"

@@ -54,9 +54,12 @@ def test_a_difference_above_two_percent_raises_one_anomaly_and_alert_naming_it(b
     anomaly = Anomaly.objects.get(dimension="reconciliation")
     assert (anomaly.subject, anomaly.day, anomaly.amount) == ("openai:unmapped", DAY, Decimal("3.000000000"))
     assert anomaly.explanation == (
-        "openai on 2026-10-02, scope proj_x (no mapped team): billed $103.000000000, recorded "
-        "$100.000000000: $3.000000000 billed that no event recorded (2.9% of the day's spend)."
+        "openai on 2026-10-02, scope proj_x (no mapped team): billed $103.00, recorded "
+        "$100.00: $3.00 billed that no event recorded (2.9% of the day's spend)."
     )
+    assert [(d.dimension, d.value, d.delta, d.share) for d in anomaly.driver_list] == [
+        ("scope", "proj_x", Decimal("3.000000000"), Decimal(1))
+    ]
     alert = Alert.objects.get(subject="reconciliation:openai:unmapped")
     assert [d.target for d in alert.deliveries.all()] == ["finance@example.com"]
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from apps.budgets.anomalies import Driver
 from apps.budgets.models import Anomaly
 from apps.showback.selectors.incidents import incidents_group
 from tests.factories import AnomalyFactory
@@ -61,9 +62,7 @@ def test_the_five_dimensions_of_one_spike_are_one_incident_led_by_the_broadest(o
         ("feature", "summarise"),
         ("agent", "crawler"),
     ]
-    assert incident.drivers == [
-        {"dimension": "model", "value": "claude-opus-4-1", "delta": "374", "share": Decimal("0.91")}
-    ]
+    assert incident.drivers == [Driver("model", "claude-opus-4-1", Decimal("374"), Decimal("0.91"))]
 
 
 def test_the_team_page_shows_one_row_for_the_incident_with_names_not_backticks(one_incident, as_user, lead):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.utils.html import format_html, format_html_join
 
+from apps.budgets.anomalies import Driver
 from apps.budgets.models import Anomaly
 from apps.budgets.selectors import anomalies_for
 from apps.org.models import Team
@@ -53,16 +54,16 @@ class Incident:
         return self.subjects[1:]
 
     @property
-    def drivers(self) -> list[dict]:
+    def drivers(self) -> list[Driver]:
         """What grew, over all the incident's anomalies, without its own subjects: largest share first."""
         own = set(self.subjects)
-        best: dict[tuple[str, str], dict] = {}
+        best: dict[tuple[str, str], Driver] = {}
         for anomaly in self.anomalies:
-            for d in anomaly.drivers:
-                key = (d["dimension"], d["value"])
-                if key not in own and (key not in best or Decimal(d["share"]) > Decimal(best[key]["share"])):
-                    best[key] = {**d, "share": Decimal(d["share"])}
-        return sorted(best.values(), key=lambda d: (-d["share"], d["dimension"], d["value"]))[:MAX_DRIVERS]
+            for d in anomaly.driver_list:
+                key = (d.dimension, d.value)
+                if key not in own and (key not in best or d.share > best[key].share):
+                    best[key] = d
+        return sorted(best.values(), key=lambda d: (-d.share, d.dimension, d.value))[:MAX_DRIVERS]
 
     @property
     def summary(self):
@@ -94,8 +95,8 @@ class Incident:
 def _linked(a: Anomaly, b: Anomaly) -> bool:
     def drives(driver_of: Anomaly, subject: Anomaly) -> bool:
         return any(
-            d["dimension"] == subject.dimension and d["value"] == subject.subject and Decimal(d["share"]) >= SAME_CAUSE
-            for d in driver_of.drivers
+            d.dimension == subject.dimension and d.value == subject.subject and d.share >= SAME_CAUSE
+            for d in driver_of.driver_list
         )
 
     return drives(a, b) or drives(b, a)
