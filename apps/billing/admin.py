@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -37,9 +38,22 @@ class ProviderAccountForm(forms.ModelForm):
         model = ProviderAccount
         fields = ("provider", "name", "new_api_key", "api_base", "is_active")
 
+    def _post_clean(self):
+        super()._post_clean()  # the instance now has the submitted provider and API base
+        account = self.instance
+        moved = account.api_key_encrypted and account.api_key_base != account.base_url
+        if moved and not self.cleaned_data.get("new_api_key"):
+            self.add_error(
+                "new_api_key",
+                f"Enter the admin key again for {account.base_url}: the stored key was entered for "
+                f"{account.api_key_base} and is sent to no other host.",
+            )
+
     def save(self, commit=True):
         if self.cleaned_data.get("new_api_key"):
             self.instance.api_key = self.cleaned_data["new_api_key"]
+        elif self.instance.api_key_base != self.instance.base_url:
+            self.instance.api_key = ""  # the provider or its base changed: the old key is forgotten
         return super().save(commit=commit)
 
 
@@ -76,6 +90,16 @@ class ScopeMappingAdmin(admin.ModelAdmin):
 
 class FocusUploadForm(forms.Form):
     file = forms.FileField(help_text="FOCUS 1.0–1.2: CSV, gzip CSV or Parquet.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.BILLING_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"{upload.name} is {upload.size:,} bytes; files up to {limit:,} bytes are taken "
+                "(BILLING_UPLOAD_MAX_BYTES). Split the export by month, or import it with `manage.py import_billing`."
+            )
+        return upload
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -63,13 +63,18 @@ class ProviderReconciliationSerializer(serializers.Serializer):
     days = ReconciliationDaySerializer(many=True)
 
 
+class MonthReconciliationSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM, as asked.")
+    providers = ProviderReconciliationSerializer(many=True)
+
+
 class ReconciliationApi(APIView):
     permission_classes = [IsFinanceOrStaff]
 
     @extend_schema(
         operation_id="reconciliation",
         parameters=[MonthSerializer],
-        responses={200: ProviderReconciliationSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: MonthReconciliationSerializer, **error_responses(400, 401, 403)},
     )
     def get(self, request):
         params = MonthSerializer(data=request.query_params)
@@ -77,8 +82,5 @@ class ReconciliationApi(APIView):
         start, end = params.month_range()
         providers = month_reconciliation(start=start, end=end)
         return Response(
-            {
-                "month": params.validated_data["month"],
-                "providers": ProviderReconciliationSerializer(providers, many=True).data,
-            }
+            MonthReconciliationSerializer({"month": params.validated_data["month"], "providers": providers}).data
         )

@@ -31,6 +31,9 @@ class ProviderAccount(models.Model):
     name = models.CharField(max_length=128)
     api_key_encrypted = models.TextField(blank=True, help_text="Fernet token of the admin API key.")
     api_base = models.URLField(blank=True, help_text="Leave blank for the provider's public API.")
+    api_key_base = models.URLField(
+        blank=True, editable=False, help_text="The API base the admin key was entered for: it is sent to no other."
+    )
     is_active = models.BooleanField(default=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -44,11 +47,17 @@ class ProviderAccount(models.Model):
 
     @property
     def api_key(self) -> str:
+        """The admin key, for the API base it was entered for only: after the base changes it is ""
+        until entered again, so a new host never receives a key meant for another."""
+        if self.api_key_base != self.base_url:
+            return ""
         return secret_decrypt(self.api_key_encrypted)
 
     @api_key.setter
     def api_key(self, plain: str) -> None:
+        """Set after `api_base`: the key is bound to the base in force when it is entered."""
         self.api_key_encrypted = secret_encrypt(plain)
+        self.api_key_base = self.base_url if plain else ""
 
     @property
     def base_url(self) -> str:

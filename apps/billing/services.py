@@ -38,8 +38,9 @@ def accounts_from_environment() -> list[ProviderAccount]:
         if not key:
             continue
         account, _ = ProviderAccount.objects.get_or_create(provider=provider, name="default")
-        if account.api_key_encrypted == "" or account.api_key != key or account.api_base != base:
-            account.api_key, account.api_base = key, base
+        if account.api_key_encrypted == "" or account.api_base != base or account.api_key != key:
+            account.api_base = base
+            account.api_key = key  # bound to the base just set
             account.save()
         accounts.append(account)
     return accounts
@@ -52,8 +53,14 @@ def account_sync(*, account: ProviderAccount, start: date, end: date) -> tuple[i
     records the error on the account for the admin to see.
     """
     try:
+        api_key = account.api_key
+        if not api_key:
+            raise ProviderPullError(
+                f"No admin key for {account.base_url}: enter it in the admin (a key is sent only to the API base "
+                "it was entered for, so changing the base asks for it again)."
+            )
         report = PULLS[account.provider](
-            base_url=account.base_url, api_key=account.api_key, start=start, end=end + timedelta(days=1)
+            base_url=account.base_url, api_key=api_key, start=start, end=end + timedelta(days=1)
         )
     except (ProviderPullError, ValueError) as exc:
         ProviderAccount.objects.filter(pk=account.pk).update(last_error=str(exc), last_error_at=timezone.now())

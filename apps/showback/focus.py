@@ -14,6 +14,8 @@ from apps.allocation.models import AllocationResult, SharedCostRule
 from apps.billing.models import PROVIDER_ONLY
 from apps.rollups.models import DailyRollup
 
+from .exports import text_cell
+
 COLUMNS = (
     "BillingAccountId",
     "BillingAccountName",
@@ -52,6 +54,21 @@ COLUMNS = (
     "x_AllocationBasis",
     "x_AllocationBasisTotal",
     "x_AllocationShare",
+)
+# Amounts and quantities: a leading "-" is a sign here, never a formula. Every other cell may hold a
+# client's text (a model, a feature in Tags, a team's name) and is neutralised like the other CSVs.
+NUMERIC = frozenset(
+    {
+        "BilledCost",
+        "EffectiveCost",
+        "ListCost",
+        "ContractedCost",
+        "PricingQuantity",
+        "ConsumedQuantity",
+        "x_AllocationBasis",
+        "x_AllocationBasisTotal",
+        "x_AllocationShare",
+    }
 )
 # Provider as events name it → (the company that bills it, the service's name).
 PROVIDERS = {
@@ -193,4 +210,4 @@ def focus_rows(*, month_start: date) -> Iterator[list[str]]:
     yield list(COLUMNS)
     for source in (_usage_rows(month_start), _allocation_rows(month_start)):
         for row in source:
-            yield [row.get(c, "") for c in COLUMNS]
+            yield [row.get(c, "") if c in NUMERIC else text_cell(str(row.get(c, ""))) for c in COLUMNS]

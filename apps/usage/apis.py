@@ -10,6 +10,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
+    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
@@ -23,7 +24,16 @@ from rest_framework.views import APIView
 from attribution_site.api_schema import error_responses
 from attribution_site.exceptions import ApplicationError
 
-from .event import FIELDS, MAX_TOKENS, SERVICE_TIERS, STRING_FIELDS, EventField, echo
+from .event import (
+    FIELDS,
+    MAX_ATTRIBUTE_VALUE,
+    MAX_ATTRIBUTES,
+    MAX_TOKENS,
+    SERVICE_TIERS,
+    STRING_FIELDS,
+    EventField,
+    echo,
+)
 from .filters import UsageEventFilter
 from .permissions import IsApiKey, IsApiKeyOrStaff
 from .selectors import events_visible
@@ -35,7 +45,7 @@ def _schema_field(field: EventField) -> serializers.Field:
     validates, without a serializer per event on the hot path)."""
     common = {"help_text": field.help or None, "required": field.required}
     if field.kind == "string":
-        return serializers.CharField(max_length=field.max_length, **common)
+        return serializers.CharField(max_length=field.max_length, min_length=1 if field.required else None, **common)
     if field.kind == "timestamp":
         return serializers.DateTimeField(**common)
     if field.kind == "tokens":
@@ -46,7 +56,20 @@ def _schema_field(field: EventField) -> serializers.Field:
         return serializers.IntegerField(min_value=0, max_value=2**31 - 1, **common)
     if field.kind == "flag":
         return serializers.BooleanField(**common)
-    return serializers.DictField(child=serializers.JSONField(), **common)
+    return AttributesField(**common)
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": MAX_ATTRIBUTES,
+        "additionalProperties": {
+            "oneOf": [{"type": "string", "maxLength": MAX_ATTRIBUTE_VALUE}, {"type": "number"}, {"type": "boolean"}]
+        },
+    }
+)
+class AttributesField(serializers.DictField):
+    """A flat object: string keys (at most MAX_ATTRIBUTE_KEY characters) to strings, numbers or booleans."""
 
 
 EventInSerializer = type("EventInSerializer", (serializers.Serializer,), {f.name: _schema_field(f) for f in FIELDS})
@@ -194,7 +217,14 @@ class EventsApi(APIView):
                 resource_type_field_name=None,
             )
         },
-        responses={202: IngestOutSerializer, **error_responses(400, 401, 403, 413, 415)},
+        responses={
+            202: IngestOutSerializer,
+            422: OpenApiResponse(
+                IngestOutSerializer,
+                description="No event of the request was accepted: each is listed in `rejected` with its errors.",
+            ),
+            **error_responses(400, 401, 403, 413, 415),
+        },
         auth=[{"ApiKey": []}],
         examples=[
             OpenApiExample(
@@ -226,7 +256,11 @@ class EventsApi(APIView):
             "rejected": result.rejected,
             "conflicts": result.conflicts,
         }
-        return HttpResponse(orjson.dumps(body), status=status.HTTP_202_ACCEPTED, content_type="application/json")
+        # Valid events of a batch are stored whatever the others hold (202); a request of which no
+        # event could be stored says so in its status too, so a client checking only that sees it.
+        refused = events and len(result.rejected) == len(events)
+        code = status.HTTP_422_UNPROCESSABLE_ENTITY if refused else status.HTTP_202_ACCEPTED
+        return HttpResponse(orjson.dumps(body), status=code, content_type="application/json")
 
     def _events(self, request) -> list:
         if not _is_json(request.content_type):

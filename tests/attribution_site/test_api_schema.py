@@ -80,7 +80,7 @@ def test_an_alerts_team_may_be_null_for_the_organisations_own(schema):
 @pytest.mark.parametrize(
     ("path", "method", "statuses"),
     [
-        ("/api/v1/events", "post", {"202", "400", "401", "403", "413", "415"}),
+        ("/api/v1/events", "post", {"202", "400", "401", "403", "413", "415", "422"}),
         ("/api/v1/events", "get", {"200", "400", "401", "403", "404"}),
         ("/api/v1/events/{event_id}", "get", {"200", "401", "403", "404"}),
         ("/api/v1/costs", "get", {"200", "400", "401", "403", "404", "429", "503"}),
@@ -93,9 +93,18 @@ def test_every_error_status_is_documented_with_an_error_body(schema, path, metho
     responses = schema["paths"][path][method]["responses"]
 
     assert set(responses) == statuses
-    for status in statuses - {"200", "202"}:
+    for status in statuses - {"200", "202", "422"}:
         body = responses[status]["content"]["application/json"]["schema"]
         assert body["$ref"] in {"#/components/schemas/Error", "#/components/schemas/ValidationError"}
+
+
+def test_a_request_with_no_event_accepted_answers_the_ingestion_body_with_422(schema):
+    responses = schema["paths"]["/api/v1/events"]["post"]["responses"]
+
+    assert (
+        responses["422"]["content"]["application/json"]["schema"]
+        == responses["202"]["content"]["application/json"]["schema"]
+    )
 
 
 def test_sending_events_takes_an_api_key_only(schema):

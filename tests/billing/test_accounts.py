@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from apps.billing.models import BillingLine, ProviderAccount
 
-from .fake_admin_api import anthropic_cost, anthropic_cost_bucket
+from .fake_admin_api import FakeAdminApi, anthropic_cost, anthropic_cost_bucket
 
 COSTS = "/v1/organizations/cost_report"
 USAGE = "/v1/organizations/usage_report/messages"
@@ -75,3 +75,19 @@ def test_without_a_credentials_key_storing_an_admin_key_is_refused(db, settings)
 
     with pytest.raises(ImproperlyConfigured, match="Set BILLING_CREDENTIALS_KEY"):
         ProviderAccount(provider="openai", name="x").api_key = "sk-admin"
+
+
+def test_a_base_changed_outside_the_admin_never_receives_the_key(anthropic_account, fake_api):
+    from datetime import date
+
+    from apps.billing.services import ProviderPullError, account_sync
+
+    with FakeAdminApi() as elsewhere:
+        ProviderAccount.objects.filter(pk=anthropic_account.pk).update(api_base=elsewhere.url)
+        account = ProviderAccount.objects.get()
+
+        with pytest.raises(ProviderPullError, match=f"No admin key for {elsewhere.url}: enter it in the admin"):
+            account_sync(account=account, start=date(2026, 10, 1), end=date(2026, 10, 1))
+
+        assert elsewhere.requests == [] and fake_api.requests == []
+    assert "No admin key" in ProviderAccount.objects.get().last_error

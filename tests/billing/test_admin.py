@@ -49,3 +49,43 @@ def test_a_mapping_to_another_teams_product_is_refused_naming_the_product(client
     assert response.status_code == 200
     assert "&#x27;invoices&#x27; is a product of another team." in response.content.decode()
     assert not ScopeMapping.objects.exists()
+
+
+def _change(client, account, **fields):
+    form = {"provider": account.provider, "name": account.name, "new_api_key": "", "is_active": "on", **fields}
+    return client.post(f"/admin/billing/provideraccount/{account.pk}/change/", form)
+
+
+def test_changing_only_the_api_base_asks_for_the_key_again_and_keeps_the_old_base(
+    client, admin_user, anthropic_account
+):
+    client.force_login(admin_user)
+
+    response = _change(client, anthropic_account, api_base="https://collector.example.net")
+
+    assert response.status_code == 200
+    assert "Enter the admin key again for https://collector.example.net" in response.content.decode()
+    anthropic_account.refresh_from_db()
+    assert (
+        anthropic_account.api_key == "sk-ant-admin-test"
+        and anthropic_account.api_base != "https://collector.example.net"
+    )
+
+
+def test_a_new_api_base_with_the_key_entered_again_is_saved(client, admin_user, anthropic_account):
+    client.force_login(admin_user)
+
+    response = _change(client, anthropic_account, api_base="https://collector.example.net", new_api_key="sk-ant-new")
+
+    assert response.status_code == 302
+    anthropic_account.refresh_from_db()
+    assert (anthropic_account.base_url, anthropic_account.api_key) == ("https://collector.example.net", "sk-ant-new")
+
+
+def test_other_edits_keep_the_stored_key(client, admin_user, anthropic_account):
+    client.force_login(admin_user)
+
+    assert _change(client, anthropic_account, api_base=anthropic_account.api_base, name="renamed").status_code == 302
+
+    anthropic_account.refresh_from_db()
+    assert (anthropic_account.name, anthropic_account.api_key) == ("renamed", "sk-ant-admin-test")

@@ -171,3 +171,24 @@ def test_a_malformed_month_is_named(finance):
 
     assert response.status_code == 400
     assert response.json() == {"month": ["Use YYYY-MM."]}
+
+
+def test_a_formula_from_a_client_is_neutralised_and_negative_amounts_stay_numbers(finance, month, team):
+    UsageEventFactory(
+        api_key=ApiKeyFactory(team=team),
+        timestamp=datetime(2026, 10, 1, 10, tzinfo=UTC),
+        team=team,
+        model='=HYPERLINK("https://evil.example","x")',
+        feature="+cmd",
+        billed_cost=Decimal("1"),
+    )
+    day_refresh(day=date(2026, 10, 1))
+
+    rows = _export(finance)
+
+    planted = next(r for r in rows if "HYPERLINK" in r["SkuId"])
+    assert planted["ChargeDescription"].startswith("'=HYPERLINK(")
+    assert planted["SkuId"] == 'anthropic/=HYPERLINK("https://evil.example","x")'  # not a formula as it is
+    assert not any(cell[:1] in ("=", "+", "@") for row in rows for cell in row.values())
+    moved_out = [r for r in rows if r["ChargeDescription"].startswith("Allocated out")]
+    assert moved_out and all(r["BilledCost"].startswith("-") for r in moved_out)

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
-from apps.billing.models import BillingLine
+from apps.billing.models import BillingImport, BillingLine
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_rebuild
 
@@ -111,3 +111,64 @@ def test_an_upload_that_is_not_focus_shows_why(client, admin_user, tmp_path):
 
     assert response.status_code == 200
     assert b"Not a FOCUS file: missing column(s) BilledCost" in response.content
+
+
+def _upload(client, path):
+    with path.open("rb") as f:
+        return client.post("/admin/billing/billingimport/upload/", {"file": f})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"Tags": 7}, "row 2: Tags: must be a JSON object or a map, not int &#x27;7&#x27;"),
+        ({"BilledCost": 1e30}, "row 2: BilledCost: 1e+30 is beyond any one line of a bill (at most $1,000,000,000)"),
+        ({"BilledCost": True}, "row 2: BilledCost: &#x27;True&#x27; is not a number"),
+    ],
+    ids=["integer-tags", "huge-cost", "boolean-cost"],
+)
+def test_a_parquet_value_of_the_wrong_type_is_a_form_error_naming_the_row(
+    client, admin_user, tmp_path, values, message
+):
+    client.force_login(admin_user)
+    path = write_parquet(tmp_path / "bill.parquet", [focus_row(**values)])
+
+    response = _upload(client, path)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not BillingImport.objects.exists() and not BillingLine.objects.exists()
+
+
+def test_an_upload_over_the_size_cap_is_refused_before_it_is_read(client, admin_user, tmp_path, settings):
+    settings.BILLING_UPLOAD_MAX_BYTES = 100
+    client.force_login(admin_user)
+
+    response = _upload(client, write_csv(tmp_path / "bill.csv", ROWS))
+
+    assert response.status_code == 200
+    assert "files up to 100 bytes are taken (BILLING_UPLOAD_MAX_BYTES)" in response.content.decode()
+    assert not BillingLine.objects.exists()
+
+
+def test_a_gzip_file_that_decompresses_beyond_the_cap_is_refused(client, admin_user, tmp_path, settings):
+    settings.BILLING_UPLOAD_MAX_UNCOMPRESSED_BYTES = 50_000
+    client.force_login(admin_user)
+    path = write_csv(tmp_path / "bomb.csv.gz", [focus_row(ChargeDescription="x" * 200)] * 1000, gzipped=True)
+    assert path.stat().st_size < 10_000  # it compresses well: only the decompressed size gives it away
+
+    response = _upload(client, path)
+
+    assert response.status_code == 200
+    assert "The file decompresses to more than 50,000 bytes." in response.content.decode()
+    assert not BillingLine.objects.exists()
+
+
+def test_a_file_larger_than_one_chunk_is_kept_whole(db, tmp_path):
+    rows = [focus_row(SubAccountId=f"acct-{n}", BilledCost="0.000000001") for n in range(5001)]
+
+    call_command("import_billing", str(write_csv(tmp_path / "big.csv", rows)))
+
+    assert BillingLine.objects.count() == 5001
+    assert _billed() == {"aws.bedrock": Decimal("0.000005001")}
+    assert BillingImport.objects.get().rows_kept == 5001

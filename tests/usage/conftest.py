@@ -12,11 +12,12 @@ EVENTS_URL = "/api/v1/events"
 
 @pytest.fixture
 def send(key_client):
-    """POST events as a batch (the search team's key unless `client` says otherwise); the 202 body."""
+    """POST events as a batch (the search team's key unless `client` says otherwise); the body of
+    its 202, or of its 422 when no event was accepted (`status` says which the test expects)."""
 
-    def send(*events, client=None):
+    def send(*events, client=None, status=202):
         response = (client or key_client).post(EVENTS_URL, {"events": list(events)}, format="json")
-        assert response.status_code == 202, response.content
+        assert response.status_code == status, response.content
         return response.json()
 
     return send

@@ -53,7 +53,7 @@ def test_a_resend_of_duplicates_leaves_the_days_alone(send, price):
 
 
 def test_a_batch_of_only_rejected_events_marks_no_day(send, price):
-    send(EventPayloadFactory(timestamp=at_noon(2), output_tokens=-1))
+    send(EventPayloadFactory(timestamp=at_noon(2), output_tokens=-1), status=422)
     assert dirty() == {}
 
 

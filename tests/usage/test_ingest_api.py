@@ -137,7 +137,7 @@ def test_a_tag_longer_than_its_column_once_normalized_is_rejected_and_the_rest_s
 
 
 def test_a_batch_entry_that_is_not_an_object_is_rejected_without_an_event_id(send, price):
-    result = send("not an event")
+    result = send("not an event", status=422)
     assert result["rejected"] == [
         {"index": 0, "event_id": None, "errors": {"non_field_errors": ["Each event must be a JSON object."]}}
     ]
@@ -289,5 +289,27 @@ def test_resending_a_batch_of_1000_stores_nothing_and_reports_1000_duplicates(se
 
 
 def test_a_rejected_event_whose_event_id_is_no_string_echoes_none(send, price):
-    body = send({**EventPayloadFactory(), "event_id": {"nested": 1}})
+    body = send({**EventPayloadFactory(), "event_id": {"nested": 1}}, status=422)
     assert body["rejected"] == [{"index": 0, "event_id": None, "errors": {"event_id": ["Must be a string."]}}]
+
+
+def test_a_request_of_which_no_event_was_accepted_answers_422_with_the_same_body(key_client, price):
+    response = key_client.post(EVENTS_URL, {}, format="json")
+
+    assert response.status_code == 422
+    body = response.json()
+    assert (body["accepted"], body["duplicates"], body["conflicts"]) == (0, 0, [])
+    assert body["rejected"][0]["errors"]["event_id"] == ["This field is required."]
+
+
+def test_a_batch_with_one_accepted_event_keeps_202(send, price):
+    body = send(EventPayloadFactory(), {**EventPayloadFactory(), "output_tokens": -1})
+
+    assert (body["accepted"], len(body["rejected"])) == (1, 1)
+
+
+def test_a_resend_of_stored_events_is_202_not_a_refusal(send, price):
+    event = EventPayloadFactory()
+    send(event)
+
+    assert send(event)["duplicates"] == 1
