@@ -55,7 +55,9 @@ mutation: install
 	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
 
 # The door tests (OTLP and gateway) against the newest releases of the provider SDKs and the GenAI
-# instrumentations, in a venv of their own; not part of CI (docs/opentelemetry.md).
+# instrumentations, in a venv of their own; not part of CI (docs/opentelemetry.md). Only those
+# packages move to their newest releases: pip's default upgrade strategy moves what they need only
+# where it must.
 COMPAT := .venv-compat
 COMPAT_PACKAGES := openai anthropic opentelemetry-instrumentation-openai opentelemetry-instrumentation-anthropic \
 	opentelemetry-semantic-conventions-ai opentelemetry-instrumentation-openai-v2
@@ -64,7 +66,6 @@ compat:
 	$(PYTHON) -m venv $(COMPAT)
 	$(COMPAT)/bin/pip install --quiet --upgrade pip
 	$(COMPAT)/bin/pip install --quiet -r requirements-dev.txt
-	# Only these move to their newest releases; what they need moves only if it must.
 	$(COMPAT)/bin/pip install --quiet --upgrade $(COMPAT_PACKAGES)
 	$(COMPAT)/bin/pip check
 	@$(COMPAT)/bin/pip list --disable-pip-version-check 2>/dev/null | grep -E '^(openai|anthropic|opentelemetry-(instrumentation-(openai|anthropic|openai-v2)|semantic-conventions-ai|util-genai)) '
