@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test test-dates lint format bench worker clean screenshots mutation
+.PHONY: install run test test-dates lint format bench worker clean screenshots mutation compat
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,25 @@ worker: install
 mutation: install
 	$(BIN)/mutmut run --max-children 2; $(BIN)/mutmut results
 
+# The door tests (OTLP and gateway) against the newest releases of the provider SDKs and the GenAI
+# instrumentations, in a venv of their own; not part of CI (docs/opentelemetry.md). Only those
+# packages move to their newest releases: pip's default upgrade strategy moves what they need only
+# where it must.
+COMPAT := .venv-compat
+COMPAT_PACKAGES := openai anthropic opentelemetry-instrumentation-openai opentelemetry-instrumentation-anthropic \
+	opentelemetry-semantic-conventions-ai opentelemetry-instrumentation-openai-v2
+
+compat:
+	$(PYTHON) -m venv $(COMPAT)
+	$(COMPAT)/bin/pip install --quiet --upgrade pip
+	$(COMPAT)/bin/pip install --quiet -r requirements-dev.txt
+	$(COMPAT)/bin/pip install --quiet --upgrade $(COMPAT_PACKAGES)
+	$(COMPAT)/bin/pip check
+	@$(COMPAT)/bin/pip list --disable-pip-version-check 2>/dev/null | grep -E '^(openai|anthropic|opentelemetry-(instrumentation-(openai|anthropic|openai-v2)|semantic-conventions-ai|util-genai)) '
+	$(COMPAT)/bin/pytest -p no:cacheprovider tests/usage/otlp tests/gateway
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis mutants
+	rm -rf $(VENV) $(COMPAT) var .pytest_cache .ruff_cache .hypothesis mutants
 
 screenshots: install
 	$(BIN)/python docs/screenshots/capture.py

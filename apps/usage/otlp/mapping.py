@@ -4,15 +4,18 @@ which attributes (spellings.py) fill which event field."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from apps.pricing.rating import TOKEN_FIELDS
+
 from . import spellings
+from .emitters import Emitter, emitter_of
 
 MAX_OUTCOME = 32
 
@@ -21,13 +24,19 @@ class SpanUnusable(Exception):
     """A provider-call span that cannot become an event; the message names the attribute."""
 
 
-@dataclass
-class MappedRequest:
-    """The events of one export request, the span id of each, and the spans that were unusable."""
+@dataclass(frozen=True)
+class SpanCall:
+    """One provider-call span as an event, with the token counts the span itself reported (the
+    others are zeros) and who emitted it."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
-    span_ids: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    span_id: str
+    event: dict[str, Any]
+    reported: frozenset[str]
+    emitter: Emitter
+
+    @property
+    def complete(self) -> bool:
+        return {"input_tokens", "output_tokens"} <= self.reported
 
 
 def any_value(value: AnyValue) -> Any:
@@ -81,20 +90,43 @@ def _count(name: str, value: Any) -> int:
     return count
 
 
-def _tokens(attributes: dict[str, Any]) -> dict[str, Any]:
-    tokens: dict[str, Any] = {}
+def _cache_write_split(attributes: dict[str, Any], total: tuple[str, Any] | None) -> dict[str, int]:
+    """The 1-hour part of the cache writes from Anthropic's 5-minute / 1-hour split, and the
+    writes themselves when the span gives only their parts."""
+    five = _first(attributes, spellings.CACHE_WRITE_5M)
+    hour = _first(attributes, spellings.CACHE_WRITE_1H)
+    if five is None and hour is None:
+        return {}
+    five_count = 0 if five is None else _count(*five)
+    hour_count = 0 if hour is None else _count(*hour)
+    if total is None:
+        return {"cache_write_tokens": five_count + hour_count, "cache_write_1h_tokens": hour_count}
+    total_count = _count(*total)
+    if five_count + hour_count > total_count:
+        parts = " + ".join(found[0] for found in (five, hour) if found is not None)
+        raise SpanUnusable(f"{parts} ({five_count + hour_count}) exceed {total[0]} ({total_count})")
+    if hour is None:
+        # Each write has one lifetime or the other: what the 5-minute writes leave are 1-hour ones.
+        hour_count = total_count - five_count
+    return {"cache_write_1h_tokens": hour_count}
+
+
+def _tokens(attributes: dict[str, Any], *, provider: str, emitter: Emitter) -> tuple[dict[str, Any], frozenset[str]]:
+    """The event's token counts and the names of those the span reported."""
+    reported: dict[str, int] = {}
     for target, names in spellings.TOKEN_SPELLINGS.items():
         found = _first(attributes, names)
-        tokens[target] = 0 if found is None else _count(*found)
-    tokens["usage_missing"] = not any(
-        _first(attributes, spellings.TOKEN_SPELLINGS[name]) for name in ("input_tokens", "output_tokens")
-    )
-    cached = tokens["cache_read_tokens"] + tokens["cache_write_tokens"]
-    # By the conventions input counts cached tokens too; a count below the cached ones can only be
-    # Anthropic's own usage.input_tokens (which leaves them out), so they are added back.
-    if tokens["input_tokens"] < cached:
-        tokens["input_tokens"] += cached
-    return tokens
+        if found is not None:
+            reported[target] = _count(*found)
+    total = _first(attributes, spellings.TOKEN_SPELLINGS["cache_write_tokens"])
+    reported.update(_cache_write_split(attributes, total))
+    tokens: dict[str, Any] = {name: reported.get(name, 0) for name in TOKEN_FIELDS}
+    # Whether the input count has the cached tokens in it is the emitter's rule, never guessed from
+    # the numbers: an uncached count can be larger than the cached ones too (emitters.py).
+    if "input_tokens" in reported and not emitter.input_includes_cache(provider):
+        tokens["input_tokens"] += tokens["cache_read_tokens"] + tokens["cache_write_tokens"]
+    tokens["usage_missing"] = not ({"input_tokens", "output_tokens"} & reported.keys())
+    return tokens, frozenset(reported)
 
 
 def _timestamp(nanos: int) -> str:
@@ -129,7 +161,13 @@ def _outcome(span: Span, attributes: dict[str, Any]) -> str:
     return (_text(attributes, [spellings.ERROR_TYPE]) or "error")[:MAX_OUTCOME]
 
 
-def span_event(span: Span, *, resource: dict[str, Any], attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+def span_call(
+    span: Span,
+    *,
+    resource: dict[str, Any],
+    attributes: dict[str, Any] | None = None,
+    scope: InstrumentationScope | None = None,
+) -> SpanCall:
     """The canonical event of one provider-call span (SpanUnusable when a required part is missing)."""
     attributes = attribute_values(span.attributes) if attributes is None else attributes
     trace_id = span.trace_id.hex()
@@ -142,12 +180,19 @@ def span_event(span: Span, *, resource: dict[str, Any], attributes: dict[str, An
     end = span.end_time_unix_nano or span.start_time_unix_nano
     if not end:
         raise SpanUnusable("endTimeUnixNano is missing")
+    emitter = emitter_of(
+        scope_name=scope.name if scope else "",
+        scope_version=scope.version if scope else "",
+        attributes=attributes,
+        resource=resource,
+    )
+    tokens, reported = _tokens(attributes, provider=provider, emitter=emitter)
     event: dict[str, Any] = {
         "event_id": _text(attributes, spellings.RESPONSE_ID) or f"{trace_id}:{span.span_id.hex()}",
         "timestamp": _timestamp(end),
         "provider": provider,
         "model": model,
-        **_tokens(attributes),
+        **tokens,
         **_tags(attributes, resource),
         "outcome": _outcome(span, attributes),
         "service_tier": spellings.SERVICE_TIERS.get(_text(attributes, spellings.SERVICE_TIER).lower(), "standard"),
@@ -159,18 +204,18 @@ def span_event(span: Span, *, resource: dict[str, Any], attributes: dict[str, An
     operation = _text(attributes, [spellings.OPERATION])
     if operation:
         event["attributes"] = {spellings.OPERATION: operation[:256]}
-    return event
+    return SpanCall(span_id=span.span_id.hex(), event=event, reported=reported, emitter=emitter)
 
 
-def _keep(kept: dict[str, Any], candidate: dict[str, Any]) -> bool:
-    """Of two spans for one provider response, the one that reports the usage is the call."""
-    return kept["usage_missing"] and not candidate["usage_missing"]
+def span_event(span: Span, *, resource: dict[str, Any], scope: InstrumentationScope | None = None) -> dict[str, Any]:
+    return span_call(span, resource=resource, scope=scope).event
 
 
-def request_events(request: ExportTraceServiceRequest) -> MappedRequest:
-    """Every provider-call span of an export request as an event; other spans are ignored."""
-    mapped = MappedRequest()
-    position: dict[str, int] = {}
+def request_calls(request: ExportTraceServiceRequest) -> tuple[list[SpanCall], list[str]]:
+    """Every provider-call span of an export request, in order, and why each unusable one is;
+    other spans are ignored."""
+    calls: list[SpanCall] = []
+    problems: list[str] = []
     for resource_spans in request.resource_spans:
         resource = attribute_values(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
@@ -178,17 +223,8 @@ def request_events(request: ExportTraceServiceRequest) -> MappedRequest:
                 attributes = attribute_values(span.attributes)
                 if not span_is_call(attributes):
                     continue
-                span_id = span.span_id.hex()
                 try:
-                    event = span_event(span, resource=resource, attributes=attributes)
+                    calls.append(span_call(span, resource=resource, attributes=attributes, scope=scope_spans.scope))
                 except SpanUnusable as exc:
-                    mapped.problems.append(f"span {span_id}: {exc}")
-                    continue
-                index = position.get(event["event_id"])
-                if index is None:
-                    position[event["event_id"]] = len(mapped.events)
-                    mapped.events.append(event)
-                    mapped.span_ids.append(span_id)
-                elif _keep(mapped.events[index], event):
-                    mapped.events[index], mapped.span_ids[index] = event, span_id
-    return mapped
+                    problems.append(f"span {span.span_id.hex()}: {exc}")
+    return calls, problems

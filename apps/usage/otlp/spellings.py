@@ -7,8 +7,9 @@ MODEL = ("gen_ai.response.model", "gen_ai.request.model")
 RESPONSE_ID = ("gen_ai.response.id",)
 OPERATION = "gen_ai.operation.name"
 
-# Token counts. The older spellings are still emitted by instrumentations in use: OpenLLMetry
-# (traceloop's opentelemetry-semantic-conventions-ai) and semantic conventions before 1.27.
+# Token counts, newest spelling first. The sources of each are listed in docs/opentelemetry.md:
+# the GenAI conventions (cache_write replaced cache_creation), the anthropic SDK's own tracing,
+# OpenLLMetry (opentelemetry-semantic-conventions-ai) and conventions before 1.27.
 TOKEN_SPELLINGS = {
     "input_tokens": (
         "gen_ai.usage.input_tokens",
@@ -25,23 +26,39 @@ TOKEN_SPELLINGS = {
         "gen_ai.usage.cache_read_input_tokens",
     ),
     "cache_write_tokens": (
+        "gen_ai.usage.cache_write.input_tokens",
         "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_write_input_tokens",
         "gen_ai.usage.cache_creation_input_tokens",
     ),
-    "cache_write_1h_tokens": ("anthropic.usage.cache_creation.ephemeral_1h_input_tokens",),
     "reasoning_tokens": (
         "gen_ai.usage.reasoning.output_tokens",
         "gen_ai.usage.reasoning_tokens",
         "llm.usage.reasoning_tokens",
     ),
 }
+# Anthropic's split of the cache writes by lifetime: the anthropic SDK writes it under its own
+# prefix, other emitters under gen_ai.usage. The 1-hour writes are priced apart (cache_write_1h_tokens).
+CACHE_WRITE_5M = (
+    "anthropic.usage.cache_creation.ephemeral_5m_input_tokens",
+    "gen_ai.usage.cache_creation.ephemeral_5m_input_tokens",
+)
+CACHE_WRITE_1H = (
+    "anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
+    "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens",
+)
 # A span is a provider call when it has the operation name or any attribute under these prefixes.
 USAGE_PREFIXES = ("gen_ai.usage.", "llm.usage.")
 # Operations that wrap provider calls rather than make one: an agent span may repeat the usage of
 # the calls beneath it, which would count them twice.
 NOT_CALLS = frozenset({"invoke_agent", "create_agent", "execute_tool", "invoke_workflow"})
 
-SERVICE_TIER = ("gen_ai.openai.response.service_tier", "openai.response.service_tier", "gen_ai.request.service_tier")
+SERVICE_TIER = (
+    "gen_ai.openai.response.service_tier",
+    "openai.response.service_tier",
+    "anthropic.response.service_tier",
+    "gen_ai.request.service_tier",
+)
 # OpenAI answers "default" for the standard tier.
 SERVICE_TIERS = {
     "default": "standard",

@@ -60,9 +60,11 @@ def openai_calls(base_url: str) -> None:
         pass
 
 
-def anthropic_calls(base_url: str) -> None:
-    """A plain call and a streamed one."""
-    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-test", max_retries=0)
+def anthropic_calls(base_url: str, *, sdk_tracing: TracerProvider | None = None) -> None:
+    """A plain call and a streamed one; with `sdk_tracing`, the SDK's own spans go to that provider
+    (else they are off)."""
+    telemetry = {"tracer_provider": sdk_tracing} if sdk_tracing else False
+    client = anthropic.Anthropic(base_url=base_url, api_key="sk-ant-test", max_retries=0, open_telemetry=telemetry)
     client.messages.create(model="claude-sonnet-4-5", max_tokens=100, messages=HELLO)
     with client.messages.stream(model="claude-sonnet-4-5", max_tokens=100, messages=HELLO) as stream:
         for _ in stream:

@@ -17,17 +17,20 @@ OPENAI_USAGE = {
     "prompt_tokens_details": {"cached_tokens": 200},
     "completion_tokens_details": {"reasoning_tokens": 0},
 }
-# Anthropic's input_tokens leaves out the cache reads and writes.
+# Anthropic's input_tokens leaves out the cache reads and writes; the writes are split by lifetime.
 ANTHROPIC_USAGE = {
     "input_tokens": 100,
     "output_tokens": 50,
     "cache_read_input_tokens": 1000,
     "cache_creation_input_tokens": 200,
+    "cache_creation": {"ephemeral_5m_input_tokens": 50, "ephemeral_1h_input_tokens": 150},
 }
 
 
 class ProviderHandler(BaseHTTPRequestHandler):
     ids = itertools.count(1)
+    # The output count of a stream's message_start, which message_delta's replaces (the API sends 1).
+    start_output_tokens = 0
 
     def log_message(self, format, *args):
         pass
@@ -88,7 +91,8 @@ class ProviderHandler(BaseHTTPRequestHandler):
             content = [{"type": "text", "text": "Hello."}]
             self._json({**message, "content": content, "usage": ANTHROPIC_USAGE})
             return
-        start = {**message, "stop_reason": None, "content": [], "usage": {**ANTHROPIC_USAGE, "output_tokens": 0}}
+        usage = {**ANTHROPIC_USAGE, "output_tokens": self.start_output_tokens}
+        start = {**message, "stop_reason": None, "content": [], "usage": usage}
         text = {"type": "text_delta", "text": "Hello."}
         end = {"stop_reason": "end_turn", "stop_sequence": None}
         events = [
@@ -105,9 +109,11 @@ class ProviderHandler(BaseHTTPRequestHandler):
 class ProviderServer:
     """Serves on 127.0.0.1 at a free port until stopped; `url` is its base URL."""
 
-    def __init__(self):
+    def __init__(self, *, start_output_tokens: int = 0):
         # Response ids count from 1 for each server.
-        handler = type("Handler", (ProviderHandler,), {"ids": itertools.count(1)})
+        handler = type(
+            "Handler", (ProviderHandler,), {"ids": itertools.count(1), "start_output_tokens": start_output_tokens}
+        )
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -12,6 +12,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 TRACE_ID = "5b8efff798038103d269b633813fc60c"
 # An hour ago, on a whole second and a quarter: inside the ingestion horizon whenever the tests run.
 END = datetime.now(UTC).replace(microsecond=250000) - timedelta(hours=1)
+# The time the ingestion validates the spans' events against.
+NOW = END + timedelta(hours=1)
 
 
 def _value(value: Any) -> AnyValue:
@@ -49,11 +51,16 @@ def span(
     )
 
 
-def export_request(*spans: Span, resource: dict[str, Any] | None = None) -> ExportTraceServiceRequest:
+def export_request(
+    *spans: Span, resource: dict[str, Any] | None = None, scope: tuple[str, str] = ("", "")
+) -> ExportTraceServiceRequest:
+    """One resource and one instrumentation scope (name, version) holding the spans."""
     request = ExportTraceServiceRequest()
     resource_spans = request.resource_spans.add()
     resource_spans.resource.attributes.extend(key_values(resource or {}))
-    resource_spans.scope_spans.add().spans.extend(spans)
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name, scope_spans.scope.version = scope
+    scope_spans.spans.extend(spans)
     return request
 
 

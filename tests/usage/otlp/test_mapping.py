@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from apps.usage.otlp.mapping import SpanUnusable, request_events, span_event, span_is_call
+from apps.usage.otlp.calls import request_events
+from apps.usage.otlp.mapping import SpanUnusable, span_event, span_is_call
 
-from .spans import END, TRACE_ID, chat, export_request, span
+from .spans import END, NOW, TRACE_ID, chat, export_request, span
 
 
 def test_a_span_with_an_operation_name_is_a_provider_call():
@@ -104,10 +105,61 @@ def test_it_reads_openllmetrys_older_cache_spellings():
     assert (event["cache_read_tokens"], event["cache_write_tokens"]) == (600, 200)
 
 
-def test_an_input_count_below_the_cached_tokens_gets_them_added_back():
-    # Anthropic's own input_tokens leaves out cache reads and writes.
+def test_an_input_count_below_the_cached_tokens_is_not_guessed_to_be_uncached():
+    # A span naming no emitter follows the conventions: its input count already has the cached
+    # tokens. Such a span is inconsistent, and the ingestion rejects it naming input_tokens.
     attributes = chat(**{"gen_ai.usage.input_tokens": 10, "gen_ai.usage.cache_read.input_tokens": 500})
-    assert span_event(span(attributes), resource={})["input_tokens"] == 510
+    assert span_event(span(attributes), resource={})["input_tokens"] == 10
+
+
+def test_the_newest_cache_write_spelling_wins_over_cache_creation():
+    attributes = chat(**{"gen_ai.usage.cache_write.input_tokens": 300, "gen_ai.usage.cache_creation.input_tokens": 200})
+    assert span_event(span(attributes), resource={})["cache_write_tokens"] == 300
+
+
+@pytest.mark.parametrize("prefix", ["anthropic.usage.cache_creation", "gen_ai.usage.cache_creation"])
+def test_the_five_minute_and_one_hour_split_is_read_from_either_prefix(prefix):
+    attributes = chat(
+        **{
+            "gen_ai.usage.cache_write.input_tokens": 300,
+            f"{prefix}.ephemeral_5m_input_tokens": 100,
+            f"{prefix}.ephemeral_1h_input_tokens": 200,
+        }
+    )
+    event = span_event(span(attributes), resource={})
+    assert (event["cache_write_tokens"], event["cache_write_1h_tokens"]) == (300, 200)
+
+
+def test_the_split_alone_gives_the_cache_writes():
+    attributes = chat(
+        **{
+            "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 100,
+            "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 200,
+        }
+    )
+    event = span_event(span(attributes), resource={})
+    assert (event["cache_write_tokens"], event["cache_write_1h_tokens"]) == (300, 200)
+
+
+def test_writes_the_five_minute_count_leaves_are_one_hour_writes():
+    attributes = chat(
+        **{
+            "gen_ai.usage.cache_write.input_tokens": 300,
+            "anthropic.usage.cache_creation.ephemeral_5m_input_tokens": 100,
+        }
+    )
+    assert span_event(span(attributes), resource={})["cache_write_1h_tokens"] == 200
+
+
+def test_a_split_above_the_cache_writes_makes_the_span_unusable_naming_the_attributes():
+    attributes = chat(
+        **{
+            "gen_ai.usage.cache_write.input_tokens": 100,
+            "anthropic.usage.cache_creation.ephemeral_1h_input_tokens": 200,
+        }
+    )
+    with pytest.raises(SpanUnusable, match=r"ephemeral_1h_input_tokens \(200\) exceed gen_ai\.usage\.cache_write"):
+        span_event(span(attributes), resource={})
 
 
 def test_a_span_without_token_counts_is_flagged_usage_missing():
@@ -172,9 +224,8 @@ def test_openais_default_service_tier_is_standard_and_flex_is_kept():
 def test_two_spans_of_one_response_give_one_event_the_one_with_usage():
     bare = chat()
     del bare["gen_ai.usage.input_tokens"], bare["gen_ai.usage.output_tokens"]
-    mapped = request_events(
-        export_request(span(bare, span_id="00000000000000a1"), span(chat(), span_id="00000000000000a2"))
-    )
+    request = export_request(span(bare, span_id="00000000000000a1"), span(chat(), span_id="00000000000000a2"))
+    mapped = request_events(request, now=NOW)
     assert [(e["event_id"], e["usage_missing"]) for e in mapped.events] == [("chatcmpl-1", False)]
     assert mapped.span_ids == ["00000000000000a2"]
 
@@ -187,6 +238,6 @@ def test_a_request_ignores_other_spans_and_reports_unusable_ones():
         span(chat(), span_id="00000000000000b2"),
         span(unusable, span_id="00000000000000b3"),
     )
-    mapped = request_events(request)
+    mapped = request_events(request, now=NOW)
     assert [e["event_id"] for e in mapped.events] == ["chatcmpl-1"]
     assert mapped.problems == ["span 00000000000000b3: gen_ai.provider.name (or gen_ai.system) is missing"]
