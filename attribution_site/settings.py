@@ -284,6 +284,8 @@ API_KEY_SNAPSHOT_SECONDS = env.int("API_KEY_SNAPSHOT_SECONDS", default=30)
 
 # Ingestion limits (apps.usage.validation and apps.usage.apis read these).
 INGEST_MAX_BATCH = env.int("INGEST_MAX_BATCH", default=1000)
+# Spans in one OTLP export request: the Collector's batch processor sends 8,192 at most by default.
+OTLP_MAX_SPANS = env.int("OTLP_MAX_SPANS", default=8192)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 INGEST_MAX_EVENT_AGE_DAYS = env.int("INGEST_MAX_EVENT_AGE_DAYS", default=180)
 INGEST_MAX_FUTURE_SECONDS = env.int("INGEST_MAX_FUTURE_SECONDS", default=300)

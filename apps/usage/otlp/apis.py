@@ -92,6 +92,14 @@ def traces_export(request: HttpRequest) -> HttpResponse:
     except BodyUnreadable as exc:
         return _error(str(exc), media=media, status=400)
 
+    spans = sum(len(scope.spans) for resource in export.resource_spans for scope in resource.scope_spans)
+    if spans > settings.OTLP_MAX_SPANS:
+        return _error(
+            f"{spans} spans in one request; at most {settings.OTLP_MAX_SPANS} (OTLP_MAX_SPANS). Export smaller "
+            "batches (the batch span processor's max_export_batch_size, the Collector's send_batch_max_size).",
+            media=media,
+            status=413,
+        )
     result = spans_ingest(key=key, request=export)
     response = ExportTraceServiceResponse()
     if result.rejected_spans:

@@ -167,6 +167,27 @@ def test_a_body_over_the_limit_is_a_413(export, settings):
     assert export(request).status_code == 413
 
 
+def test_more_spans_than_the_cap_is_a_413_naming_it_and_stores_nothing(export, settings, gpt_price):
+    settings.OTLP_MAX_SPANS = 4
+    request = export_request(*[span(chat(**{"gen_ai.response.id": f"c{i}"})) for i in range(5)])
+
+    response = export(request)
+
+    assert response.status_code == 413
+    status = Status()
+    status.ParseFromString(response.content)
+    assert status.message.startswith("5 spans in one request; at most 4 (OTLP_MAX_SPANS).")
+    assert not UsageEvent.objects.exists()
+
+
+def test_as_many_spans_as_the_cap_are_taken(export, settings, gpt_price):
+    settings.OTLP_MAX_SPANS = 5
+    request = export_request(*[span(chat(**{"gen_ai.response.id": f"c{i}"})) for i in range(5)])
+
+    assert export(request).status_code == 200
+    assert UsageEvent.objects.count() == 5
+
+
 def test_a_gzip_body_over_the_limit_once_decompressed_is_a_413(api_key, settings):
     settings.INGEST_MAX_BODY_BYTES = 1000
     body = gzip.compress(b"\x00" * 5000)
