@@ -8,11 +8,12 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 
+from apps.closing.changes import rule_history_rewrite
 from apps.pricing.admin_columns import money_column
 from apps.usage.selectors import open_from
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
-from .services import SPLIT_FIELDS, rule_changed, rule_history_rewrite, rule_keep_closed_months
+from .services import SPLIT_FIELDS, rule_changed, rule_keep_closed_months
 
 
 class RuleTargetFormSet(BaseInlineFormSet):

@@ -14,8 +14,7 @@ from apps.pricing.fields import from_nanos, to_nanos
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_lock, day_rebuild
 from apps.usage.models import DirtyMark
-from apps.usage.selectors import closed_months, month_is_closed, open_from
-from apps.usage.services import months_reopen
+from apps.usage.selectors import month_is_closed, open_from
 
 from .models import AllocationResult, RuleTarget, SharedCostRule
 from .splitting import monthly_amount_for_day, split_largest_remainder
@@ -155,20 +154,6 @@ def rule_changed(*, rule: SharedCostRule, today: date) -> None:
     """A saved rule re-allocates the open months after the last closed one (from the rule's start,
     when later); day_allocate leaves closed days alone anyway."""
     days_allocate_on_commit(start=max(filter(None, [rule.effective_from, open_from()])), end=today)
-
-
-def rule_history_rewrite(*, rule: SharedCostRule, today: date, by=None, reason: str = "") -> list[date]:
-    """Reopen the closed months the rule covers (recorded with `by` and `reason`), and re-apply the
-    rule to every day since it took effect. Returns the months reopened."""
-    end = min(rule.effective_until or today, today)
-    reopened = months_reopen(
-        months=[m for m in closed_months() if rule.effective_from.replace(day=1) <= m <= end],
-        by=by,
-        reason=reason,
-        change=f"shared-cost rule {rule}",
-    )
-    days_allocate_on_commit(start=rule.effective_from, end=end)
-    return reopened
 
 
 # The fields that decide how a rule splits (its name and dates do not).

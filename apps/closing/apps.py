@@ -7,6 +7,3 @@ class ClosingConfig(AppConfig):
     name = "apps.closing"
     label = "closing"
     verbose_name = "Month close"
-
-    def ready(self) -> None:
-        from . import receivers  # noqa: F401  (record reopenings)

@@ -1,7 +1,9 @@
-"""Closing months: refresh their days, freeze them, and close the months due by the auto-close setting."""
+"""Closing and reopening months: refresh their days and freeze them, reopen them on record, and
+close the months due by the auto-close setting."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -44,6 +46,29 @@ def month_close(*, month: date, by=None, today: date) -> ClosedMonth:
     MonthReopening.objects.filter(month=month, reclosed_at__isnull=True).update(
         billed_after=totals.billed, allocated_after=totals.allocated, reclosed_at=closed.closed_at
     )
+    return closed
+
+
+@transaction.atomic
+def months_reopen(*, months: Iterable[date], by, reason: str, change: str) -> list[date]:
+    """Reopen the closed months among `months` so a change can re-derive them, each recorded with
+    who, why, the change and the totals it was frozen at; return those reopened."""
+    closed = sorted(ClosedMonth.objects.filter(month__in=list(months)).values_list("month", flat=True))
+    reopenings = []
+    for month in closed:
+        totals = month_totals(month)  # still frozen
+        reopenings.append(
+            MonthReopening(
+                month=month,
+                reopened_by=by,
+                reason=reason[:300],
+                change=change[:300],
+                billed_before=totals.billed,
+                allocated_before=totals.allocated,
+            )
+        )
+    MonthReopening.objects.bulk_create(reopenings)
+    ClosedMonth.objects.filter(month__in=closed).delete()
     return closed
 
 

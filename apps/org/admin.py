@@ -1,6 +1,9 @@
-"""Admin for the registry."""
+"""Admin for the registry: saving or deleting a team, product, environment or tag alias
+re-attributes the open months' events (apps.closing.changes.registry_change)."""
 
 from django.contrib import admin
+
+from apps.closing.changes import registry_change
 
 from .models import CustomerAccount, Environment, Product, TagAlias, TagPolicy, Team, TeamMembership
 
@@ -16,8 +19,24 @@ class ProductInline(admin.TabularInline):
     extra = 0
 
 
+class RegistryAdmin(admin.ModelAdmin):
+    """A registry row's save or delete (inlines included) changes how sent tags resolve."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        registry_change(reason=f"{self.model._meta.verbose_name} {form.instance} saved by {request.user}")
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        registry_change(reason=f"{self.model._meta.verbose_name} {obj} deleted by {request.user}")
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        registry_change(reason=f"{self.model._meta.verbose_name_plural} deleted by {request.user}")
+
+
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(RegistryAdmin):
     list_display = ("slug", "name", "business_unit", "is_shared")
     list_filter = ("is_shared", "business_unit")
     search_fields = ("slug", "name")
@@ -26,7 +45,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(RegistryAdmin):
     list_display = ("slug", "name", "team")
     list_filter = ("team",)
     search_fields = ("slug", "name")
@@ -34,7 +53,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(RegistryAdmin):
     list_display = ("slug", "name", "is_production")
 
 
@@ -53,7 +72,7 @@ class TeamMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(TagAlias)
-class TagAliasAdmin(admin.ModelAdmin):
+class TagAliasAdmin(RegistryAdmin):
     list_display = ("dimension", "alias", "target")
     list_filter = ("dimension",)
     search_fields = ("alias", "target")

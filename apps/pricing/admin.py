@@ -1,8 +1,11 @@
-"""Admin for prices, model aliases and negotiated discounts."""
+"""Admin for prices, model aliases and negotiated discounts: each save or delete re-prices history
+through apps.closing.changes (open months, and closed ones when the editor ticks the rewrite)."""
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+
+from apps.closing.changes import alias_change, price_change
 
 from .admin_columns import money_column
 from .models import ModelAlias, ModelPrice, NegotiatedDiscount
@@ -50,7 +53,7 @@ class ModelPriceForm(RewriteClosedMonthsForm):
 
 
 class RewriteClosedMonthsAdmin(admin.ModelAdmin):
-    """Hands the rewrite request to the re-rating receiver (apps.usage.receivers) on the instance."""
+    """Saves and deletes re-price history through `history_change` (the subclass's service)."""
 
     form = RewriteClosedMonthsForm
 
@@ -59,17 +62,42 @@ class RewriteClosedMonthsAdmin(admin.ModelAdmin):
             return super().get_fieldsets(request, obj)
         return [*self.fieldsets, ("Closed months", {"fields": _REWRITE_FIELDS})]
 
+    def history_change(self, obj, *, form=None, deleted: bool = False, **options) -> None:
+        raise NotImplementedError
+
     def save_model(self, request, obj, form, change):
-        if form.cleaned_data.get("rewrite_closed_months"):
-            obj._rewrite_closed_months = {"by": request.user, "reason": form.cleaned_data["rewrite_reason"].strip()}
         super().save_model(request, obj, form, change)
+        self.history_change(
+            obj,
+            form=form,
+            rewrite_closed_months=form.cleaned_data.get("rewrite_closed_months", False),
+            by=request.user,
+            reason=form.cleaned_data.get("rewrite_reason", ""),
+        )
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self.history_change(obj, deleted=True, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        deleted = list(queryset)
+        super().delete_queryset(request, queryset)
+        for obj in deleted:
+            self.history_change(obj, deleted=True, by=request.user)
+
+
+class PriceChangeAdmin(RewriteClosedMonthsAdmin):
+    def history_change(self, obj, *, form=None, deleted: bool = False, **options) -> None:
+        # An edit that moves the start later still re-prices from where it used to start.
+        previous = form.initial.get("effective_from") if form is not None else None
+        price_change(price=obj, previous_start=previous, deleted=deleted, **options)
 
 
 _REWRITE_FIELDS = ("rewrite_closed_months", "rewrite_reason")
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(RewriteClosedMonthsAdmin):
+class ModelPriceAdmin(PriceChangeAdmin):
     form = ModelPriceForm
     list_display = (
         "provider",
@@ -119,11 +147,15 @@ class ModelPriceAdmin(RewriteClosedMonthsAdmin):
 @admin.register(ModelAlias)
 class ModelAliasAdmin(RewriteClosedMonthsAdmin):
     list_display = ("provider", "alias", "match", "model")
+
+    def history_change(self, obj, *, form=None, deleted: bool = False, **options) -> None:
+        alias_change(alias=obj, deleted=deleted, **options)
+
     list_filter = ("provider", "match")
     search_fields = ("alias", "model")
 
 
 @admin.register(NegotiatedDiscount)
-class NegotiatedDiscountAdmin(RewriteClosedMonthsAdmin):
+class NegotiatedDiscountAdmin(PriceChangeAdmin):
     list_display = ("provider", "model", "percent_off", "effective_from", "effective_until", "note")
     list_filter = ("provider",)

@@ -8,4 +8,4 @@ class UsageConfig(AppConfig):
     label = "usage"
 
     def ready(self) -> None:
-        from . import keys, receivers  # noqa: F401  (connect snapshot invalidation and re-derivation)
+        from . import keys  # noqa: F401  (connect snapshot invalidation)

@@ -219,7 +219,7 @@ class ClosedMonth(models.Model):
     """A month whose figures are frozen: its events are not re-rated or re-attributed, its days are
     not rebuilt or re-allocated, and its late events are booked in the first open month.
 
-    A row exists while the month is closed; reopening deletes it (apps.usage.services.months_reopen).
+    A row exists while the month is closed; reopening deletes it (apps.closing.services.months_reopen).
     """
 
     month = models.DateField(unique=True, help_text="The month's first day.")

@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from apps.closing.models import CloseSettings, MonthReopening
+from apps.closing.services import months_reopen
 from apps.usage.models import ClosedMonth
-from apps.usage.services import months_reopen
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.closing.models import CloseSettings, MonthReopening
-from apps.closing.services import months_auto_close
+from apps.closing.services import months_auto_close, months_reopen
 from apps.closing.tasks import close_due_months
 from apps.usage.models import ClosedMonth
-from apps.usage.services import months_reopen
 
 pytestmark = pytest.mark.django_db
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import TestCase
 from django.utils import timezone
 
+from apps.closing.changes import alias_change, price_change
 from apps.closing.models import MonthReopening
 from apps.closing.services import month_close
 from apps.pricing.models import ModelAlias
-from apps.usage.models import ClosedMonth
+from apps.usage.models import ClosedMonth, RerateRun
 from tests.factories import ModelAliasFactory, NegotiatedDiscountFactory
 from tests.rollups.events import event, ingest, refresh_dirty_days
 
@@ -27,10 +29,14 @@ def _committed(edit):
     return result
 
 
-def test_a_price_edit_re_rates_open_months_and_leaves_the_closed_one(closed_ledger, price):
+def _price_edit(price, **options):
     price.input_per_mtok = Decimal("6")
+    price.save()
+    return price_change(price=price, **options)
 
-    _committed(price.save)
+
+def test_a_price_edit_re_rates_open_months_and_leaves_the_closed_one(closed_ledger, price):
+    _committed(lambda: _price_edit(price))
 
     assert event_costs(closed_ledger.closed_day) == [Decimal("0.004500000")]
     assert billed(closed_ledger.closed) == Decimal("0.004500000")
@@ -39,10 +45,7 @@ def test_a_price_edit_re_rates_open_months_and_leaves_the_closed_one(closed_ledg
 
 
 def test_a_price_edit_that_rewrites_closed_months_reopens_them_on_record(closed_ledger, price, admin_user):
-    price.input_per_mtok = Decimal("6")
-    price._rewrite_closed_months = {"by": admin_user, "reason": "List price was wrong"}
-
-    _committed(price.save)
+    _committed(lambda: _price_edit(price, rewrite_closed_months=True, by=admin_user, reason="List price was wrong"))
 
     assert billed(closed_ledger.closed) == Decimal("0.007500000")
     assert not ClosedMonth.objects.exists()
@@ -61,8 +64,24 @@ def test_a_price_edit_that_rewrites_closed_months_reopens_them_on_record(closed_
     assert reopening.billed_after == Decimal("0.007500000")
 
 
+def test_a_price_edit_that_rewrites_closed_months_without_a_reason_is_refused(closed_ledger, price):
+    with pytest.raises(ValidationError, match=r"Give the reason closed months are rewritten\."):
+        _price_edit(price, rewrite_closed_months=True, reason=" ")
+
+    assert ClosedMonth.objects.exists()
+
+
+def test_a_plain_save_changes_the_row_only(closed_ledger, price):
+    price.input_per_mtok = Decimal("6")
+
+    _committed(price.save)
+
+    assert not RerateRun.objects.exists()
+    assert event_costs(closed_ledger.open_day) == [Decimal("0.004500000")]
+
+
 def test_a_discount_re_rates_open_months_only(closed_ledger):
-    _committed(lambda: NegotiatedDiscountFactory(percent_off=Decimal("10")))
+    _committed(lambda: price_change(price=NegotiatedDiscountFactory(percent_off=Decimal("10"))))
 
     assert billed(closed_ledger.closed) == Decimal("0.004500000")
     assert billed(closed_ledger.open) == Decimal("0.004050000")
@@ -128,7 +147,7 @@ def house_ledger(api_key, price, team, months):
 
 
 def test_an_alias_prices_the_open_months_events_only(house_ledger):
-    _committed(lambda: ModelAliasFactory(alias="house-model"))
+    _committed(lambda: alias_change(alias=ModelAliasFactory(alias="house-model")))
 
     assert billed(house_ledger.closed) == Decimal("0E-9")
     assert billed(house_ledger.open) == Decimal("0.004500000")

@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
+from apps.closing.changes import registry_change
 from apps.closing.services import month_close
 from apps.rollups.models import DailyBreakdown, DailyRollup
 from apps.rollups.services import dirty_days
@@ -33,6 +34,7 @@ def test_registering_a_team_re_attributes_its_open_months_only(api_key, price, t
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         ads = TeamFactory(slug="ads", name="Ads")
+        registry_change(reason="team ads registered")
     refresh_dirty_days()
 
     assert _team_spend(months.closed_day) == {(None, "ads"): Decimal("0.004500000")}

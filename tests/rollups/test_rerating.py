@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.closing.changes import price_change
 from apps.rollups.services import dirty_days
 from apps.usage.models import DirtyMark, RerateRun, UsageEvent
 from apps.usage.services import events_rerate
@@ -45,9 +46,11 @@ def history(api_key, price, cheap_price):
 @pytest.fixture
 def new_price(history):
     """test-model at double the price ($6 in, $30 out) from 3 days ago: $0.009 per event."""
-    return ModelPriceFactory(
+    price = ModelPriceFactory(
         effective_from=_midnight(days_ago(3)), input_per_mtok=Decimal("6"), output_per_mtok=Decimal("30")
     )
+    price_change(price=price)
+    return price
 
 
 def test_a_new_price_row_records_a_pending_run_for_its_model_and_start(new_price):
@@ -107,6 +110,7 @@ def test_running_it_again_changes_nothing(new_price):
 def test_an_edited_price_reprices_every_event_it_priced(history, price):
     price.input_per_mtok = Decimal("6")
     price.save()
+    price_change(price=price)
 
     events_rerate(run=_latest_run())
 
@@ -116,7 +120,7 @@ def test_an_edited_price_reprices_every_event_it_priced(history, price):
 
 def test_a_first_price_for_a_model_prices_its_unpriced_events(api_key, history):
     ingest(api_key, event(model="new-model"))
-    ModelPriceFactory(model="new-model", effective_from=_midnight(days_ago(30)))
+    price_change(price=ModelPriceFactory(model="new-model", effective_from=_midnight(days_ago(30))))
 
     events_rerate(run=_latest_run())
 
@@ -125,7 +129,7 @@ def test_a_first_price_for_a_model_prices_its_unpriced_events(api_key, history):
 
 
 def test_a_later_discount_changes_billed_cost_but_not_list_cost(history):
-    NegotiatedDiscountFactory(percent_off=Decimal("20"), effective_from=_midnight(days_ago(3)))
+    price_change(price=NegotiatedDiscountFactory(percent_off=Decimal("20"), effective_from=_midnight(days_ago(3))))
 
     events_rerate(run=_latest_run())
 
@@ -134,7 +138,7 @@ def test_a_later_discount_changes_billed_cost_but_not_list_cost(history):
 
 
 def test_a_later_discount_leaves_events_before_it_alone(history):
-    NegotiatedDiscountFactory(percent_off=Decimal("20"), effective_from=_midnight(days_ago(3)))
+    price_change(price=NegotiatedDiscountFactory(percent_off=Decimal("20"), effective_from=_midnight(days_ago(3))))
 
     run = events_rerate(run=_latest_run())
 
@@ -143,11 +147,13 @@ def test_a_later_discount_leaves_events_before_it_alone(history):
     assert run.events_changed == 2
 
 
-def test_saving_a_price_runs_the_rerate_task_after_commit(history, django_capture_on_commit_callbacks):
+def test_a_price_change_runs_the_rerate_task_after_commit(history, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        ModelPriceFactory(
+        price = ModelPriceFactory(
             effective_from=_midnight(days_ago(3)), input_per_mtok=Decimal("6"), output_per_mtok=Decimal("30")
         )
+        price_change(price=price)
+        assert _latest_run().status == RerateRun.Status.PENDING  # not before the commit
 
     assert _latest_run().status == RerateRun.Status.DONE
     assert _billed(days_ago(1)) == [Decimal("0.009000000")]

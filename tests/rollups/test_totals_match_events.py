@@ -7,8 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from apps.closing.changes import price_change
 from apps.rollups.models import DailyRollup
-from apps.usage.models import RerateRun, UsageEvent
+from apps.usage.models import UsageEvent
 from apps.usage.services import events_reattribute, events_rerate
 from tests.factories import ModelPriceFactory, NegotiatedDiscountFactory, TagAliasFactory, TeamFactory
 
@@ -104,12 +105,12 @@ def test_they_match_after_re_rating(api_key, team, other_team, prices):
     ingest(api_key, *_mixed_batch(DAYS[0]), *_mixed_batch(DAYS[1]))
     refresh_dirty_days()
     before = rollup_totals(DAYS[0])["list_cost"]
-    ModelPriceFactory(
+    price = ModelPriceFactory(
         effective_from=datetime.combine(DAYS[1], time(0), tzinfo=UTC),
         input_per_mtok=Decimal("4"),
         output_per_mtok=Decimal("20"),
     )
-    events_rerate(run=RerateRun.objects.latest("id"))
+    events_rerate(run=price_change(price=price))
 
     assert refresh_dirty_days() == [DAYS[1], DAYS[0]]
     # test-model's uncached input (1,000 + 100 + 1,000 tokens) costs $1/M more and its output

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.closing.changes import alias_change
 from apps.pricing.models import ModelAlias
 from apps.usage.models import RerateRun, UsageEvent
 from tests.factories import EventPayloadFactory
@@ -18,7 +19,9 @@ def test_an_alias_prices_events_that_were_unpriced(price, send, django_capture_o
     assert UsageEvent.objects.get().unpriced
 
     with django_capture_on_commit_callbacks(execute=True):
-        ModelAlias.objects.create(provider="anthropic", alias="house-name-for-test-model", model="test-model")
+        alias_change(
+            alias=ModelAlias.objects.create(provider="anthropic", alias="house-name-for-test-model", model="test-model")
+        )
 
     event = UsageEvent.objects.get()
     assert (event.unpriced, event.billed_cost) == (False, Decimal("3.000000000"))

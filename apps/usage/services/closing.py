@@ -1,8 +1,10 @@
-"""Closed months at the event level: booking late events in the first open month, closing and reopening."""
+"""Closed months at the event level: booking late events in the first open month, and the mark of a close.
+
+Closing and reopening themselves (refreshing the days, recording who and why) are apps.closing's."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 
 from django.db import connection, transaction
@@ -10,7 +12,6 @@ from django.utils import timezone
 
 from apps.usage.models import ClosedMonth
 from apps.usage.selectors import closed_months, first_open_month
-from apps.usage.signals import months_reopened
 
 from .storage import COLUMNS
 
@@ -66,16 +67,4 @@ def month_close_record(*, month: date, by=None) -> ClosedMonth:
     closed, _ = ClosedMonth.objects.update_or_create(
         month=month, defaults={"closed_at": timezone.now(), "closed_by": by}
     )
-    return closed
-
-
-@transaction.atomic
-def months_reopen(*, months: Iterable[date], by, reason: str, change: str) -> list[date]:
-    """Reopen the closed months among `months` so a change can re-derive them; return those reopened.
-
-    Receivers of `months_reopened` see the months still closed, with their frozen figures."""
-    closed = sorted(ClosedMonth.objects.filter(month__in=list(months)).values_list("month", flat=True))
-    if closed:
-        months_reopened.send(sender=ClosedMonth, months=closed, by=by, reason=reason, change=change)
-        ClosedMonth.objects.filter(month__in=closed).delete()
     return closed
