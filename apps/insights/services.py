@@ -47,9 +47,9 @@ def opportunities_refresh(*, today: date | None = None) -> list[Opportunity]:
         row = existing.get(f.fingerprint) or Opportunity(fingerprint=f.fingerprint, first_found=today)
         if row.status == Opportunity.Status.DONE:
             continue  # its estimate stays the one the fix was made on, beside the realised saving
-        for name in ("lever", "team_id", "product_id", "feature", "agent", "api_key_id", "provider", "model"):
-            setattr(row, name, getattr(f, name))
-        row.monthly_saving, row.sentence, row.evidence, row.last_found = f.monthly_saving, f.sentence, f.evidence, today
+        for name, value in f.opportunity_fields().items():
+            setattr(row, name, value)
+        row.last_found = today
         if row.status == Opportunity.Status.DISMISSED and _cents(f.monthly_saving) >= _cents(2 * row.dismissed_saving):
             row.status = Opportunity.Status.OPEN
         row.save()

@@ -57,7 +57,7 @@ def test_outside_working_hours_is_read_on_the_owning_teams_calendar(usage, team,
 
     [finding] = batch_detect(TODAY, config)
 
-    assert (finding.team_id, finding.evidence["off_hours_calls"]) == (team.pk, 100)
+    assert (finding.scope.team_id, finding.evidence["off_hours_calls"]) == (team.pk, 100)
 
 
 def test_a_team_calendar_must_end_after_it_starts(team):

@@ -19,7 +19,7 @@ def test_uncached_large_inputs_are_priced_as_half_cache_reads_plus_the_writes(us
     assert finding.evidence["cost"] == "15.000000000"
     assert finding.evidence["cost_cached"] == "8.437500000"
     assert finding.monthly_saving == Decimal("7.031250000")
-    assert (finding.lever, finding.feature) == ("caching", "rag")
+    assert (finding.lever, finding.scope.feature) == ("caching", "rag")
 
 
 def test_inputs_already_read_from_cache_are_left_alone(usage, team, config):

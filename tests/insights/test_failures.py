@@ -16,7 +16,7 @@ def test_paid_failed_calls_are_found_by_feature_and_key(usage, team, config):
 
     # 50 failed calls at $0.0225: $1.125 in 28 days, × 30/28.
     assert finding.monthly_saving == Decimal("1.205357143")
-    assert (finding.feature, finding.api_key_id) == ("extract", usage.key(team).pk)
+    assert (finding.scope.feature, finding.scope.api_key_id) == ("extract", usage.key(team).pk)
     assert finding.evidence["failed_calls"] == 50
 
 

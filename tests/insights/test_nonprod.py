@@ -16,7 +16,7 @@ def test_staging_spend_above_its_share_of_production_is_the_excess(usage, team, 
 
     # $2.25 staging against $2.25 production; 25% ($0.5625) is allowed, $1.6875 × 30/28 is not.
     assert finding.monthly_saving == Decimal("1.808035714")
-    assert finding.api_key_id is None
+    assert finding.scope.api_key_id is None
     assert finding.evidence["non_production_cost"] == "2.250000000"
 
 
@@ -28,7 +28,7 @@ def test_a_key_with_traffic_and_no_production_use_is_found(usage, team, config):
     [finding] = nonprod_detect(TODAY, config)
 
     # The harness key's $1.125 in 28 days, × 30/28; the team's staging share (12.5%) is allowed.
-    assert finding.api_key_id == usage.key(team, "harness").pk
+    assert finding.scope.api_key_id == usage.key(team, "harness").pk
     assert finding.monthly_saving == Decimal("1.205357143")
 
 

@@ -20,7 +20,7 @@ def test_routine_opus_calls_are_priced_on_sonnet_exactly(usage, team, config):
     sonnet = event_rate(provider="anthropic", model="claude-sonnet-4-5", timestamp=at(3), tokens=tokens)
     assert (opus.billed_cost, sonnet.billed_cost) == (Decimal("2.250000000"), Decimal("0.450000000"))
     assert finding.monthly_saving == Decimal("1.928571429")
-    assert (finding.lever, finding.team_id, finding.feature, finding.model) == (
+    assert (finding.lever, finding.scope.team_id, finding.scope.feature, finding.scope.model) == (
         "routing",
         team.pk,
         "classify",

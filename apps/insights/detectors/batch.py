@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.db.models.functions import ExtractHour
 
-from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
 from ..models import AsyncScope, SavingsSettings, TeamCalendar
-from ..repricing import monthly, tokens_cost
-from ..selectors import SCOPE, WINDOW_DAYS, event_token_groups, window
-from . import Finding, money_text, scope_words
+from ..repricing import tokens_cost
+from ..selectors import SCOPE, event_token_groups, window
+from . import SAVING, Finding, Scope, finding, money_text
 
 
 def _marked_async(team_id: int, feature: str, agent: str, marks: list[AsyncScope]) -> bool:
@@ -62,26 +61,19 @@ def batch_detect(today: date, config: SavingsSettings) -> list[Finding]:
         share = Decimal(s["off"]) / s["calls"]
         if s["calls"] < config.min_calls or not (marked or share >= config.batch_off_hours_share):
             continue
-        saving = monthly(s["now"] - s["then"], days=WINDOW_DAYS)
-        if saving < config.min_monthly_saving:
-            continue
+        scope = Scope(team_id, product_id, feature, agent, provider=provider, model=model)
         why = "is marked asynchronous" if marked else f"makes {share * 100:.0f}% of its calls outside working hours"
         findings.append(
-            Finding(
+            finding(
                 lever="batch",
-                team_id=team_id,
-                product_id=product_id,
-                feature=feature,
-                agent=agent,
-                provider=provider,
-                model=model,
-                monthly_saving=saving,
+                scope=scope,
+                saving=s["now"] - s["then"],
+                config=config,
                 sentence=(
-                    f"{scope_words({'feature': feature, 'agent': agent}).capitalize()} {why}; sent through the "
-                    f"batch API its {s['calls']} calls to {model} would cost {usd(saving)} a month less."
+                    f"{scope.subject} {why}; sent through the batch API its {s['calls']} calls to {model} would "
+                    f"cost {SAVING} a month less."
                 ),
                 evidence={
-                    "days": WINDOW_DAYS,
                     "calls": s["calls"],
                     "off_hours_calls": s["off"],
                     "marked_asynchronous": marked,
@@ -90,4 +82,4 @@ def batch_detect(today: date, config: SavingsSettings) -> list[Finding]:
                 },
             )
         )
-    return findings
+    return [f for f in findings if f]

@@ -6,13 +6,12 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
 from ..models import SavingsSettings
-from ..repricing import Tokens, monthly, tokens_cost
-from ..selectors import SCOPE, WINDOW_DAYS, TokenGroup, event_token_groups, window
-from . import Finding, money_text, scope_words
+from ..repricing import Tokens, tokens_cost
+from ..selectors import SCOPE, TokenGroup, event_token_groups, window
+from . import SAVING, Finding, Scope, finding, money_text
 
 
 def cached_tokens(tokens: Tokens, *, share: Decimal, reads_per_write: int) -> Tokens:
@@ -57,28 +56,20 @@ def caching_detect(today: date, config: SavingsSettings) -> list[Finding]:
                 break
             now, then = now + before, then + after
         else:
-            saving = monthly(now - then, days=WINDOW_DAYS)
-            if saving < config.min_monthly_saving:
-                continue
-            key = {"feature": feature, "agent": agent}
+            scope = Scope(team_id, product_id, feature, agent, provider=provider, model=model)
             findings.append(
-                Finding(
+                finding(
                     lever="caching",
-                    team_id=team_id,
-                    product_id=product_id,
-                    feature=feature,
-                    agent=agent,
-                    provider=provider,
-                    model=model,
-                    monthly_saving=saving,
+                    scope=scope,
+                    saving=now - then,
+                    config=config,
                     sentence=(
-                        f"{scope_words(key).capitalize()} sends {input_tokens // calls} input tokens a call to {model} "
-                        f"over {calls} calls, {Decimal(reads * 100 / input_tokens).quantize(Decimal('0.1'))}% read "
-                        f"from cache; with {config.caching_target_read_share * 100:.0f}% cached it would cost "
-                        f"{usd(saving)} a month less."
+                        f"{scope.subject} sends {input_tokens // calls} input tokens a call to {model} over {calls} "
+                        f"calls, {Decimal(reads * 100 / input_tokens).quantize(Decimal('0.1'))}% read from cache; "
+                        f"with {config.caching_target_read_share * 100:.0f}% cached it would cost {SAVING} a month "
+                        "less."
                     ),
                     evidence={
-                        "days": WINDOW_DAYS,
                         "calls": calls,
                         "input_tokens": input_tokens,
                         "cache_read_tokens": reads,
@@ -89,4 +80,4 @@ def caching_detect(today: date, config: SavingsSettings) -> list[Finding]:
                     },
                 )
             )
-    return findings
+    return [f for f in findings if f]

@@ -12,9 +12,8 @@ from apps.pricing.money import usd
 from apps.rollups.models import DailyRollup
 
 from ..models import SavingsSettings
-from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, rollup_spend, window
-from . import Finding, money_text
+from . import SAVING, Finding, Scope, finding, money_text
 
 BY = ["team_id", "product_id", "feature"]
 MIN_CUSTOMERS = 5  # fewer and one customer's month moves the average on its own
@@ -35,25 +34,20 @@ def drift_detect(today: date, config: SavingsSettings) -> list[Finding]:
         unit_now = r["cost"] / r["requests"]
         if unit_then <= 0 or unit_now <= unit_then * (1 + config.drift_percent / 100):
             continue
-        saving = monthly((unit_now - unit_then) * r["requests"], days=WINDOW_DAYS)
-        if saving < config.min_monthly_saving:
-            continue
         rise = ((unit_now / unit_then - 1) * 100).quantize(Decimal("1"))
-        where = f"Feature '{r['feature']}'" if r["feature"] else "Untagged calls"
+        scope = Scope(r["team_id"], r["product_id"], r["feature"])
         findings.append(
-            Finding(
+            finding(
                 lever="unit_cost_drift",
-                team_id=r["team_id"],
-                product_id=r["product_id"],
-                feature=r["feature"],
-                monthly_saving=saving,
+                scope=scope,
+                saving=(unit_now - unit_then) * r["requests"],
+                config=config,
                 sentence=(
-                    f"{where} now costs {usd(unit_now, places=4)} a request against {usd(unit_then, places=4)} "
-                    f"the {WINDOW_DAYS} days before (+{rise}%); back at the old unit cost it would spend "
-                    f"{usd(saving)} a month less."
+                    f"{scope.subject} now costs {usd(unit_now, places=4)} a request against "
+                    f"{usd(unit_then, places=4)} the {WINDOW_DAYS} days before (+{rise}%); back at the old unit cost "
+                    f"it would spend {SAVING} a month less."
                 ),
                 evidence={
-                    "days": WINDOW_DAYS,
                     "cost": money_text(r["cost"]),
                     "requests": r["requests"],
                     "cost_before": money_text(was["cost"]),
@@ -61,7 +55,7 @@ def drift_detect(today: date, config: SavingsSettings) -> list[Finding]:
                 },
             )
         )
-    return findings
+    return [f for f in findings if f]
 
 
 def _customer_spend(start: date, end: date) -> dict[int, tuple[Decimal, int]]:
@@ -87,23 +81,19 @@ def customer_drift_detect(today: date, config: SavingsSettings) -> list[Finding]
         unit_then, unit_now = before[team_id][0] / before[team_id][1], cost / customers
         if unit_then <= 0 or unit_now <= unit_then * (1 + config.drift_percent / 100):
             continue
-        saving = monthly((unit_now - unit_then) * customers, days=WINDOW_DAYS)
-        if saving < config.min_monthly_saving:
-            continue
         rise = ((unit_now / unit_then - 1) * 100).quantize(Decimal("1"))
         findings.append(
-            Finding(
+            finding(
                 lever="unit_cost_drift",
-                team_id=team_id,
-                extra_key="customer",
-                monthly_saving=saving,
+                scope=Scope(team_id, extra_key="customer"),
+                saving=(unit_now - unit_then) * customers,
+                config=config,
                 sentence=(
                     f"Each customer now costs {usd(unit_now, places=4)} against {usd(unit_then, places=4)} the "
                     f"{WINDOW_DAYS} days before (+{rise}%); back at the old cost per customer the {customers} "
-                    f"customers would cost {usd(saving)} a month less."
+                    f"customers would cost {SAVING} a month less."
                 ),
                 evidence={
-                    "days": WINDOW_DAYS,
                     "cost": money_text(cost),
                     "customers": customers,
                     "cost_before": money_text(before[team_id][0]),
@@ -111,4 +101,4 @@ def customer_drift_detect(today: date, config: SavingsSettings) -> list[Finding]
                 },
             )
         )
-    return findings
+    return [f for f in findings if f]

@@ -10,9 +10,8 @@ from apps.pricing.money import usd
 from apps.usage.models import UsageEvent
 
 from ..models import SavingsSettings
-from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, window
-from . import Finding, money_text
+from . import SAVING, Finding, Scope, finding, money_text
 
 
 def failures_detect(today: date, config: SavingsSettings) -> list[Finding]:
@@ -26,23 +25,18 @@ def failures_detect(today: date, config: SavingsSettings) -> list[Finding]:
     )
     findings = []
     for r in rows:
-        saving = monthly(r["cost"], days=WINDOW_DAYS)
-        if saving < config.min_monthly_saving:
-            continue
-        where = f"feature '{r['feature']}'" if r["feature"] else "untagged calls"
+        scope = Scope(r["team_id"], r["product_id"], r["feature"], api_key_id=r["api_key_id"])
         findings.append(
-            Finding(
+            finding(
                 lever="paid_failures",
-                team_id=r["team_id"],
-                product_id=r["product_id"],
-                feature=r["feature"],
-                api_key_id=r["api_key_id"],
-                monthly_saving=saving,
+                scope=scope,
+                saving=r["cost"],
+                config=config,
                 sentence=(
-                    f"{r['calls']} calls from {where} ended in an error but were paid for: {usd(r['cost'])} in "
-                    f"{WINDOW_DAYS} days, {usd(saving)} a month."
+                    f"{r['calls']} calls from {scope.words} ended in an error but were "
+                    f"paid for: {usd(r['cost'])} in {WINDOW_DAYS} days, {SAVING} a month."
                 ),
-                evidence={"days": WINDOW_DAYS, "failed_calls": r["calls"], "cost": money_text(r["cost"])},
+                evidence={"failed_calls": r["calls"], "cost": money_text(r["cost"])},
             )
         )
-    return findings
+    return [f for f in findings if f]

@@ -12,9 +12,8 @@ from django.db.models import Q
 from apps.pricing.money import usd
 
 from ..models import SavingsSettings
-from ..repricing import monthly
 from ..selectors import WINDOW_DAYS, rollup_spend, window
-from . import Finding, money_text
+from . import SAVING, Finding, Scope, finding, money_text
 
 
 def nonprod_detect(today: date, config: SavingsSettings) -> list[Finding]:
@@ -29,21 +28,20 @@ def nonprod_detect(today: date, config: SavingsSettings) -> list[Finding]:
     findings = []
     for team_id, spend in teams.items():
         allowed = spend[True] * config.nonprod_max_share
-        saving = monthly(spend[False] - allowed, days=WINDOW_DAYS)
-        if spend[False] <= allowed or saving < config.min_monthly_saving:
+        if spend[False] <= allowed:
             continue
         findings.append(
-            Finding(
+            finding(
                 lever="nonprod",
-                team_id=team_id,
-                monthly_saving=saving,
+                scope=Scope(team_id),
+                saving=spend[False] - allowed,
+                config=config,
                 sentence=(
                     f"Development and staging cost {usd(spend[False])} in {WINDOW_DAYS} days against "
                     f"{usd(spend[True])} in production, above the {config.nonprod_max_share * 100:.0f}% allowed; "
-                    f"the excess is {usd(saving)} a month."
+                    f"the excess is {SAVING} a month."
                 ),
                 evidence={
-                    "days": WINDOW_DAYS,
                     "non_production_cost": money_text(spend[False]),
                     "production_cost": money_text(spend[True]),
                     "max_share": str(config.nonprod_max_share),
@@ -51,21 +49,19 @@ def nonprod_detect(today: date, config: SavingsSettings) -> list[Finding]:
             )
         )
     for (team_id, key_id), spend in keys.items():
-        saving = monthly(spend[False], days=WINDOW_DAYS)
-        if spend[True] or saving < config.min_monthly_saving:
+        if spend[True]:
             continue
         findings.append(
-            Finding(
+            finding(
                 lever="nonprod",
-                team_id=team_id,
-                api_key_id=key_id,
-                monthly_saving=saving,
-                extra_key="key",
+                scope=Scope(team_id, api_key_id=key_id, extra_key="key"),
+                saving=spend[False],
+                config=config,
                 sentence=(
                     f"An API key spent {usd(spend[False])} in {WINDOW_DAYS} days with no production traffic at "
-                    f"all: a test harness left running? Stopping it saves {usd(saving)} a month."
+                    f"all: a test harness left running? Stopping it saves {SAVING} a month."
                 ),
-                evidence={"days": WINDOW_DAYS, "non_production_cost": money_text(spend[False])},
+                evidence={"non_production_cost": money_text(spend[False])},
             )
         )
-    return findings
+    return [f for f in findings if f]

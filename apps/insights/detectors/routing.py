@@ -8,13 +8,12 @@ from decimal import Decimal
 
 from django.db.models import BooleanField, Case, Q, Value, When
 
-from apps.pricing.money import usd
 from apps.pricing.rating import catalog
 
 from ..models import RoutingCandidate, SavingsSettings
-from ..repricing import monthly, tokens_cost
-from ..selectors import SCOPE, WINDOW_DAYS, event_token_groups, window
-from . import Finding, money_text, scope_words
+from ..repricing import tokens_cost
+from ..selectors import SCOPE, event_token_groups, window
+from . import SAVING, Finding, Scope, finding, money_text
 
 
 def routing_detect(today: date, config: SavingsSettings) -> list[Finding]:
@@ -59,28 +58,21 @@ def routing_detect(today: date, config: SavingsSettings) -> list[Finding]:
     for (team_id, product_id, feature, agent, provider, model, cheaper), s in scopes.items():
         if s.get("unpriced") or s["calls"] < config.min_calls:
             continue
-        share = Decimal(s["routine"]) / s["calls"]
-        saving = monthly(s["now"] - s["then"], days=WINDOW_DAYS)
-        if share < config.routing_min_routine_share or saving < config.min_monthly_saving:
+        if Decimal(s["routine"]) / s["calls"] < config.routing_min_routine_share:
             continue
-        key = {"feature": feature, "agent": agent}
+        scope = Scope(team_id, product_id, feature, agent, provider=provider, model=model)
         findings.append(
-            Finding(
+            finding(
                 lever="routing",
-                team_id=team_id,
-                product_id=product_id,
-                feature=feature,
-                agent=agent,
-                provider=provider,
-                model=model,
-                monthly_saving=saving,
+                scope=scope,
+                saving=s["now"] - s["then"],
+                config=config,
                 sentence=(
-                    f"{scope_words(key).capitalize()} sends {s['routine']} of its {s['calls']} calls to {model} "
+                    f"{scope.subject} sends {s['routine']} of its {s['calls']} calls to {model} "
                     f"with at most {config.routing_max_input_tokens} input and {config.routing_max_output_tokens} "
-                    f"output tokens; on {cheaper} the same tokens would cost {usd(saving)} a month less."
+                    f"output tokens; on {cheaper} the same tokens would cost {SAVING} a month less."
                 ),
                 evidence={
-                    "days": WINDOW_DAYS,
                     "calls": s["calls"],
                     "routine_calls": s["routine"],
                     "cheaper_model": cheaper,
@@ -89,4 +81,4 @@ def routing_detect(today: date, config: SavingsSettings) -> list[Finding]:
                 },
             )
         )
-    return findings
+    return [f for f in findings if f]

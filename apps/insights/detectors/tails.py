@@ -10,14 +10,12 @@ from decimal import Decimal
 
 from django.db.models import Count
 
-from apps.pricing.money import usd
 from apps.pricing.rating import TokenCounts, event_rate
 from apps.usage.models import UsageEvent
 
 from ..models import SavingsSettings
-from ..repricing import monthly
-from ..selectors import WINDOW_DAYS, window
-from . import Finding, money_text
+from ..selectors import window
+from . import SAVING, Finding, Scope, finding, money_text
 
 FIELDS = (
     "provider",
@@ -82,22 +80,20 @@ def tails_detect(today: date, config: SavingsSettings) -> list[Finding]:
             tail = [e for e in sample if e[field] > cap]
             excess = sum((_rate(e) - _rate(e, **_capped(e, field, cap)) for e in tail), Decimal(0))
             excess = excess * scope["calls"] / len(sample)
-            saving = monthly(excess, days=WINDOW_DAYS)
-            if saving < config.min_monthly_saving:
-                continue
             noun = "output" if field == "output_tokens" else "input"
+            subject = Scope(**where)
             findings.append(
-                Finding(
+                finding(
                     lever=lever,
-                    **where,
-                    monthly_saving=saving,
+                    scope=subject,
+                    saving=excess,
+                    config=config,
                     sentence=(
-                        f"Feature '{scope['feature'] or 'untagged'}' has a 95th-percentile {noun} of {high} tokens a "
-                        f"call against a median of {median.normalize():f}; capping the {len(tail)} calls above {cap} "
-                        f"tokens saves {usd(saving)} a month."
+                        f"{subject.subject} has a 95th-percentile {noun} of {high} tokens a call against a median of "
+                        f"{median.normalize():f}; capping the {len(tail)} calls above {cap} tokens saves {SAVING} a "
+                        "month."
                     ),
                     evidence={
-                        "days": WINDOW_DAYS,
                         "calls": scope["calls"],
                         "calls_read": len(sample),
                         "median": str(median),
@@ -108,4 +104,4 @@ def tails_detect(today: date, config: SavingsSettings) -> list[Finding]:
                     },
                 )
             )
-    return findings
+    return [f for f in findings if f]

@@ -133,14 +133,13 @@ def _fixed_saving_plant(*, now: datetime, first_day: date) -> None:
     done_day = now.date() - timedelta(days=company.FIXED_DAYS_AGO)
     if first_day > done_day - timedelta(days=MEASURE_DAYS):
         return  # too little history for a before and an after
-    found = [f for f in routing_detect(done_day, SavingsSettings.current()) if f.feature == company.FIXED_FEATURE]
+    found = [f for f in routing_detect(done_day, SavingsSettings.current()) if f.scope.feature == company.FIXED_FEATURE]
     if not found or Opportunity.objects.filter(fingerprint=found[0].fingerprint).exists():
         return
     finding, done_at = found[0], datetime.combine(done_day, time(9), tzinfo=UTC)
     Opportunity.objects.create(
         fingerprint=finding.fingerprint,
-        **{name: getattr(finding, name) for name in ("lever", "team_id", "product_id", "feature", "agent")},
-        **{name: getattr(finding, name) for name in ("provider", "model", "monthly_saving", "sentence", "evidence")},
+        **finding.opportunity_fields(),
         status=Opportunity.Status.DONE,
         first_found=done_day,
         last_found=done_day,
