@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -50,6 +50,20 @@ class CostRow:
     def total(self) -> Decimal:
         return self.direct_cost + self.allocated_in - self.allocated_out
 
+    def add(self, other: CostRow) -> None:
+        for name in _FIGURES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @classmethod
+    def sum_of(cls, rows: list[CostRow]) -> CostRow:
+        total = cls(key={})
+        for row in rows:
+            total.add(row)
+        return total
+
+
+_FIGURES = tuple(f.name for f in fields(CostRow) if f.name != "key")
+
 
 def cost_row_order(row: CostRow) -> tuple:
     """Largest total first, then by key, so equal totals keep one order and cursor pages
@@ -60,7 +74,24 @@ def cost_row_order(row: CostRow) -> tuple:
 @dataclass
 class CostReport:
     rows: list[CostRow]
-    total: CostRow = field(default_factory=lambda: CostRow(key={}))
+    total: CostRow = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.total = CostRow.sum_of(self.rows)
+
+
+class _Grouped(dict):
+    """Cost rows by their key, made on first use: direct spend and allocations add to the same row."""
+
+    def __init__(self, group_by: list[str]) -> None:
+        super().__init__()
+        self.group_by = group_by
+
+    def row(self, values: dict, mapping: dict[str, str]) -> CostRow:
+        key = tuple(values.get(mapping.get(d, "")) for d in self.group_by)
+        if key not in self:
+            self[key] = CostRow(key=dict(zip(self.group_by, key, strict=True)))
+        return self[key]
 
 
 class CostReportTooLarge(Exception):
@@ -127,63 +158,48 @@ def costs_report(
     are left out when `filters` names a dimension they do not have (e.g. a product). With
     `max_rows`, a report of more rows raises CostReportTooLarge before they reach Python.
     """
-    rows: dict[tuple, CostRow] = {}
+    rows = _Grouped(group_by)
+    _direct_add(rows, start=start, end=end, filters=filters, team_ids=team_ids, max_rows=max_rows)
+    if set(filters) <= {"team"}:
+        _allocations_add(rows, start=start, end=end, team=filters.get("team"), team_ids=team_ids)
+    return CostReport(rows=sorted(rows.values(), key=cost_row_order))
 
-    def row(values: dict, mapping: dict[str, str]) -> CostRow:
-        key = tuple(values.get(mapping.get(d, "")) for d in group_by)
-        if key not in rows:
-            rows[key] = CostRow(key=dict(zip(group_by, key, strict=True)))
-        return rows[key]
 
-    rollups, mapping = _direct_source(start=start, end=end, group_by=group_by, filters=filters)
+def _direct_add(
+    rows: _Grouped, *, start: date, end: date, filters: dict[str, str], team_ids: list[int] | None, max_rows
+) -> None:
+    rollups, mapping = _direct_source(start=start, end=end, group_by=rows.group_by, filters=filters)
     if team_ids is not None:
         rollups = rollups.filter(team_id__in=team_ids)
-    for values in _sums(
-        rollups,
-        group_by,
-        mapping,
-        max_rows,
-        s_requests=Sum("requests"),
-        s_input=Sum("input_tokens"),
-        s_output=Sum("output_tokens"),
-        s_list=Sum("list_cost"),
-        s_billed=Sum("billed_cost"),
-    ):
-        r = row(values, mapping)
+    sums = {
+        "s_requests": Sum("requests"),
+        "s_input": Sum("input_tokens"),
+        "s_output": Sum("output_tokens"),
+        "s_list": Sum("list_cost"),
+        "s_billed": Sum("billed_cost"),
+    }
+    for values in _sums(rollups, rows.group_by, mapping, max_rows, **sums):
+        r = rows.row(values, mapping)
         r.requests, r.input_tokens, r.output_tokens = values["s_requests"], values["s_input"], values["s_output"]
         r.list_cost, r.direct_cost = values["s_list"], values["s_billed"]
 
-    # Allocations carry only team and time: grouped by anything else they show with that key
-    # empty, and a filter on anything else leaves them out.
-    if set(filters) <= {"team"}:
-        results = AllocationResult.objects.filter(day__gte=start, day__lte=end)
-        team_filter = filters.get("team")
-        incoming = results.filter(team__slug=team_filter) if team_filter else results
-        outgoing = results.filter(
-            rule__source__in=[SharedCostRule.Source.SHARED_TEAM, SharedCostRule.Source.UNATTRIBUTED]
-        )
-        outgoing = outgoing.filter(source_team__slug=team_filter) if team_filter else outgoing
-        if team_ids is not None:
-            incoming = incoming.filter(team_id__in=team_ids)
-            outgoing = outgoing.filter(source_team_id__in=team_ids)
-        in_fields = {"team": "team__slug", "day": "day", "month": "month"}
-        out_fields = {"team": "source_team__slug", "day": "day", "month": "month"}
-        for values in _sums(incoming, [d for d in group_by if d in in_fields], in_fields, s=Sum("amount")):
-            row(values, in_fields).allocated_in += values["s"]
-        for values in _sums(outgoing, [d for d in group_by if d in out_fields], out_fields, s=Sum("amount")):
-            row(values, out_fields).allocated_out += values["s"]
 
-    report = CostReport(rows=sorted(rows.values(), key=cost_row_order))
-    for r in report.rows:
-        t = report.total
-        t.requests += r.requests
-        t.input_tokens += r.input_tokens
-        t.output_tokens += r.output_tokens
-        t.list_cost += r.list_cost
-        t.direct_cost += r.direct_cost
-        t.allocated_in += r.allocated_in
-        t.allocated_out += r.allocated_out
-    return report
+def _allocations_add(rows: _Grouped, *, start: date, end: date, team: str | None, team_ids: list[int] | None) -> None:
+    """Allocations carry only team and time: grouped by anything else they show with that key empty
+    (and the caller leaves them out when filtering on anything else)."""
+    results = AllocationResult.objects.filter(day__gte=start, day__lte=end)
+    incoming = results.filter(team__slug=team) if team else results
+    outgoing = results.filter(rule__source__in=[SharedCostRule.Source.SHARED_TEAM, SharedCostRule.Source.UNATTRIBUTED])
+    outgoing = outgoing.filter(source_team__slug=team) if team else outgoing
+    if team_ids is not None:
+        incoming = incoming.filter(team_id__in=team_ids)
+        outgoing = outgoing.filter(source_team_id__in=team_ids)
+    in_fields = {"team": "team__slug", "day": "day", "month": "month"}
+    out_fields = {"team": "source_team__slug", "day": "day", "month": "month"}
+    for values in _sums(incoming, [d for d in rows.group_by if d in in_fields], in_fields, s=Sum("amount")):
+        rows.row(values, in_fields).allocated_in += values["s"]
+    for values in _sums(outgoing, [d for d in rows.group_by if d in out_fields], out_fields, s=Sum("amount")):
+        rows.row(values, out_fields).allocated_out += values["s"]
 
 
 def fixed_costs_due(*, start: date, end: date) -> Decimal:

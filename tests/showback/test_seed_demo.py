@@ -133,9 +133,12 @@ def test_it_sends_no_batch_larger_than_the_api_accepts(db, settings, monkeypatch
     settings.ROLLUP_REFRESH_ON_INGEST = True
     sizes = []
 
-    def recording_ingest(*, key, events):
+    refreshes = set()
+
+    def recording_ingest(*, key, events, refresh_days):
         sizes.append(len(events))
-        return events_ingest(key=key, events=events)
+        refreshes.add(refresh_days)
+        return events_ingest(key=key, events=events, refresh_days=refresh_days)
 
     monkeypatch.setattr(demo_services, "BATCH_SIZE", 40)
     monkeypatch.setattr(demo_services, "events_ingest", recording_ingest)
@@ -144,6 +147,7 @@ def test_it_sends_no_batch_larger_than_the_api_accepts(db, settings, monkeypatch
 
     assert max(sizes) == 40
     assert sum(sizes) == summary.events_accepted == UsageEvent.objects.count()
+    assert refreshes == {False}  # each day is refreshed once at the end, not after every batch
 
 
 def test_the_logins_have_their_roles(demo):

@@ -17,7 +17,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Sum
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from apps.allocation.models import RuleTarget, SharedCostRule
@@ -91,7 +90,7 @@ def demo_company_build(
         events = pending[key_name]
         while events and (len(events) >= BATCH_SIZE or not whole_batches_only):
             batch, events = events[:BATCH_SIZE], events[BATCH_SIZE:]
-            result = events_ingest(key=keys[key_name], events=batch)
+            result = events_ingest(key=keys[key_name], events=batch, refresh_days=False)
             if result.rejected:
                 raise DemoDataError(f"Ingestion refused demo events: {result.rejected[:3]}")
             accepted += result.accepted
@@ -100,15 +99,14 @@ def demo_company_build(
 
     # Each batch commits on its own; refreshing the day after every batch would rebuild each day
     # dozens of times, so the days are refreshed once each at the end instead.
-    with override_settings(ROLLUP_REFRESH_ON_INGEST=False):
-        for day in days_in_range(first_day, now.date()):
-            for workload in company.WORKLOADS:
-                pending[workload.key] += day_events(
-                    workload, day=day, first_day=first_day, now=now, seed=seed, scale=scale, customers=picker
-                )
-                send(workload.key, whole_batches_only=True)
-        for key_name in pending:
-            send(key_name, whole_batches_only=False)
+    for day in days_in_range(first_day, now.date()):
+        for workload in company.WORKLOADS:
+            pending[workload.key] += day_events(
+                workload, day=day, first_day=first_day, now=now, seed=seed, scale=scale, customers=picker
+            )
+            send(workload.key, whole_batches_only=True)
+    for key_name in pending:
+        send(key_name, whole_batches_only=False)
     for day in days_in_range(first_day, now.date()):
         day_refresh(day=day)
     _budgets_ensure(today=now.date())

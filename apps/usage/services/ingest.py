@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -142,11 +143,14 @@ def _event_row(
     return tuple(row[column] for column in COLUMNS), _payload(event, provider)
 
 
-def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API) -> IngestResult:
+def events_ingest(
+    *, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API, refresh_days: bool = True
+) -> IngestResult:
     """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
     and an event_id the key already sent is counted as a duplicate instead of stored twice, or as
     a conflict when its payload differs from the stored one (which stays).
-    `source` names the door (events API, gateway, OpenTelemetry) the batch came in by."""
+    `source` names the door (events API, gateway, OpenTelemetry) the batch came in by;
+    `refresh_days=False` leaves the days dirty for the caller to refresh (a bulk load)."""
     received_at = timezone.now()
     reg = registry.get()
     prices = catalog.get()
@@ -175,7 +179,9 @@ def events_ingest(*, key: ApiKeyInfo, events: list[Any], source: str = UsageEven
         event_id = raw.get("event_id") if isinstance(raw, dict) else None
         event_id = echo(event_id) if isinstance(event_id, str) else None  # the schema promises a string
         result.rejected.append({"index": index, "event_id": event_id, "errors": errors})
-    inserted = late_events_store([rows[event_id] for event_id in sorted(rows)], events_store)
+    inserted = late_events_store(
+        [rows[event_id] for event_id in sorted(rows)], partial(events_store, refresh_days=refresh_days)
+    )
     result.accepted = len(inserted)
     already_stored = [(first_index[e], e, payloads[e]) for e in rows if e not in inserted]
     _resends_compare(result, key=key, sent=already_stored)

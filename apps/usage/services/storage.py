@@ -84,13 +84,16 @@ def _store_values(rows: list[tuple]) -> list[tuple[str, date]]:
     return stored
 
 
-def events_store(rows: list[tuple]) -> dict[str, date]:
+def events_store(rows: list[tuple], *, refresh_days: bool = True) -> dict[str, date]:
     """Insert the rows (sorted by event_id) that are new, mark their days dirty, and return the
-    day of each inserted row by its event_id (a row already stored is left out)."""
+    day of each inserted row by its event_id (a row already stored is left out). `refresh_days`
+    announces the days (`days_dirtied`) for an in-process refresh; a bulk load that refreshes them
+    itself at the end says False."""
     if not rows:
         return {}
     stored = dict(_store_postgresql(rows) if connection.vendor == "postgresql" else _store_values(rows))
-    _announce(stored.values())
+    if refresh_days:
+        _announce(stored.values())
     return stored
 
 
