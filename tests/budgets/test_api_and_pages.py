@@ -97,7 +97,9 @@ def test_an_outsider_gets_403_from_the_apis(api_as, anomalies, alerts, url):
 
 @pytest.mark.parametrize("url", [ANOMALIES, ALERTS])
 def test_an_anonymous_caller_is_refused(anon_client, url):
-    assert anon_client.get(url).status_code in (401, 403)
+    response = anon_client.get(url)
+
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
 
 
 @pytest.mark.parametrize("url", [ANOMALIES, ALERTS])

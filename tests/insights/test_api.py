@@ -52,7 +52,9 @@ def test_an_outsider_is_refused(outsider, opportunities):
 
 
 def test_an_anonymous_caller_is_refused(anon_client, opportunities):
-    assert anon_client.get(URL).status_code in (401, 403)
+    response = anon_client.get(URL)
+
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, 'Bearer realm="api"')
 
 
 def test_it_filters_by_team_lever_and_status(admin_user, opportunities):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
+import time_machine
 from django.db import transaction
 from django.test.utils import override_settings
-from django.utils import timezone
 
 from apps.insights.models import Opportunity
 from apps.showback.demo import demo_company_build
@@ -22,11 +25,20 @@ LEVERS = {
 }
 
 
+# The demo's calls fall by the hour of its last day: a fixed instant gives the same savings to the nano.
+NOW = datetime(2026, 11, 20, 10, 30, tzinfo=UTC)
+
+
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     # Built once for the module (two months take a while) and removed after it.
-    with django_db_blocker.unblock(), override_settings(ROLLUP_REFRESH_ON_INGEST=True), transaction.atomic():
-        summary = demo_company_build(days=60, scale=0.1, now=timezone.now())
+    with (
+        django_db_blocker.unblock(),
+        time_machine.travel(NOW, tick=False),
+        override_settings(ROLLUP_REFRESH_ON_INGEST=True),
+        transaction.atomic(),
+    ):
+        summary = demo_company_build(days=60, scale=0.1, now=NOW)
         yield summary
         transaction.set_rollback(True)
 
@@ -41,7 +53,7 @@ def test_the_demos_planted_fix_shows_its_realised_saving_beside_the_estimate(db,
     fixed = Opportunity.objects.get(status="done", feature="ticket-summary")
 
     assert fixed.lever == "routing"
-    assert fixed.monthly_saving > 0
+    assert fixed.monthly_saving == Decimal("3.681835714")
     # Opus before, Haiku after: a twentieth of Opus's token prices on the same calls.
     assert fixed.after_unit_cost < fixed.before_unit_cost / 10
-    assert fixed.realised_monthly_saving > 0
+    assert fixed.realised_monthly_saving == Decimal("5.892862474")

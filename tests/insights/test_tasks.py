@@ -23,8 +23,8 @@ def test_the_daily_task_stores_what_the_detectors_find(usage, team):
     usage.add(team, at(3), times=100, feature="classify")
     usage.flush()
 
-    assert find_savings.delay().get() >= 1
-    assert Opportunity.objects.filter(lever="routing", team=team).exists()
+    assert find_savings.delay().get() == 1
+    assert list(Opportunity.objects.values_list("lever", "team", "feature")) == [("routing", team.pk, "classify")]
 
 
 def test_the_weekly_task_sends_the_digests(team, lead):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,8 @@ from django.utils import timezone
 from apps.usage.models import ClosedMonth, UsageEvent
 from apps.usage.services.closing import close_lock
 from tests.rollups.events import event, ingest
+
+from .locks import advisory_lock_waiter_seen
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -33,7 +34,7 @@ def test_a_late_event_sent_during_the_close_is_booked_in_the_next_open_month(api
     with transaction.atomic():  # a close in progress: it holds the lock until it has recorded the month
         close_lock(shared=False)
         sender.start()
-        time.sleep(0.5)
+        advisory_lock_waiter_seen()  # it is blocked on the lock, not merely slow
         assert not stored.is_set()  # the late event waits rather than landing in the month being closed
         ClosedMonth.objects.create(month=last_month)
     sender.join(timeout=30)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -16,6 +15,8 @@ from apps.usage.models import RerateRun, UsageEvent
 from apps.usage.services.history import events_rerate, provider_rerate_lock, rerate_run_create
 from tests.factories import ModelPriceFactory
 from tests.rollups.events import event, ingest
+
+from .locks import advisory_lock_waiter_seen
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -30,7 +31,7 @@ def test_a_run_waits_for_the_providers_turn_and_prices_with_the_table_of_its_tur
 
     with provider_rerate_lock("anthropic"):  # an earlier run holds the turn
         waiting.start()
-        time.sleep(0.5)
+        advisory_lock_waiter_seen()  # it is blocked on the lock, not merely slow
         run.refresh_from_db()
         assert run.status == RerateRun.Status.PENDING
         # A price edit committed while the run waits (update(): no run of its own is queued).

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Sum
@@ -164,12 +165,15 @@ def test_the_logins_have_their_roles(demo):
     assert (member.team.slug, member.role) == ("search", TeamMembership.Role.MEMBER)
 
 
+@time_machine.travel(datetime(2026, 11, 20, 10, 30, tzinfo=UTC), tick=False)
 def test_if_empty_builds_nothing_the_second_time(db, settings, tmp_path):
     settings.ROLLUP_REFRESH_ON_INGEST = True
     settings.VAR_DIR = tmp_path  # the demo and admin passwords are written here
-    call_command("seed_demo", "--if-empty", "--days", "3", "--scale", "0.05", stdout=StringIO())
+    first = StringIO()
+    call_command("seed_demo", "--if-empty", "--days", "3", "--scale", "0.05", stdout=first)
     stored = UsageEvent.objects.count()
-    assert stored > 0
+    assert stored == 337  # three days at 5% scale, to 10:30 on the last
+    assert "Demo company: 337 events stored (0 already" in first.getvalue()
 
     out = StringIO()
     call_command("seed_demo", "--if-empty", "--days", "3", "--scale", "0.05", stdout=out)
