@@ -48,7 +48,9 @@ def _linked_user(claims: dict[str, Any]) -> AbstractUser | None:
     if not email or not _email_verified(claims):
         return None
     users = list(
-        get_user_model().objects.filter(email__iexact=email, directory_identity__isnull=True).select_for_update()[:2]
+        get_user_model()
+        .objects.filter(email__iexact=email, directory_identity__isnull=True)
+        .select_for_update(of=("self",))[:2]
     )
     return users[0] if len(users) == 1 else None
 

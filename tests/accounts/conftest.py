@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from apps.accounts.provider import provider_cache_clear
+from tests.browser import browser_page  # noqa: F401  (a fixture of the browser tests)
 
 from .identity_provider import CLIENT_ID, CLIENT_SECRET, PASSWORD, IdentityProvider
 

@@ -98,6 +98,10 @@ async function idTokenChanged(token, { mode, claims }) {
 }
 
 provider.use(async (ctx, next) => {
+  if (ctx.path === '/favicon.ico') {
+    ctx.status = 204; // browsers ask for one; a 404 would be a console error in the browser tests
+    return;
+  }
   if (ctx.method === 'POST' && ctx.path === '/__test/id-token') {
     nextIdToken = JSON.parse(await body(ctx.req));
     ctx.status = 204;
