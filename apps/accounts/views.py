@@ -94,8 +94,9 @@ class SignInCallbackView(OIDCAuthenticationCallbackView):
         if getattr(request, "sign_in_refused", None):
             message = request.sign_in_refused
         elif request.GET.get("error"):
-            described = request.GET.get("error_description")
-            message = f"The identity provider did not sign you in: {request.GET['error']}" + (
+            # Shown as sent (escaped), cut short: anyone can craft this URL.
+            described = request.GET.get("error_description", "")[:200]
+            message = f"The identity provider did not sign you in: {request.GET['error'][:100]}" + (
                 f" ({described})" if described else ""
             )
         elif user is not None and not user.is_active:

@@ -187,3 +187,10 @@ def test_a_directory_session_ends_after_oidc_session_hours(client, settings, ide
     identity_provider.person("lena", groups=["search-leads"])
     sign_in("lena")
     assert client.session.get_expiry_age() == 8 * 3600
+
+
+def test_a_local_user_without_a_team_is_told_to_ask_an_admin(client, db):
+    client.force_login(UserFactory(username="local"))
+    page = client.get("/accounts/no-team/").content.decode()
+    assert "you are in no team yet: ask an admin to add you" in page
+    assert "company directory" not in page
