@@ -63,15 +63,24 @@ class DirectorySignInBackend(OIDCAuthenticationBackend):
         return response.json()
 
     def get_or_create_user(self, access_token, id_token, payload):
+        claim = settings.OIDC_GROUPS_CLAIM
         try:
             userinfo = self.get_userinfo(access_token, id_token, payload)
             # OpenID Connect Core §5.3.2: userinfo about another subject must not be used.
             if userinfo and userinfo.get("sub") != payload["sub"]:
                 raise TokenRefused("The provider's userinfo is about another subject than the ID token.")
+            for sent in (payload, userinfo):
+                if not sent.get(claim) and claim in (sent.get("_claim_names") or {}):
+                    # Entra ID's "groups overage": too many groups to list, only a pointer to
+                    # Graph. Signing in would take every team away, so the sign-in stops here.
+                    raise TokenRefused(
+                        f"The provider sent a pointer instead of the {claim!r} claim (too many groups to list): "
+                        "assign only the relevant groups to the application at the provider (docs/sso.md)."
+                    )
         except TokenRefused as exc:
+            # The base class turns this into a bare failure; the callback page shows the reason.
             self.request.sign_in_refused = str(exc)
             raise
-        claim = settings.OIDC_GROUPS_CLAIM
         groups = claim_groups(payload, claim=claim) + claim_groups(userinfo, claim=claim)
         # The ID token's word wins where both speak: it is the signed one.
         sign_in = directory_sign_in(issuer=payload["iss"], claims={**userinfo, **payload}, groups=groups)

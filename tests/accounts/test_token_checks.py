@@ -119,3 +119,13 @@ def test_a_disabled_account_is_refused(client, identity_provider, sign_in):
 
     assert response.status_code == 400
     assert "disabled here" in response.content.decode()
+
+
+def test_a_groups_overage_is_refused_rather_than_taking_every_team_away(client, identity_provider, sign_in):
+    identity_provider.person("lena", groups=[])
+    identity_provider.next_id_token(
+        mode="resign",
+        _claim_names={"groups": "src1"},
+        _claim_sources={"src1": {"endpoint": "https://graph.example/v1.0/users/x/getMemberObjects"}},
+    )
+    assert_refused(client, sign_in("lena"), "a pointer instead of the &#x27;groups&#x27; claim")
