@@ -8,6 +8,7 @@ to start without a secret key and allowed hosts.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -386,4 +387,14 @@ GATEWAY_DRAIN_INTERVAL_SECONDS = env.float("GATEWAY_DRAIN_INTERVAL_SECONDS", def
 GATEWAY_DRAIN_BATCH = env.int("GATEWAY_DRAIN_BATCH", default=500)
 GATEWAY_UPSTREAM_TIMEOUT_SECONDS = env.float("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", default=600.0)
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+# A request body must have arrived whole within this long (a slow drip is answered 408).
+GATEWAY_BODY_TIMEOUT_SECONDS = env.float("GATEWAY_BODY_TIMEOUT_SECONDS", default=30.0)
+# Gateway path prefixes (e.g. /gateway/openai/v1/files) whose POST, PUT, PATCH and DELETE calls are
+# forwarded unrecorded; any other unrecorded one is refused with 403. Empty: none.
+GATEWAY_PASSTHROUGH = tuple(p.strip().rstrip("/") for p in env.list("GATEWAY_PASSTHROUGH", default=[]) if p.strip())
+for _prefix in GATEWAY_PASSTHROUGH:
+    if not re.fullmatch(r"/gateway/(openai|anthropic)/v1(/[A-Za-z0-9_~:@-][A-Za-z0-9._~:@-]*)+", _prefix):
+        raise ImproperlyConfigured(
+            f"GATEWAY_PASSTHROUGH: {_prefix!r} is not a gateway path prefix such as /gateway/openai/v1/files"
+        )
 CELERY_BEAT_SCHEDULE["gateway-drain-events"] = {"task": "gateway.drain_events", "schedule": 5.0}

@@ -116,7 +116,8 @@ class CallRecord:
             "timestamp": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
             "provider": self.provider,
             "model": (call.model or self.request_model or "unknown")[:128],
-            **(call.tokens if outcome in ("success", "client_disconnected", "upstream_disconnected") else {}),
+            # Whatever usage the provider reported, whatever the outcome (a stream cut off, a 5xx).
+            **(call.tokens if call.usage is not None else {}),
             **self.sent,
             "service_tier": call.tier,
             "outcome": outcome[:32],

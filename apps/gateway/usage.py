@@ -71,6 +71,25 @@ def service_tier(value: Any) -> str:
     return SERVICE_TIERS.get(value, "standard") if isinstance(value, str) else "standard"
 
 
+# Each recorded endpoint (apps.gateway.paths.RECORDED) → how its usage maps onto token counts.
+# OpenAI's images, audio and responses report input_tokens/output_tokens; chat, legacy
+# completions and embeddings report prompt_tokens/completion_tokens.
+TOKEN_MAPS = {
+    "chat": openai_chat_tokens,
+    "completions": openai_chat_tokens,
+    "embeddings": openai_chat_tokens,
+    "responses": openai_responses_tokens,
+    "images": openai_responses_tokens,
+    "speech": openai_responses_tokens,
+    "transcriptions": openai_responses_tokens,
+    "messages": anthropic_tokens,
+}
+# Endpoints the providers do not charge for: recorded with no tokens, at $0, never usage_missing.
+FREE_ENDPOINTS = {"moderations", "count_tokens"}
+# Endpoints whose stream events carry `usage` (and `type`) at the top level.
+_TOP_LEVEL_STREAMS = {"images", "speech", "transcriptions"}
+
+
 class CallUsage:
     """What one call's response (whole, or stream event by stream event) says it cost."""
 
@@ -81,17 +100,20 @@ class CallUsage:
         self.model = ""
         self.tier = "standard"
         self.usage: dict | None = None
+        self.audio_seconds: float | None = None  # whisper reports duration, not tokens
         self.error = ""
 
     @property
     def tokens(self) -> dict[str, int]:
-        if self.usage is None:
+        to_tokens = TOKEN_MAPS.get(self.endpoint)
+        if self.usage is None or to_tokens is None:
             return dict(ZERO_TOKENS)
-        if self.provider == "anthropic":
-            return anthropic_tokens(self.usage)
-        if self.endpoint == "responses":
-            return openai_responses_tokens(self.usage)
-        return openai_chat_tokens(self.usage)
+        return to_tokens(self.usage)
+
+    @property
+    def usage_missing(self) -> bool:
+        """The call may have cost something that its response did not report in tokens."""
+        return self.usage is None and self.endpoint not in FREE_ENDPOINTS
 
     def _take(self, body: dict) -> None:
         if isinstance(body.get("id"), str) and not self.response_id:
@@ -100,8 +122,12 @@ class CallUsage:
             self.model = body["model"]
         if "service_tier" in body:
             self.tier = service_tier(body["service_tier"])
-        if isinstance(body.get("usage"), dict):
-            self.usage = body["usage"]
+        usage = body.get("usage")
+        if isinstance(usage, dict) and usage.get("type") == "duration":
+            seconds = usage.get("seconds")
+            self.audio_seconds = seconds if isinstance(seconds, int | float) else None
+        elif isinstance(usage, dict):
+            self.usage = usage
 
     def response_read(self, body: Any) -> None:
         """A whole (non-streamed) response body."""
@@ -128,6 +154,10 @@ class CallUsage:
                 self.error = "error"
             elif kind == "response.incomplete":
                 self.error = "incomplete"
+        elif self.endpoint in _TOP_LEVEL_STREAMS:
+            self._take(data)
+            if kind == "error":
+                self.error = _error_type(data) or "error"
         else:
             self._take(data)
             if isinstance(data.get("error"), dict):

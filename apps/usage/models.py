@@ -28,6 +28,13 @@ class ApiKey(models.Model):
 
     name = models.CharField(max_length=100)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="api_keys")
+    chargeable_teams = models.ManyToManyField(
+        Team,
+        blank=True,
+        related_name="chargeable_by_api_keys",
+        help_text="Other teams this key may charge with a team tag (X-Attribution-Team, an event's team). "
+        "Empty: its own team only. A key with a pinned team charges that team only.",
+    )
     prefix = models.CharField(max_length=16, editable=False, help_text="The key's first characters, to recognise it.")
     hashed_key = models.CharField(max_length=64, unique=True, editable=False)
     pinned_tags = models.JSONField(

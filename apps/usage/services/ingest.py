@@ -108,6 +108,8 @@ def _event_row(
         prices=prices,
     )
     tags = tags_resolve(key=key, sent=event.tags, reg=reg)
+    if tags.forbidden:  # a team or product this key may not charge (apps.usage.tagging)
+        raise EventRejected({name: [reason] for name, reason in tags.forbidden.items()})
     _check_stored_lengths({"provider": provider, **tags.values})
     row = {
         **{tag: tags.values[tag] for tag in ("feature", "customer", "agent", "trace_id")},
