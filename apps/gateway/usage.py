@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.usage.event import SERVICE_TIERS
+
 ZERO_TOKENS = {
     "input_tokens": 0,
     "output_tokens": 0,
@@ -16,8 +18,7 @@ ZERO_TOKENS = {
     "cache_write_1h_tokens": 0,
     "reasoning_tokens": 0,
 }
-# Tiers a response names → the canonical service_tier; any other (e.g. "default") is standard.
-SERVICE_TIERS = {"flex": "flex", "priority": "priority", "batch": "batch"}
+# A tier a response names is the canonical service_tier of that name; any other ("default") is standard.
 
 
 def _int(value: Any) -> int:
@@ -68,7 +69,7 @@ def anthropic_tokens(usage: dict) -> dict[str, int]:
 
 
 def service_tier(value: Any) -> str:
-    return SERVICE_TIERS.get(value, "standard") if isinstance(value, str) else "standard"
+    return value if value in SERVICE_TIERS else "standard"
 
 
 # Each recorded endpoint (apps.gateway.paths.RECORDED) → how its usage maps onto token counts.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from apps.org.registry import Registry
-from apps.org.tags import normalize_tag
+from apps.org.tags import TAGS, Tag, normalize_tag
 
 from .keys import ApiKeyInfo
 
@@ -36,20 +36,8 @@ def tags_resolve(*, key: ApiKeyInfo, sent: dict[str, str], reg: Registry) -> Res
     """The key's defaults fill gaps and its pins always win; then normalization, aliases and the
     tag policy of the environment."""
     tags = {**key.default_tags, **sent, **key.pinned_tags}
-    team = normalize_tag(tags.get("team", ""))
-    product = normalize_tag(tags.get("product", ""))
-    environment = normalize_tag(tags.get("environment", ""))
-    # Customer ids keep their case (they are another system's keys); aliases still match loosely.
-    customer = tags.get("customer", "").strip()
-    values = {
-        "team": team,
-        "product": product,
-        "environment": environment,
-        "feature": reg.canonical("feature", normalize_tag(tags.get("feature", ""))),
-        "customer": reg.aliases.get("customer", {}).get(normalize_tag(customer), customer),
-        "agent": reg.canonical("agent", normalize_tag(tags.get("agent", ""))),
-        "trace_id": tags.get("trace_id", ""),
-    }
+    values = {name: _value(name, spec, tags.get(name, ""), reg) for name, spec in TAGS.items()}
+    team, product, environment = values["team"], values["product"], values["environment"]
     environment_slug = reg.canonical("environment", environment)
     team_id = reg.team_ids.get(reg.canonical("team", team))
     product_id = reg.product_ids.get(reg.canonical("product", product))
@@ -64,6 +52,18 @@ def tags_resolve(*, key: ApiKeyInfo, sent: dict[str, str], reg: Registry) -> Res
         charged_team_id=charged_team_id,
         forbidden=forbidden,
     )
+
+
+def _value(name: str, spec: Tag, sent: str, reg: Registry) -> str:
+    """A tag's value as stored. Registry tags stay normalized as sent: the foreign key holds what
+    they resolve to, and a later alias or registration re-attributes them."""
+    if spec.kind == "opaque":
+        return sent
+    if spec.kind == "id":  # another system's key keeps its case; aliases still match it loosely
+        value = sent.strip()
+        return reg.aliases.get(name, {}).get(normalize_tag(value), value)
+    value = normalize_tag(sent)
+    return value if spec.registry else reg.canonical(name, value)
 
 
 def _team_rule(

@@ -43,7 +43,7 @@ def test_a_pinned_keys_event_naming_another_teams_product_is_rejected_naming_it(
 
 
 def test_an_unpinned_keys_event_charging_another_team_is_rejected(send, other_team, price):
-    result = send(EventPayloadFactory(team="billing"))
+    result = send(EventPayloadFactory(team="billing"), status=422)
 
     assert result["rejected"][0]["errors"] == {
         "team": ["This API key may not charge team 'billing' (it may charge: search)."]
@@ -52,7 +52,7 @@ def test_an_unpinned_keys_event_charging_another_team_is_rejected(send, other_te
 
 
 def test_an_event_naming_another_teams_product_without_a_team_is_rejected(send, billing_app, price):
-    result = send(EventPayloadFactory(product="billing-app"))
+    result = send(EventPayloadFactory(product="billing-app"), status=422)
 
     assert list(result["rejected"][0]["errors"]) == ["product"]
     assert "which this API key may not charge" in result["rejected"][0]["errors"]["product"][0]
