@@ -223,11 +223,13 @@ def _month_total_sql(team: Team, period: MonthPeriod) -> Decimal:
 
 def _require_team_headline(client: Client, path: str, team: Team, period: MonthPeriod) -> None:
     response = page_context(client, path)
-    shown = response.context["headline"].spend.total
+    shown = response.context["page"].headline.spend.total
     report = costs_report(start=period.start, end=period.end, group_by=[], filters={}, team_ids=[team.id])
     require_equal(shown, report.total.total, f"{path} headline total vs costs_report for {team.slug}, {period.key}")
     require_equal(shown, _month_total_sql(team, period), f"{path} headline total vs the tables summed in SQL")
-    text = usd(shown.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+    cents = shown.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    require_equal(response.context["shown"].headline.total, cents, f"{path} headline total as printed")
+    text = usd(cents)
     require(f'data-testid="total">{text}<' in response.content.decode(), f"{path} does not show the total {text}")
     require(shown > 0, f"{path}: the measured team spent nothing this month")
 
