@@ -21,17 +21,18 @@ _FIELDS = {f.column: f for f in UsageEvent._meta.concrete_fields if f.column in 
 
 def default_sql(column: str) -> str:
     """The model's default for a stored column as an SQL literal (for a statement run with named
-    parameters, so `%` is doubled). A column that has no default and is not nullable has none."""
+    parameters, so `%` is doubled). A required column (no default, neither nullable nor blank)
+    has none: the loader must say what it holds."""
     field = _FIELDS[column]
+    if not (field.has_default() or field.null or field.blank):
+        raise ValueError(
+            f"{UsageEvent._meta.db_table}.{column} has no default and is required: the benchmark's loader "
+            "must give it a value"
+        )
     value = field.get_default()
     if field.get_internal_type() == "JSONField":
         return _quoted(orjson.dumps(value).decode()) + "::jsonb"
     if value is None:
-        if not field.null:
-            raise ValueError(
-                f"{UsageEvent._meta.db_table}.{column} has no default and may not be NULL: the benchmark's "
-                "loader must give it a value"
-            )
         return "NULL"
     value = field.get_prep_value(value)
     if isinstance(value, bool):
