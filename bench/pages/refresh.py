@@ -32,10 +32,16 @@ class RefreshFigures:
     statements: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 0.0))
     cpu: CpuUse | None = None
 
+    @property
+    def outside_statements(self) -> float:
+        """Seconds not spent executing statements: each day's COMMIT (flushing its WAL) and Python."""
+        return sum(self.seconds) - sum(self.statements.values())
+
     def describe(self) -> str:
         """e.g. `rollup INSERT … SELECT 61.2 s, breakdown INSERTs 20.4 s, …; bench 0.3 + PostgreSQL 1.2 …`."""
         parts = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in self.statements.items())
-        return f"{parts}; cores meanwhile: {self.cpu.describe(own='bench')}"
+        cores = self.cpu.describe(own="bench")
+        return f"{parts}, commits and Python {self.outside_statements:.1f} s; cores meanwhile: {cores}"
 
 
 def _statement_kind(sql: str) -> str:
