@@ -114,9 +114,10 @@ def _event_row(
 
 
 def events_ingest(
-    *, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API, refresh_days: bool = True
+    *, key: ApiKeyInfo, events: list[Event | Any], source: str = UsageEvent.Source.API, refresh_days: bool = True
 ) -> IngestResult:
-    """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
+    """Validate, tag, rate and store a batch: raw event mappings are validated here, `Event`s a door
+    has validated already are taken as they are. Invalid events are reported, valid ones stored,
     and an event_id the key already sent is counted as a duplicate instead of stored twice, or as
     a conflict when its payload differs from the stored one (which stays).
     `source` names the door (events API, gateway, OpenTelemetry) the batch came in by;
@@ -131,7 +132,7 @@ def events_ingest(
     first_index: dict[str, int] = {}
     resent: list[tuple[int, str, dict[str, Any]]] = []  # (index, event_id, payload) of repeats in the batch
     for index, raw in enumerate(events):
-        event, errors = event_validate(raw, now=received_at)
+        event, errors = (raw, {}) if isinstance(raw, Event) else event_validate(raw, now=received_at)
         if event is not None:
             try:
                 row, payload = _event_row(
