@@ -23,11 +23,13 @@ from apps.org.registry import registry
 from apps.usage.keys import ApiKeyInfo, api_key_lookup, api_keys
 from apps.usage.models import api_key_hash
 from apps.usage.tagging import tags_resolve
+from attribution_site.redis_outage import redis_client
 
 from .credentials import credential_for, provider_credentials
 from .errors import error_send
+from .outage import not_stored_event, not_stored_send, unavailable_send
 from .policy import TAG_HEADERS, TagHeaderInvalid, budget_refusal, request_tags
-from .recording import CallRecord, Recorder
+from .recording import CallRecord, EventNotStored, Recorder
 from .selectors import hard_limits_exhausted
 from .services import gateway_events_drain
 from .streams import StreamReader, sse_next
@@ -131,7 +133,7 @@ class Gateway:
                 asyncio.create_task(self._every(settings.GATEWAY_BUDGET_REFRESH_SECONDS, self.budgets_refresh)),
             ]
             if settings.GATEWAY_REDIS_URL:
-                self._drain_client = redis.Redis.from_url(settings.GATEWAY_REDIS_URL)
+                self._drain_client = redis_client(settings.GATEWAY_REDIS_URL)
                 drain_loop = self._every(settings.GATEWAY_DRAIN_INTERVAL_SECONDS, self.drain)
                 self._tasks.append(asyncio.create_task(drain_loop))
             self.started = True
@@ -259,6 +261,9 @@ class Gateway:
         query = scope.get("query_string", b"")
         url = self.upstreams[provider] + path + (f"?{query.decode('latin-1')}" if query else "")
         request = self.client.build_request(scope["method"], url, headers=upstream_headers, content=body)
+        if endpoint and self.recorder.unavailable:  # its event could be stored nowhere: refused before spend
+            await unavailable_send(send, provider=provider)
+            return
         try:
             response = await self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
@@ -327,7 +332,11 @@ class Gateway:
         else:
             record.call.response_read(parsed)
             outcome = "success"
-        await record.save(outcome=outcome, usage_missing=response.status_code < 400 and record.call.usage is None)
+        try:
+            await record.save(outcome=outcome, usage_missing=response.status_code < 400 and record.call.usage is None)
+        except EventNotStored:
+            await not_stored_send(send, provider=record.provider)
+            return
         headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -356,7 +365,10 @@ class Gateway:
             logger.warning("Upstream stream broke off: %r", relay.exception())
             outcome = "upstream_disconnected"
         # Durable before the client receives the terminal event (held back in `tail`).
-        await record.save(outcome=outcome, usage_missing=record.call.usage is None)
+        try:
+            await record.save(outcome=outcome, usage_missing=record.call.usage is None)
+        except EventNotStored:
+            tail[:] = [not_stored_event(provider=record.provider)]
         if outcome != "client_disconnected":
             await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
 
