@@ -8,6 +8,7 @@ looks up a key missing from them once, and remembers an unknown one for a few se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,15 +22,17 @@ from django.utils import timezone
 from apps.org.registry import registry
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.tagging import tags_resolve
+from attribution_site.redis_outage import redis_client
 
 from .bodies import BodyLimits, ClientGone, RequestFacts, body_open, body_read, json_facts, usage_requested
 from .credentials import credential_for, provider_credentials
 from .errors import Refused, error_send
 from .forms import FormFields
 from .keys import KeyFinder
+from .outage import unavailable_send
 from .paths import FORM_PATHS, PathRefused, Route, route_resolve
 from .policy import TAG_HEADERS, policy_check, request_tags
-from .recording import CallRecord, Recorder
+from .recording import CallRecord, EventNotStored, Recorder
 from .relay import HOP_BY_HOP, response_relay
 from .selectors import hard_limits_exhausted
 from .services import gateway_events_drain
@@ -116,7 +119,7 @@ class Gateway:
                 asyncio.create_task(self._every(settings.GATEWAY_BUDGET_REFRESH_SECONDS, self.budgets_refresh)),
             ]
             if settings.GATEWAY_REDIS_URL:
-                self._drain_client = redis.Redis.from_url(settings.GATEWAY_REDIS_URL)
+                self._drain_client = redis_client(settings.GATEWAY_REDIS_URL)
                 drain_loop = self._every(settings.GATEWAY_DRAIN_INTERVAL_SECONDS, self.drain)
                 self._tasks.append(asyncio.create_task(drain_loop))
             self.started = True
@@ -243,6 +246,9 @@ class Gateway:
                 clock=clock,
                 call=CallUsage(provider=provider, endpoint=route.endpoint),
             )
+        if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
+            await unavailable_send(send, provider=provider)
+            return
         response = await self._send(request, record=record, form=form)
         try:
             await response_relay(
@@ -270,7 +276,8 @@ class Gateway:
                 if form is not None:
                     record.request_model = form.values.get("model", "")
                 outcome = "upstream_timeout" if timeout else "upstream_disconnected"
-                await record.save(outcome=outcome, usage_missing=True)
+                with contextlib.suppress(EventNotStored):  # the client gets an error either way
+                    await record.save(outcome=outcome, usage_missing=True)
             raise Refused(
                 504 if timeout else 502,
                 "upstream_timeout" if timeout else "upstream_failed",

@@ -12,7 +12,8 @@ import httpx
 import orjson
 
 from .errors import error_body, secret_mask
-from .recording import CallRecord
+from .outage import not_stored_event, not_stored_send
+from .recording import CallRecord, EventNotStored
 from .streams import StreamReader, sse_next
 from .usage import error_outcome
 
@@ -85,9 +86,11 @@ async def _error(send, response, headers, *, provider: str, secret: str, record:
     if record is not None:
         record.call.response_read(parsed)
         # A 5xx may have spent (the provider ran, then failed): its cost is unknown, not $0.
-        await _save(
-            record, outcome=error_outcome(parsed, status), usage_missing=status >= 500 and record.call.usage is None
-        )
+        # The provider's own error goes back even when it cannot be recorded: it is no success.
+        with contextlib.suppress(EventNotStored):
+            await _save(
+                record, outcome=error_outcome(parsed, status), usage_missing=status >= 500 and record.call.usage is None
+            )
     await send({"type": "http.response.start", "status": status, "headers": [*headers, _length(body)]})
     await send({"type": "http.response.body", "body": body})
 
@@ -102,7 +105,11 @@ async def _whole(send, response, headers, record: CallRecord) -> None:
     with contextlib.suppress(orjson.JSONDecodeError):
         parsed = orjson.loads(body)
     record.call.response_read(parsed)
-    await _save(record, outcome="success", usage_missing=record.call.usage_missing)
+    try:
+        await _save(record, outcome="success", usage_missing=record.call.usage_missing)
+    except EventNotStored:
+        await not_stored_send(send, provider=record.provider)
+        return
     await send({"type": "http.response.start", "status": response.status_code, "headers": [*headers, _length(body)]})
     await send({"type": "http.response.body", "body": body})
 
@@ -117,7 +124,10 @@ async def _chunks(send, response, headers, *, record: CallRecord | None) -> None
             await send({"type": "http.response.body", "body": held, "more_body": True})
         held = chunk
     if record is not None:
-        await _save(record, outcome="success", usage_missing=record.call.usage_missing)
+        try:
+            await _save(record, outcome="success", usage_missing=record.call.usage_missing)
+        except EventNotStored:
+            return  # its status is sent: withholding the last bytes leaves the client an incomplete answer
     await send({"type": "http.response.body", "body": held})
 
 
@@ -147,7 +157,10 @@ async def _stream(send, receive, response, headers, record: CallRecord, *, secre
             "upstream_timeout" if isinstance(relay.exception(), httpx.TimeoutException) else "upstream_disconnected"
         )
     # Durable before the client receives the terminal event (held back in `tail`).
-    await _save(record, outcome=outcome, usage_missing=record.call.usage_missing)
+    try:
+        await _save(record, outcome=outcome, usage_missing=record.call.usage_missing)
+    except EventNotStored:
+        tail[:] = [not_stored_event(provider=record.provider)]
     if outcome != "client_disconnected":
         await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
 
