@@ -17,6 +17,7 @@ from django.conf import settings
 from apps.usage.models import UsageEvent
 from tests.factories import ApiKeyFactory, EventPayloadFactory
 from tests.gateway.upstream import fake_provider_start
+from tests.usage.otlp.spans import chat, export_request, span
 
 from .processes import GatewayProcess, RedisServer, TcpRelay
 from .web_server import WebServer
@@ -154,6 +155,10 @@ def test_calls_are_accepted_again_and_stored_once_the_database_is_back(gateway, 
         time.sleep(0.2)
 
 
+def _export_body() -> bytes:
+    return export_request(span(chat())).SerializeToString()
+
+
 def test_the_events_api_answers_503_to_retry_while_the_database_is_down(tmp_path, redis_server, relay, team):
     key = ApiKeyFactory(team=team)
     web = WebServer(
@@ -173,12 +178,16 @@ def test_the_events_api_answers_503_to_retry_while_the_database_is_down(tmp_path
         event = EventPayloadFactory(event_id="while-down")
 
         refused = client.post("/api/v1/events", json={"events": [event]})
+        otlp = client.post(
+            "/otlp/v1/traces", content=_export_body(), headers={"Content-Type": "application/x-protobuf"}
+        )
         relay.restore()
         accepted = client.post("/api/v1/events", json={"events": [event]})
     finally:
         web.stop()
 
     assert (refused.status_code, refused.headers["retry-after"]) == (503, "5")
+    assert (otlp.status_code, otlp.headers["retry-after"]) == (503, "5")  # an OTLP exporter retries a 503
     assert "nothing was stored" in refused.json()["detail"]
     assert (accepted.status_code, accepted.json()["accepted"]) == (202, 1)
     assert _stored("while-down") == {"while-down"}
