@@ -23,6 +23,8 @@ import orjson
 import redis
 from django.db import close_old_connections, connection
 
+from apps.pricing.rating import TokenCounts
+from apps.usage.event import Event, event_json
 from apps.usage.keys import ApiKeyInfo
 from attribution_site.redis_outage import async_redis_client, redis_url_down
 
@@ -91,8 +93,10 @@ class Recorder:
         self.unavailable = False
         self._probe: asyncio.Task | None = None
 
-    async def record(self, key: ApiKeyInfo, event: dict) -> None:
-        """Make the event durable in Redis, else in the database; raise EventNotStored if neither takes it."""
+    async def record(self, key: ApiKeyInfo, call_event: Event) -> None:
+        """Make the event durable in Redis, else in the database; raise EventNotStored if neither takes it.
+        Either way it travels as the events API's JSON, and ingestion validates it as it would any door's."""
+        event = event_json(call_event)
         if self.redis is not None and not redis_url_down(self.redis_url):
             try:
                 await self.redis.rpush(EVENTS_LIST, orjson.dumps({"key_id": key.id, "event": event}))
@@ -162,19 +166,19 @@ class CallRecord:
         attributes = dict(self.attributes)
         if self.first_byte_ms is not None:
             attributes["time_to_first_token_ms"] = self.first_byte_ms
-        event = {
-            "event_id": call.response_id[:128] or f"gw-{uuid.uuid4().hex}",
-            "timestamp": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
-            "provider": self.provider,
-            "model": (call.model or self.request_model or "unknown")[:128],
-            # Whatever usage the provider reported, whatever the outcome (a stream cut off, a 5xx).
-            **(call.tokens if call.usage is not None else {}),
-            **self.sent,
-            "service_tier": call.tier,
-            "outcome": outcome[:32],
-            "latency_ms": round((time.perf_counter() - self.clock) * 1000),
-            "usage_missing": usage_missing,
-            "attributes": attributes,
-        }
+        tokens = TokenCounts(**call.tokens) if call.usage is not None else TokenCounts()
+        event = Event(
+            event_id=call.response_id[:128] or f"gw-{uuid.uuid4().hex}",
+            timestamp=datetime.fromtimestamp(self.started_at, UTC),
+            provider=self.provider,
+            model=(call.model or self.request_model or "unknown")[:128],
+            tokens=tokens,  # whatever usage the provider reported, whatever the outcome (a stream cut off, a 5xx)
+            tags=dict(self.sent),
+            service_tier=call.tier,
+            outcome=outcome[:32],
+            latency_ms=round((time.perf_counter() - self.clock) * 1000),
+            usage_missing=usage_missing,
+            attributes={name: str(value) for name, value in attributes.items()},
+        )
         # Raises EventNotStored: the caller then answers with an error (apps.gateway.outage).
         await self.gateway.recorder.record(self.key, event)
