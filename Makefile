@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test test-dates lint format bench worker clean screenshots mutation compat
+.PHONY: install run test test-dates lint format bench bench-smoke worker clean screenshots mutation compat
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Every benchmark small (about 2 minutes), with the full run's checks, recording nothing; CI runs it.
+bench-smoke: install
+	$(BIN)/python -m bench --smoke
 
 worker: install
 	$(BIN)/celery -A attribution_site worker --beat --loglevel=info

@@ -8,6 +8,7 @@ to start without a secret key and allowed hosts.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -19,6 +20,8 @@ import plotly
 from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from attribution_site.redis_outage import OutageAwareConnection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -159,6 +162,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Page and rollup queries are short aggregations; JIT compilation costs more than it saves.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # An unreachable server fails a connection in seconds, not after the OS's TCP timeout: the
+    # gateway then answers 503 instead of holding its calls (apps.gateway.recording).
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
+    )
 DATABASES["default"].setdefault("TEST", {})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) are PostgreSQL's; SQLite builds the same index without those columns.
@@ -176,11 +184,27 @@ CACHE_URL = env.str(
 )
 if PRODUCTION and not CACHE_URL:
     raise ImproperlyConfigured("Set CACHE_URL or REDIS_URL in production: every process must share one cache.")
+# Redis is an optimisation and a buffer, never a dependency of storing an event: a Redis that
+# fails is left alone for this long (attribution_site.redis_outage) while the cache reads
+# through to the database and the gateway writes events to it directly.
+REDIS_OUTAGE_RETRY_SECONDS = env.float("REDIS_OUTAGE_RETRY_SECONDS", default=2.0)
+# Connect and command timeouts of the cache and the gateway's Redis clients: a hung Redis costs
+# a call at most this long before the database is used instead.
+REDIS_SOCKET_TIMEOUT_SECONDS = env.float("REDIS_SOCKET_TIMEOUT_SECONDS", default=0.5)
+# django-redis keeps one client per connection pool (Django's own Redis cache builds one per
+# operation, 0.2 ms each) and reads many keys in one MGET: ingestion checks every snapshot
+# version in one round trip (attribution_site.snapshots). A cache error is a cache miss
+# (IGNORE_EXCEPTIONS): the snapshots then read the database, and a throttle lets reads pass.
+CACHE_REDIS_OPTIONS = {
+    "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+    "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT_SECONDS,
+    "IGNORE_EXCEPTIONS": True,
+    "CONNECTION_POOL_KWARGS": {"connection_class": OutageAwareConnection},
+}
 if CACHE_URL:
-    # django-redis keeps one client per connection pool (Django's own Redis cache builds one per
-    # operation, 0.2 ms each) and reads many keys in one MGET: ingestion checks every snapshot
-    # version in one round trip (attribution_site.snapshots).
-    CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": CACHE_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": CACHE_URL, "OPTIONS": CACHE_REDIS_OPTIONS}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
@@ -192,7 +216,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Workers and beat outlive a broker restart: they reconnect for as long as it takes, and a lost
+# connection is noticed (socket timeouts, health checks) instead of waiting on a dead socket.
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 5,
+    "socket_timeout": 30,  # longer than the transport's 1 s BRPOP
+    "socket_keepalive": True,
+    "health_check_interval": 10,
+}
 ROLLUP_INTERVAL_SECONDS = env.int("ROLLUP_INTERVAL_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "refresh-dirty-days": {"task": "allocation.refresh_dirty_days", "schedule": ROLLUP_INTERVAL_SECONDS},
@@ -417,6 +452,18 @@ GATEWAY_REFRESH_SECONDS = env.float("GATEWAY_REFRESH_SECONDS", default=1.0)
 GATEWAY_BUDGET_REFRESH_SECONDS = env.float("GATEWAY_BUDGET_REFRESH_SECONDS", default=30.0)
 GATEWAY_DRAIN_INTERVAL_SECONDS = env.float("GATEWAY_DRAIN_INTERVAL_SECONDS", default=1.0)
 GATEWAY_DRAIN_BATCH = env.int("GATEWAY_DRAIN_BATCH", default=500)
+# A drainer that dies holding the drain lock holds the list back for at most this long.
+GATEWAY_DRAIN_LOCK_SECONDS = env.float("GATEWAY_DRAIN_LOCK_SECONDS", default=10.0)
 GATEWAY_UPSTREAM_TIMEOUT_SECONDS = env.float("GATEWAY_UPSTREAM_TIMEOUT_SECONDS", default=600.0)
 GATEWAY_MAX_BODY_BYTES = env.int("GATEWAY_MAX_BODY_BYTES", default=32 * 1024 * 1024)
+# A request body must have arrived whole within this long (a slow drip is answered 408).
+GATEWAY_BODY_TIMEOUT_SECONDS = env.float("GATEWAY_BODY_TIMEOUT_SECONDS", default=30.0)
+# Gateway path prefixes (e.g. /gateway/openai/v1/files) whose POST, PUT, PATCH and DELETE calls are
+# forwarded unrecorded; any other unrecorded one is refused with 403. Empty: none.
+GATEWAY_PASSTHROUGH = tuple(p.strip().rstrip("/") for p in env.list("GATEWAY_PASSTHROUGH", default=[]) if p.strip())
+for _prefix in GATEWAY_PASSTHROUGH:
+    if not re.fullmatch(r"/gateway/(openai|anthropic)/v1(/[A-Za-z0-9_~:@-][A-Za-z0-9._~:@-]*)+", _prefix):
+        raise ImproperlyConfigured(
+            f"GATEWAY_PASSTHROUGH: {_prefix!r} is not a gateway path prefix such as /gateway/openai/v1/files"
+        )
 CELERY_BEAT_SCHEDULE["gateway-drain-events"] = {"task": "gateway.drain_events", "schedule": 5.0}

@@ -9,6 +9,12 @@ so no process can keep a snapshot built from a transaction that had not yet comm
 A change that sends no signal (a bulk `update()`, plain SQL, another service writing the table)
 bumps no version: a snapshot given a `max_age` is rebuilt at least that often all the same, so
 such a change reaches every process within that many seconds.
+
+The cache is an optimisation: while it is unreachable (a cache error reads as a miss, and
+attribution_site.redis_outage leaves a failed Redis alone for a moment) no change made elsewhere
+can be seen, so a snapshot is rebuilt from the database whenever it is older than
+OUTAGE_MAX_AGE. When the cache answers again, every version is bumped once: a change saved
+during the outage bumped none, and the process that saved it may be gone.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+from attribution_site.redis_outage import cache_reachable
 
 T = TypeVar("T")
 
@@ -43,7 +51,33 @@ request_started.connect(_request_begins, dispatch_uid="snapshots:request_started
 request_finished.connect(_request_ends, dispatch_uid="snapshots:request_finished")
 
 
+# Seconds a snapshot is kept while the shared cache is unreachable.
+OUTAGE_MAX_AGE = 1.0
+# Whether this process has seen the cache fail since it last answered (read by _version).
+_outage_seen = False
+
+
+def _outage_noted() -> None:
+    global _outage_seen
+    _outage_seen = True
+
+
+def _outage_ended() -> None:
+    """The cache answers again: make every process rebuild what it built before or during the outage."""
+    global _outage_seen
+    _outage_seen = False
+    invalidate_all()
+    if not cache_reachable():
+        _outage_seen = True
+
+
 def _version(key: str) -> str | None:
+    """The shared version of a snapshot, or None when the cache is unreachable."""
+    if not cache_reachable():
+        _outage_noted()
+        return None
+    if _outage_seen:
+        _outage_ended()
     versions = _request_versions.get()
     if versions is None:
         return cache.get(key)
@@ -69,10 +103,16 @@ class VersionedSnapshot(Generic[T]):
 
     def get(self) -> T:
         version = _version(self.key)
-        if version is None:
+        if version is None and cache_reachable():
             cache.add(self.key, uuid.uuid4().hex, None)
             version = cache.get(self.key)
         now = _clock()
+        if version is None:  # the cache failed: a miss by settings.CACHES' IGNORE_EXCEPTIONS
+            _outage_noted()
+            if self._value is None or now - self._built_at >= OUTAGE_MAX_AGE:
+                self._value, self._built_at = self.build(), now
+            self._version = None  # never equal to a shared version: rebuilt once the cache answers
+            return self._value
         expired = self.max_age is not None and now - self._built_at >= self.max_age
         if self._value is None or version != self._version or expired:
             self._value = self.build()
@@ -81,7 +121,10 @@ class VersionedSnapshot(Generic[T]):
 
     def invalidate(self) -> None:
         version = uuid.uuid4().hex
-        cache.set(self.key, version, None)
+        if cache_reachable():
+            cache.set(self.key, version, None)
+        if not cache_reachable():
+            _outage_noted()  # the bump is made again when the cache answers (_outage_ended)
         versions = _request_versions.get()
         if versions:
             versions[self.key] = version

@@ -1,6 +1,6 @@
-"""`python -m bench [ingest|rollup|pages|otlp|gateway|profile]`: run the benchmarks (ingest, rollup,
-pages, otlp and gateway by default), check their results and record them in docs/benchmarks.md;
-`profile` profiles one ingestion path."""
+"""`python -m bench [--smoke] [ingest|rollup|pages|otlp|gateway …|profile]`: run the benchmarks (ingest,
+rollup, pages, otlp and gateway by default), check their results and record them in docs/benchmarks.md;
+`--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path."""
 
 from __future__ import annotations
 
@@ -9,23 +9,32 @@ import time
 
 from .config import config_load
 from .cpu import quiet_wait
-from .database import bench_environment, django_start
+from .database import bench_environment, django_start, parts_clear
 
+PARTS = ("ingest", "rollup", "pages", "otlp", "gateway")
 # Above this many busy cores before a part starts, its figures are flagged as unreliable.
 BUSY_WARNING_CORES = 0.25
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "part", nargs="?", choices=("ingest", "rollup", "pages", "otlp", "gateway", "profile"), help="run one part only"
-    )
+    parser.add_argument("parts", nargs="*", metavar="part", help=f"run these only: {', '.join(PARTS)}, or profile")
     parser.add_argument("--no-record", action="store_true", help="do not append the results to docs/benchmarks.md")
+    parser.add_argument(
+        "--smoke", action="store_true", help="every part at a small size, checked as in a full run; records nothing"
+    )
     args = parser.parse_args()
-    parts = [args.part] if args.part else ["ingest", "rollup", "pages", "otlp", "gateway"]
-    config = config_load()
+    parts = [p for p in PARTS if p in args.parts] or (["profile"] if args.parts else list(PARTS))
+    unknown = sorted(set(args.parts) - {*PARTS, "profile"})
+    if unknown:
+        parser.error(f"unknown part {', '.join(unknown)}: choose from {', '.join(PARTS)}, or profile")
+    if "profile" in args.parts and args.parts != ["profile"]:
+        parser.error("profile runs on its own")
+    config = config_load(smoke=args.smoke)
+    record = not (args.no_record or args.smoke)
     started = time.monotonic()
-    print(f"== bench database {config.database}: recreate, migrate, load prices", flush=True)
+    size = "smoke sizes, nothing recorded" if config.smoke else "full sizes"
+    print(f"== bench database {config.database} ({size}): recreate, migrate, load prices", flush=True)
     django_start(config, fresh=True)
     if parts == ["profile"]:
         from .profile import profile_run
@@ -37,6 +46,7 @@ def main() -> None:
     print(f"== machine: {machine_describe()}", flush=True)
     results, background = {}, {}
     for part in parts:
+        parts_clear()
         background[part] = _background_check(config.quiet_wait_s)
         if part == "ingest":
             from .ingest import ingest_run
@@ -65,7 +75,7 @@ def main() -> None:
             gateway_figures = gateway_run(config, bench_environment(config))
     print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
     if results:
-        results_record(results, background, record=not args.no_record)
+        results_record(results, background, record=record)
     if "gateway" in parts:
         from datetime import UTC, datetime
 
@@ -74,7 +84,7 @@ def main() -> None:
 
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
         head = [stamp, commit_describe(), machine_describe(), f"{background['gateway']:.2f}"]
-        gateway_record(gateway_figures, head=head, record=not args.no_record)
+        gateway_record(gateway_figures, head=head, record=record)
 
 
 def _background_check(patience_s: int) -> float:

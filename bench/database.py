@@ -54,3 +54,21 @@ def django_start(config: Config, *, fresh: bool) -> None:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     call_command("load_prices", stdout=sys.stderr)
+
+
+def parts_clear() -> None:
+    """Give the next part the database as migrations and prices left it: the teams, products, keys,
+    customers and discounts an earlier part registered go, and with them (CASCADE) its events,
+    rollups, rules and budgets. The page benchmark's teams include `growth`, which the other parts
+    send as an unknown team; its discount would change every price."""
+    from django.db import connection
+
+    from apps.org.models import CustomerAccount, Team
+    from apps.pricing.models import NegotiatedDiscount
+    from apps.usage.models import DirtyMark
+    from attribution_site.snapshots import invalidate_all
+
+    tables = ", ".join(m._meta.db_table for m in (Team, CustomerAccount, NegotiatedDiscount, DirtyMark))
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    invalidate_all()  # TRUNCATE sends no signals: the registry, key and price snapshots are stale

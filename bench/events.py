@@ -57,8 +57,10 @@ def registry_create() -> None:
 
 
 def api_key_new(name: str) -> tuple[int, str]:
-    """A fresh key of the search team; (its id, the secret to send)."""
+    """A fresh key of the search team that may charge every team (a shared service forwarding the
+    whole company's calls); (its id, the secret to send)."""
     key, raw = api_key_create(team=Team.objects.get(slug="search"), name=name)
+    key.chargeable_teams.set(Team.objects.all())
     return key.id, raw
 
 
@@ -76,7 +78,6 @@ def events_generate(count: int, *, seed: int, now: datetime, days: int = 3) -> l
     """`count` distinct events, deterministic for a seed; late ones go back up to `days` days."""
     rng = random.Random(seed)
     team_tags = list(TEAM_TAGS)
-    products = list(PRODUCTS)
     span = days * 86400
     events = []
     for i in range(count):
@@ -99,7 +100,6 @@ def events_generate(count: int, *, seed: int, now: datetime, days: int = 3) -> l
             "cache_write_tokens": cache_write,
             "cache_write_1h_tokens": cache_write // 3,
             "reasoning_tokens": output_tokens // 4 if model.startswith("gpt-5") else 0,
-            "product": rng.choice(products),
             "feature": f"feature-{rng.randint(1, 12)}",
             "environment": rng.choice(ENVIRONMENT_TAGS),
             "customer": f"cus_{rng.randint(1, 400):04d}",
@@ -111,6 +111,10 @@ def events_generate(count: int, *, seed: int, now: datetime, days: int = 3) -> l
         team = rng.choice(team_tags)
         if team:
             event["team"] = team
+        # A product of the team charged (any, for an unknown or missing team): a product of another
+        # team is refused, as a key may charge a team only for its own products.
+        products = [p for p, owner in PRODUCTS.items() if TEAM_TAGS[team] in (None, owner)]
+        event["product"] = rng.choice(products)
         if i % 7 == 0:
             event["agent"] = f"agent-{rng.randint(1, 5)}"
         events.append(event)

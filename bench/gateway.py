@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import os
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,6 @@ from .checks import require, require_equal
 from .config import Config
 from .server import ROOT, port_free, process_cpu_seconds, process_status_kb
 
-REQUESTS = int(os.environ.get("BENCH_GATEWAY_REQUESTS", "2000"))
 PACED_RPS = 500
 TARGET_P50_MS, TARGET_P99_MS, TARGET_TTFB_MS, TARGET_RSS_MB = 1.0, 5.0, 2.0, 200
 BODY = orjson.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]})
@@ -59,6 +57,7 @@ class GatewayFigures:
     rss_mb: float
     events: int
     cost_each: str
+    requests: int  # timed calls per run (BENCH_GATEWAY_REQUESTS)
 
     def added(self, kind: str, clients: int, paced: bool, q: int, first_byte: bool = False) -> float:
         def pick(target):
@@ -187,7 +186,7 @@ def gateway_run(config: Config, env: dict[str, str]) -> GatewayFigures:
                 run = Run(target=target, kind=kind, clients=clients, paced=paced)
                 url, headers = urls[target]
                 cpu_before = process_cpu_seconds(gateway.pid)
-                uvloop.run(_load(url, headers, run, REQUESTS))
+                uvloop.run(_load(url, headers, run, config.gateway_requests))
                 if target == "gateway":
                     calls_made = len(run.latencies) + run.clients
                     run.cpu_ms_per_call = (process_cpu_seconds(gateway.pid) - cpu_before) * 1000 / calls_made
@@ -225,7 +224,7 @@ def gateway_run(config: Config, env: dict[str, str]) -> GatewayFigures:
     require_equal(stored["ids"], calls, "distinct response ids")
     require_equal(stored["cost"], each * calls, "total billed cost of the gateway events")
     require(each > 0, "gpt-4o is priced")
-    return GatewayFigures(runs=runs, rss_mb=rss_mb, events=calls, cost_each=str(each))
+    return GatewayFigures(runs=runs, rss_mb=rss_mb, events=calls, cost_each=str(each), requests=config.gateway_requests)
 
 
 def gateway_record(figures: GatewayFigures, *, head: list[str], record: bool) -> None:
@@ -235,7 +234,7 @@ def gateway_record(figures: GatewayFigures, *, head: list[str], record: bool) ->
     f = figures
     cells = [
         *head,
-        f"{REQUESTS:,} per run",
+        f"{f.requests:,} per run",
         " / ".join(f"{f.added('json', c, False, 50):+.2f}" for c in (8, 64)),
         " / ".join(f"{f.added('json', c, False, 99):+.2f}" for c in (8, 64)),
         f"{f.added('json', 64, True, 50):+.2f} / {f.added('json', 64, True, 99):+.2f}",

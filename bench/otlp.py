@@ -19,7 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from .checks import require_equal
 from .client import OTLP_PATH, PATH
-from .config import Config, _positive_int
+from .config import Config
 from .events import Totals, api_key_new, events_generate, events_rate, models_check, registry_create, totals_stored
 from .ingest import PHASE_LIMIT_S, Phase, _phase
 from .server import WebServer
@@ -102,7 +102,7 @@ def _require_stored(api_key_id: int, expected: Totals, when: str) -> None:
 def otlp_run(config: Config, env: dict[str, str]) -> OtlpFigures:
     from django.utils import timezone
 
-    count = _positive_int("BENCH_OTLP_SPANS", 100_000)
+    count = config.otlp_spans
     size = config.batch_size
     registry_create()
     models_check()

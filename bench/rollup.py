@@ -21,6 +21,7 @@ from apps.usage.services import days_mark_dirty
 from .checks import require, require_equal
 from .config import Config
 from .cpu import CpuMeter, CpuUse
+from .event_rows import events_insert_sql
 from .events import MODELS, PRODUCTS, TEAMS, UNPRICED_MODEL, api_key_new, models_check, registry_create
 from .server import process_cpu_seconds
 
@@ -33,34 +34,48 @@ _BARE_SQL = (
 
 # Deterministic events: day d = i mod days; the tag combination g cycles through `groups` values
 # per day, and each tag takes g modulo a different prime, so every g is a distinct rollup row.
-_LOAD_SQL = """
-INSERT INTO usage_usageevent (
-    api_key_id, event_id, timestamp, day, received_at, provider, model, service_tier, outcome, latency_ms,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-    reasoning_tokens, price_id, list_cost, billed_cost, cache_savings, unpriced, team_tag, team_id,
-    product_tag, product_id, environment_tag, environment_id, feature, customer, agent, trace_id,
-    missing_tags, raw_tags, attributes)
-SELECT %(key)s, 'r-' || i, ts, ts::date, ts, (%(providers)s::text[])[1 + g %% 8], (%(models)s::text[])[1 + g %% 8],
-    CASE WHEN i %% 10 = 0 THEN 'batch' ELSE 'standard' END,
-    CASE WHEN i %% 50 = 0 THEN 'error' ELSE 'success' END, 200 + i %% 5000,
-    inp, outp, cr, cw, cw / 3, 0, (%(prices)s::bigint[])[1 + g %% 8],
-    inp * 3000 + outp * 15000, (inp * 3000 + outp * 15000) * 9 / 10, cr * 2700,
-    (%(prices)s::bigint[])[1 + g %% 8] IS NULL,
-    (%(team_tags)s::text[])[1 + g %% 5], (%(teams)s::bigint[])[1 + g %% 5],
-    (%(product_tags)s::text[])[1 + g %% 7], (%(products)s::bigint[])[1 + g %% 7],
-    (%(env_tags)s::text[])[1 + g %% 3], (%(envs)s::bigint[])[1 + g %% 3],
-    'feature-' || g %% 11, 'cus_' || lpad((g %% 97)::text, 4, '0'),
-    CASE WHEN g %% 13 < 3 THEN 'agent-' || g %% 13 ELSE '' END, 'trace-' || i / 4,
-    CASE WHEN (%(teams)s::bigint[])[1 + g %% 5] IS NULL THEN 'team' ELSE '' END, '{}'::jsonb, '{}'::jsonb
-FROM (
+_LOAD_VALUES = {
+    "api_key_id": "%(key)s",
+    "event_id": "'r-' || i",
+    "timestamp": "ts",
+    "day": "ts::date",
+    "received_at": "ts",
+    "provider": "(%(providers)s::text[])[1 + g %% 8]",
+    "model": "(%(models)s::text[])[1 + g %% 8]",
+    "service_tier": "CASE WHEN i %% 10 = 0 THEN 'batch' ELSE 'standard' END",
+    "outcome": "CASE WHEN i %% 50 = 0 THEN 'error' ELSE 'success' END",
+    "latency_ms": "200 + i %% 5000",
+    "input_tokens": "inp",
+    "output_tokens": "outp",
+    "cache_read_tokens": "cr",
+    "cache_write_tokens": "cw",
+    "cache_write_1h_tokens": "cw / 3",
+    "reasoning_tokens": "0",
+    "price_id": "(%(prices)s::bigint[])[1 + g %% 8]",
+    "list_cost": "inp * 3000 + outp * 15000",
+    "billed_cost": "(inp * 3000 + outp * 15000) * 9 / 10",
+    "cache_savings": "cr * 2700",
+    "unpriced": "(%(prices)s::bigint[])[1 + g %% 8] IS NULL",
+    "team_tag": "(%(team_tags)s::text[])[1 + g %% 5]",
+    "team_id": "(%(teams)s::bigint[])[1 + g %% 5]",
+    "product_tag": "(%(product_tags)s::text[])[1 + g %% 7]",
+    "product_id": "(%(products)s::bigint[])[1 + g %% 7]",
+    "environment_tag": "(%(env_tags)s::text[])[1 + g %% 3]",
+    "environment_id": "(%(envs)s::bigint[])[1 + g %% 3]",
+    "feature": "'feature-' || g %% 11",
+    "customer": "'cus_' || lpad((g %% 97)::text, 4, '0')",
+    "agent": "CASE WHEN g %% 13 < 3 THEN 'agent-' || g %% 13 ELSE '' END",
+    "trace_id": "'trace-' || i / 4",
+    "missing_tags": "CASE WHEN (%(teams)s::bigint[])[1 + g %% 5] IS NULL THEN 'team' ELSE '' END",
+}
+_LOAD_FROM = """(
     SELECT i, g,
         %(start)s::timestamptz + (i %% %(days)s) * interval '1 day' + (i * 37 %% 86400) * interval '1 second' AS ts,
         100 + i * 7 %% 30000 AS inp, 1 + i * 13 %% 4000 AS outp,
         CASE WHEN i %% 3 = 0 THEN (100 + i * 7 %% 30000) / 4 ELSE 0 END AS cr,
         CASE WHEN i %% 5 = 0 THEN (100 + i * 7 %% 30000) / 8 ELSE 0 END AS cw
     FROM (SELECT i, (i / %(days)s * 7919) %% %(groups)s AS g FROM generate_series(0, %(count)s - 1) AS i) AS s
-) AS e
-"""
+) AS e"""
 
 # Every sum a rollup row carries, checked against the raw events of the same day.
 _INVARIANT_SQL = """
@@ -141,7 +156,7 @@ def _events_load(config: Config, key_id: int, days: list[date]) -> float:
     }
     start = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(_LOAD_SQL, params)
+        cursor.execute(events_insert_sql(_LOAD_VALUES, source=_LOAD_FROM), params)
         require_equal(cursor.rowcount, config.rollup_events, "rollup events loaded")
     seconds = time.perf_counter() - start
     with connection.cursor() as cursor:

@@ -13,17 +13,23 @@ class ProviderCredentialForm(forms.ModelForm):
     api_key = forms.CharField(
         widget=forms.PasswordInput(render_value=False),
         required=False,
-        help_text="The provider's API key. Stored encrypted; leave empty to keep the current key.",
+        help_text="The provider's API key. Stored encrypted; leave empty to keep the current key "
+        "(changing the provider requires it again).",
     )
 
     class Meta:
         model = ProviderCredential
-        fields = ("provider", "team")
+        fields = ("provider", "team", "organization", "project")
 
     def clean(self):
         cleaned = super().clean()
-        if not self.instance.pk and not cleaned.get("api_key"):
+        if cleaned.get("api_key"):
+            return cleaned
+        if not self.instance.pk:
             self.add_error("api_key", "Give the provider's API key.")
+        elif "provider" in self.changed_data:
+            # The stored key is never kept across providers: it would be sent to another upstream.
+            self.add_error("api_key", "The provider changed: enter the API key for the new provider.")
         return cleaned
 
     def save(self, commit=True):
@@ -37,5 +43,5 @@ class ProviderCredentialForm(forms.ModelForm):
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(admin.ModelAdmin):
     form = ProviderCredentialForm
-    list_display = ("provider", "team", "key_hint", "updated_at")
+    list_display = ("provider", "team", "key_hint", "organization", "project", "updated_at")
     list_filter = ("provider",)

@@ -24,6 +24,16 @@ class ProviderCredential(models.Model):
         related_name="provider_credentials",
         help_text="Leave empty for the organisation's credential, used by teams without their own.",
     )
+    organization = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="OpenAI only: sent as OpenAI-Organization (a client's own header is never forwarded).",
+    )
+    project = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="OpenAI only: sent as OpenAI-Project (a client's own header is never forwarded).",
+    )
     encrypted_key = models.TextField(editable=False)
     key_hint = models.CharField(max_length=16, editable=False, help_text="The key's last characters.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,8 +1,8 @@
 """The gateway's ASGI application: authenticate, tag, refuse before spend, pass through, record.
 
 Nothing on a call's path queries the database: keys, registry, provider credentials and the
-spent hard-limit budgets are per-process copies refreshed by background loops (an unknown key is
-looked up once in a worker thread, so a key created a moment ago works at once).
+spent hard-limit budgets are per-process copies refreshed by background loops (apps.gateway.keys
+looks up a key missing from them once, and remembers an unknown one for a few seconds).
 """
 
 from __future__ import annotations
@@ -11,59 +11,57 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 
 import httpx
-import orjson
 import redis
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
 from apps.org.registry import registry
-from apps.usage.keys import ApiKeyInfo, api_key_lookup, api_keys
-from apps.usage.models import api_key_hash
+from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.tagging import tags_resolve
+from attribution_site.redis_outage import redis_client
 
+from .bodies import BodyLimits, ClientGone, RequestFacts, body_open, body_read, json_facts, usage_requested
 from .credentials import credential_for, provider_credentials
-from .errors import error_send
-from .policy import TAG_HEADERS, TagHeaderInvalid, budget_refusal, request_tags
-from .recording import CallRecord, Recorder
+from .errors import Refused, error_send
+from .forms import FormFields
+from .keys import KeyFinder
+from .outage import unavailable_send
+from .paths import FORM_PATHS, PathRefused, Route, route_resolve
+from .policy import TAG_HEADERS, policy_check, request_tags
+from .recording import CallRecord, EventNotStored, Recorder
+from .relay import HOP_BY_HOP, response_relay
 from .selectors import hard_limits_exhausted
 from .services import gateway_events_drain
-from .streams import StreamReader, sse_next
-from .usage import CallUsage, error_outcome
+from .usage import CallUsage
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("openai", "anthropic")
-# Recorded endpoints; any other path is passed through unrecorded.
-RECORDED = {
-    "openai": {"/v1/chat/completions": "chat", "/v1/responses": "responses", "/v1/embeddings": "embeddings"},
-    "anthropic": {"/v1/messages": "messages"},
+# Never sent upstream: the project key, the attribution headers, the client's cookies and its
+# choice of provider organisation and project (the credential's own are sent instead), and
+# method overrides that could turn a passed-through read into a write.
+DROPPED_REQUEST_HEADERS = {
+    name.encode()
+    for name in HOP_BY_HOP
+    | set(TAG_HEADERS)
+    | {
+        "authorization",
+        "x-api-key",
+        "accept-encoding",
+        "cookie",
+        "openai-organization",
+        "openai-project",
+        "expect",
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+    }
 }
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-}
-# The provider never sees the project key or the attribution headers.
-DROPPED_REQUEST_HEADERS = HOP_BY_HOP | {"authorization", "x-api-key", "accept-encoding"} | set(TAG_HEADERS)
-DROPPED_RESPONSE_HEADERS = {name.encode() for name in HOP_BY_HOP | {"content-encoding"}}
-
-
-def _route(path: str) -> tuple[str | None, str]:
-    for provider in PROVIDERS:
-        prefix = f"/gateway/{provider}"
-        if path.startswith(prefix + "/v1/"):
-            return provider, path[len(prefix) :]
-    return None, ""
+# Streamed OpenAI endpoints whose usage chunk the gateway asks for when the client did not.
+USAGE_CHUNK_ENDPOINTS = {"chat", "completions"}
 
 
 def _raw_key(headers: dict[str, str]) -> str:
@@ -73,26 +71,9 @@ def _raw_key(headers: dict[str, str]) -> str:
     return headers.get("x-api-key", "").strip()
 
 
-def _body_customer(provider: str, payload) -> str:
-    """The end user the request names: OpenAI's `user` / `safety_identifier`, Anthropic's metadata.user_id."""
-    if not isinstance(payload, dict):
-        return ""
-    if provider == "anthropic":
-        metadata = payload.get("metadata")
-        value = metadata.get("user_id") if isinstance(metadata, dict) else None
-    else:
-        value = payload.get("user") or payload.get("safety_identifier")
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _snapshots_read():
     close_old_connections()
     return api_keys.get(), registry.get(), provider_credentials.get()
-
-
-def _key_lookup(raw_key: str) -> ApiKeyInfo | None:
-    close_old_connections()
-    return api_key_lookup(raw_key)
 
 
 def _budgets_read():
@@ -100,11 +81,17 @@ def _budgets_read():
     return hard_limits_exhausted(today=timezone.now().date())
 
 
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
 class Gateway:
     def __init__(self) -> None:
         self.started = False
         self._start_lock: asyncio.Lock | None = None
         self._tasks: list[asyncio.Task] = []
+        self.keys: dict[str, ApiKeyInfo] = {}
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -123,6 +110,7 @@ class Gateway:
                 "openai": settings.GATEWAY_OPENAI_UPSTREAM,
                 "anthropic": settings.GATEWAY_ANTHROPIC_UPSTREAM,
             }
+            self.key_finder = KeyFinder()
             self.recorder = Recorder(settings.GATEWAY_REDIS_URL)
             self.exhausted: dict = {}
             await self.refresh(budgets=True)
@@ -131,7 +119,7 @@ class Gateway:
                 asyncio.create_task(self._every(settings.GATEWAY_BUDGET_REFRESH_SECONDS, self.budgets_refresh)),
             ]
             if settings.GATEWAY_REDIS_URL:
-                self._drain_client = redis.Redis.from_url(settings.GATEWAY_REDIS_URL)
+                self._drain_client = redis_client(settings.GATEWAY_REDIS_URL)
                 drain_loop = self._every(settings.GATEWAY_DRAIN_INTERVAL_SECONDS, self.drain)
                 self._tasks.append(asyncio.create_task(drain_loop))
             self.started = True
@@ -142,6 +130,7 @@ class Gateway:
         if self.started:
             await self.recorder.close()
             await self.client.aclose()
+            self.key_finder.close()
         self.started = False
 
     async def _every(self, seconds: float, job) -> None:
@@ -153,7 +142,10 @@ class Gateway:
                 logger.exception("Gateway background job %s failed", job.__name__)
 
     async def refresh(self, *, budgets: bool = False) -> None:
-        self.keys, self.registry, self.credentials = await asyncio.to_thread(_snapshots_read)
+        keys, self.registry, self.credentials = await asyncio.to_thread(_snapshots_read)
+        if keys is not self.keys:
+            self.key_finder.forget_unknown()  # a key made since it was found unknown works at once
+        self.keys = keys
         if budgets:
             await self.budgets_refresh()
 
@@ -173,219 +165,127 @@ class Gateway:
         if not self.started:
             await self.start()
         started_at, clock = time.time(), time.perf_counter()
-        provider, path = _route(scope["path"])
-        if provider is None:
-            await error_send(
-                send,
-                provider="openai",
-                status=404,
-                code="unknown_route",
-                message="Use /gateway/openai/v1/… or /gateway/anthropic/v1/….",
-            )
+        # ASGI decodes scope["path"] already; the one decoding that counts is done on raw_path.
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        try:
+            route = route_resolve(raw_path=raw_path, method=scope["method"], passthrough=settings.GATEWAY_PASSTHROUGH)
+        except PathRefused as exc:
+            await error_send(send, provider=exc.provider, status=exc.status, code=exc.code, message=exc.message)
             return
+        try:
+            await self._call(scope, receive, send, route, started_at=started_at, clock=clock)
+        except Refused as exc:
+            await error_send(send, provider=route.provider, status=exc.status, code=exc.code, message=exc.message)
+        except ClientGone:
+            pass  # left before sending its whole request: nothing completed upstream
+
+    async def _call(self, scope, receive, send, route: Route, *, started_at: float, clock: float) -> None:
+        provider = route.provider
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         raw_key = _raw_key(headers)
-        key = self.keys.get(api_key_hash(raw_key)) if raw_key else None
-        if key is None and raw_key:
-            key = await asyncio.to_thread(_key_lookup, raw_key)
+        key = await self.key_finder.find(raw_key=raw_key, snapshot=self.keys) if raw_key else None
         if key is None:
-            message = "Unknown API key." if raw_key else "Send a project API key as the provider API key."
-            await error_send(send, provider=provider, status=401, code="invalid_api_key", message=message)
-            return
+            raise Refused(
+                401,
+                "invalid_api_key",
+                "Unknown API key." if raw_key else "Send a project API key as the provider API key.",
+            )
         if key.revoked:
-            await error_send(
-                send, provider=provider, status=403, code="revoked_api_key", message="This API key is revoked."
+            raise Refused(403, "revoked_api_key", "This API key is revoked.")
+        if not route.allowed:
+            raise Refused(
+                403,
+                "endpoint_not_allowed",
+                f"{route.method} {route.path} is not recorded by the gateway, so it is refused before it can "
+                "spend. An admin can let it through with GATEWAY_PASSTHROUGH.",
             )
-            return
-        try:
-            body = await self._body_read(receive)
-        except _ClientGone:
-            return  # left before sending its whole request: nothing is sent upstream
-        if body is None:
-            await error_send(
-                send,
-                provider=provider,
-                status=413,
-                code="request_too_large",
-                message=f"The request body is larger than {settings.GATEWAY_MAX_BODY_BYTES} bytes.",
-            )
-            return
-        endpoint = RECORDED[provider].get(path) if scope["method"] == "POST" else None
-        payload = None
-        if endpoint:
-            with contextlib.suppress(orjson.JSONDecodeError):
-                payload = orjson.loads(body)
-        try:
-            sent = request_tags(headers=headers, body_customer=_body_customer(provider, payload))
-        except TagHeaderInvalid as exc:
-            await error_send(send, provider=provider, status=400, code="invalid_tag", message=str(exc))
-            return
-        attributes: dict[str, str] = {}
-        if endpoint:
-            resolved = tags_resolve(key=key, sent=sent, reg=self.registry)
-            if resolved.missing:
-                environment = resolved.environment or "(none given)"
-                message = (
-                    f"Missing required tags for environment {environment}: {', '.join(resolved.missing)}. "
-                    "Send them as X-Attribution-* headers or set them on the API key."
-                )
-                if settings.GATEWAY_TAG_POLICY == "enforce":
-                    await error_send(send, provider=provider, status=400, code="missing_tags", message=message)
-                    return
-                attributes["gateway_warning_missing_tags"] = ",".join(resolved.missing)
-            refusal = budget_refusal(exhausted=self.exhausted, key=key, resolved=resolved)
-            if refusal:
-                if settings.GATEWAY_BUDGET_POLICY == "enforce":
-                    await error_send(send, provider=provider, status=429, code="budget_exhausted", message=refusal)
-                    return
-                attributes["gateway_warning_budget"] = refusal[:256]
-        stream = isinstance(payload, dict) and payload.get("stream") is True
-        hide_usage = False
-        if endpoint == "chat" and stream:
-            options = payload.get("stream_options")
-            if not (isinstance(options, dict) and options.get("include_usage")):
-                payload["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
-                body = orjson.dumps(payload)
-                hide_usage = True
+        limits = BodyLimits(
+            max_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+            timeout_seconds=settings.GATEWAY_BODY_TIMEOUT_SECONDS,
+            deadline=asyncio.get_running_loop().time() + settings.GATEWAY_BODY_TIMEOUT_SECONDS,
+        )
+        length = _content_length(headers)
+        if length is not None and length > limits.max_bytes:
+            raise limits.too_large()
+        form = FormFields.of(headers.get("content-type", "")) if route.path in FORM_PATHS and route.endpoint else None
+        facts = RequestFacts()
+        body: bytes | AsyncIterator[bytes]
+        if route.endpoint and form is None:
+            body = await body_read(receive, limits=limits)
+            facts = json_facts(provider=provider, body=body)
+        else:
+            body = await body_open(receive, limits=limits, form=form)
+        sent = request_tags(headers=headers, body_customer=facts.customer)
+        resolved = tags_resolve(key=key, sent=sent, reg=self.registry)
+        attributes = policy_check(resolved=resolved, exhausted=self.exhausted, spends=route.spends)
+        hide_usage = route.endpoint in USAGE_CHUNK_ENDPOINTS and facts.stream and not facts.usage_requested
+        if hide_usage:
+            body = usage_requested(body, facts=facts)
 
-        upstream_headers = [(name, value) for name, value in headers.items() if name not in DROPPED_REQUEST_HEADERS]
-        credential = credential_for(self.credentials, provider=provider, team_id=key.team_id)
-        if credential and provider == "openai":
-            upstream_headers.append(("authorization", f"Bearer {credential}"))
-        elif credential:
-            upstream_headers.append(("x-api-key", credential))
-        # Without any credential the call goes out without one, and the provider's 401 comes back.
-        upstream_headers.append(("accept-encoding", "identity"))
+        credential = credential_for(self.credentials, provider=provider, team_id=resolved.charged_team_id)
+        upstream_headers = [(n, v) for n, v in scope["headers"] if n.lower() not in DROPPED_REQUEST_HEADERS]
+        upstream_headers += [*credential.headers(provider), (b"accept-encoding", b"identity")]
+        if not isinstance(body, bytes) and length is not None:
+            upstream_headers.append((b"content-length", str(length).encode()))
         query = scope.get("query_string", b"")
-        url = self.upstreams[provider] + path + (f"?{query.decode('latin-1')}" if query else "")
-        request = self.client.build_request(scope["method"], url, headers=upstream_headers, content=body)
+        url = self.upstreams[provider] + route.upstream_path + (f"?{query.decode('latin-1')}" if query else "")
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            logger.warning("Upstream %s unreachable: %r", url, exc)
-            await error_send(
-                send,
-                provider=provider,
-                status=502,
-                code="upstream_unreachable",
-                message=f"The provider could not be reached: {type(exc).__name__}.",
-            )
-            return
-        try:
-            response_headers = [
-                (name, value) for name, value in response.headers.raw if name.lower() not in DROPPED_RESPONSE_HEADERS
-            ]
-            call = CallUsage(provider=provider, endpoint=endpoint or "")
+            request = self.client.build_request(route.method, url, headers=upstream_headers, content=body)
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise Refused(400, "invalid_request", f"The request cannot be forwarded: {exc}.") from None
+        record = None
+        if route.endpoint:
             record = CallRecord(
                 gateway=self,
                 key=key,
                 provider=provider,
-                request_model=payload.get("model") if isinstance(payload, dict) else None,
+                request_model=facts.model,
                 sent=sent,
                 attributes=attributes,
                 started_at=started_at,
                 clock=clock,
-                call=call,
+                call=CallUsage(provider=provider, endpoint=route.endpoint),
             )
-            if endpoint is None:
-                await self._relay(send, response, response_headers)
-            elif response.status_code < 400 and "text/event-stream" in response.headers.get("content-type", ""):
-                await self._stream(send, receive, response, response_headers, record, hide_usage=hide_usage)
-            else:
-                await self._whole(send, response, response_headers, record)
+        if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
+            await unavailable_send(send, provider=provider)
+            return
+        response = await self._send(request, record=record, form=form)
+        try:
+            await response_relay(
+                send, receive, response, provider=provider, secret=credential.key, record=record, hide_usage=hide_usage
+            )
         finally:
             await response.aclose()
 
-    async def _body_read(self, receive) -> bytes | None:
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > settings.GATEWAY_MAX_BODY_BYTES:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
-        return b"".join(chunks)
-
-    async def _relay(self, send, response: httpx.Response, headers) -> None:
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-        async for chunk in response.aiter_raw():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-
-    async def _whole(self, send, response: httpx.Response, headers, record: CallRecord) -> None:
-        body = await response.aread()
-        parsed = None
-        with contextlib.suppress(orjson.JSONDecodeError):
-            parsed = orjson.loads(body)
-        if response.status_code >= 400:
-            outcome = error_outcome(parsed, response.status_code)
-        else:
-            record.call.response_read(parsed)
-            outcome = "success"
-        await record.save(outcome=outcome, usage_missing=response.status_code < 400 and record.call.usage is None)
-        headers = [*headers, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def _stream(self, send, receive, response, headers, record: CallRecord, *, hide_usage: bool) -> None:
-        disconnected = asyncio.Event()
-
-        async def watch() -> None:
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            disconnected.set()
-
-        reader = StreamReader(record.call, hide_usage=hide_usage)
-        tail: list[bytes] = []
-        relay = asyncio.create_task(self._stream_relay(send, response, headers, reader, record, tail))
-        watcher = asyncio.create_task(watch())
-        done, _ = await asyncio.wait({relay, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        outcome = record.call.error or "success"
-        if relay not in done:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
-            outcome = "client_disconnected"
-        watcher.cancel()
-        if relay in done and relay.exception() is not None:
-            logger.warning("Upstream stream broke off: %r", relay.exception())
-            outcome = "upstream_disconnected"
-        # Durable before the client receives the terminal event (held back in `tail`).
-        await record.save(outcome=outcome, usage_missing=record.call.usage is None)
-        if outcome != "client_disconnected":
-            await send({"type": "http.response.body", "body": b"".join(tail), "more_body": False})
-
-    async def _stream_relay(self, send, response, headers, reader: StreamReader, record: CallRecord, tail) -> None:
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-        buffer, ended = b"", False
-        async for chunk in response.aiter_raw():
-            if ended:
-                tail.append(chunk)
-                continue
-            buffer += chunk
-            while (found := sse_next(buffer)) is not None:
-                event, buffer = found
-                hide, terminal = reader.read(event)
-                if terminal:
-                    ended = True
-                    tail.append(event + buffer)
-                    buffer = b""
-                    break
-                if not hide:
-                    if record.first_byte_ms is None:
-                        record.first_byte_ms = round((time.perf_counter() - record.clock) * 1000)
-                    await send({"type": "http.response.body", "body": event, "more_body": True})
-        if buffer:
-            tail.append(buffer)
-
-
-class _ClientGone(Exception):
-    pass
+    async def _send(
+        self, request: httpx.Request, *, record: CallRecord | None, form: FormFields | None
+    ) -> httpx.Response:
+        """The provider's response (headers only, its body still to come). A call that failed after
+        it may have reached the provider is recorded (usage unknown) and answered 502 / 504."""
+        try:
+            response = await self.client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            logger.warning("Upstream %s unreachable: %r", request.url, exc)
+            raise Refused(
+                502, "upstream_unreachable", f"The provider could not be reached: {type(exc).__name__}."
+            ) from None
+        except httpx.HTTPError as exc:
+            logger.warning("Upstream %s failed: %r", request.url, exc)
+            timeout = isinstance(exc, httpx.TimeoutException)
+            if record is not None:
+                if form is not None:
+                    record.request_model = form.values.get("model", "")
+                outcome = "upstream_timeout" if timeout else "upstream_disconnected"
+                with contextlib.suppress(EventNotStored):  # the client gets an error either way
+                    await record.save(outcome=outcome, usage_missing=True)
+            raise Refused(
+                504 if timeout else 502,
+                "upstream_timeout" if timeout else "upstream_failed",
+                f"The provider did not answer: {type(exc).__name__}.",
+            ) from None
+        if record is not None and form is not None:
+            record.request_model = form.values.get("model", "")
+        return response
 
 
 gateway = Gateway()

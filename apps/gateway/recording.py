@@ -3,13 +3,17 @@
 Redis mode: RPUSH the event and let a drainer (this process's background loop and the Celery
 beat task `gateway.drain_events`) ingest the list in batches. Direct mode (no Redis, or Redis
 down): calls wait for a group commit; every call that arrives while one batch is being written
-joins the next, so the database sees batches, not one insert per call.
+joins the next, so the database sees batches, not one insert per call. With Redis down, direct
+mode touches Redis for nothing (attribution_site.redis_outage, attribution_site.snapshots).
+
+When neither takes an event, `record` raises EventNotStored (the caller answers with an error,
+never a success) and the recorder reports itself unavailable: calls are then refused before
+they reach the provider until a probe finds Redis or the database answering again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -17,16 +21,23 @@ from datetime import UTC, datetime
 
 import orjson
 import redis
-import redis.asyncio
+from django.db import close_old_connections, connection
 
+from apps.pricing.rating import TokenCounts
+from apps.usage.event import Event, event_json
 from apps.usage.keys import ApiKeyInfo
+from attribution_site.redis_outage import async_redis_client, redis_url_down
 
 from .services import EVENTS_LIST, gateway_events_ingest
 
 logger = logging.getLogger(__name__)
 
-# After Redis fails, calls write directly for this long before Redis is tried again.
-REDIS_RETRY_SECONDS = 5.0
+# While unavailable, Redis and the database are asked this often whether they answer again.
+PROBE_SECONDS = 1.0
+
+
+class EventNotStored(Exception):
+    """Neither Redis nor the database took a call's event (the event is in the error log)."""
 
 
 class DirectWriter:
@@ -52,7 +63,7 @@ class DirectWriter:
                 continue
             try:
                 await asyncio.to_thread(gateway_events_ingest, calls=[(key, event) for key, event, _ in batch])
-            except Exception as exc:  # the database is down: the calls are answered, their events logged
+            except Exception as exc:  # the database is down: the events are logged, the calls answered with an error
                 logger.exception("Gateway events could not be stored: %s", [event for _, event, _ in batch])
                 for _, _, future in batch:
                     if not future.done():
@@ -67,26 +78,70 @@ class DirectWriter:
             self._task.cancel()
 
 
+def _database_ping() -> None:
+    close_old_connections()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
 class Recorder:
     def __init__(self, redis_url: str) -> None:
-        self.redis = redis.asyncio.Redis.from_url(redis_url) if redis_url else None
+        self.redis_url = redis_url
+        self.redis = async_redis_client(redis_url) if redis_url else None
         self.direct = DirectWriter()
-        self._redis_down_until = 0.0
+        # True from an event that could be stored nowhere until Redis or the database answers.
+        self.unavailable = False
+        self._probe: asyncio.Task | None = None
 
-    async def record(self, key: ApiKeyInfo, event: dict) -> None:
-        if self.redis is not None and time.monotonic() >= self._redis_down_until:
+    async def record(self, key: ApiKeyInfo, call_event: Event) -> None:
+        """Make the event durable in Redis, else in the database; raise EventNotStored if neither takes it.
+        Either way it travels as the events API's JSON, and ingestion validates it as it would any door's."""
+        event = event_json(call_event)
+        if self.redis is not None and not redis_url_down(self.redis_url):
             try:
                 await self.redis.rpush(EVENTS_LIST, orjson.dumps({"key_id": key.id, "event": event}))
                 return
             except (redis.RedisError, OSError):
+                # An RPUSH that timed out may have landed as well: the drain then ingests an event
+                # already stored, which stores nothing twice (idempotent by event_id).
                 logger.warning("Redis is unreachable: gateway events are written to the database directly")
-                self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
-        # A failed write is logged with its event by DirectWriter; the client still gets its answer.
-        with contextlib.suppress(Exception):
+        try:
             await self.direct.write(key, event)
+        except Exception as exc:
+            self._storage_lost()
+            raise EventNotStored(event["event_id"]) from exc
+
+    def _storage_lost(self) -> None:
+        if not self.unavailable:
+            logger.error("Neither Redis nor the database stores gateway events: calls are refused until one does")
+        self.unavailable = True
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._storage_probe())
+
+    async def _storage_probe(self) -> None:
+        while self.unavailable:
+            await asyncio.sleep(PROBE_SECONDS)
+            if await self._storage_answers():
+                self.unavailable = False
+                logger.warning("Gateway events are stored again: calls are accepted")
+
+    async def _storage_answers(self) -> bool:
+        if self.redis is not None and not redis_url_down(self.redis_url):
+            try:
+                await self.redis.ping()
+                return True
+            except (redis.RedisError, OSError):
+                pass
+        try:
+            await asyncio.to_thread(_database_ping)
+        except Exception:
+            return False
+        return True
 
     async def close(self) -> None:
         await self.direct.close()
+        if self._probe is not None:
+            self._probe.cancel()
         if self.redis is not None:
             await self.redis.aclose()
 
@@ -111,17 +166,19 @@ class CallRecord:
         attributes = dict(self.attributes)
         if self.first_byte_ms is not None:
             attributes["time_to_first_token_ms"] = self.first_byte_ms
-        event = {
-            "event_id": call.response_id[:128] or f"gw-{uuid.uuid4().hex}",
-            "timestamp": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
-            "provider": self.provider,
-            "model": (call.model or self.request_model or "unknown")[:128],
-            **(call.tokens if outcome in ("success", "client_disconnected", "upstream_disconnected") else {}),
-            **self.sent,
-            "service_tier": call.tier,
-            "outcome": outcome[:32],
-            "latency_ms": round((time.perf_counter() - self.clock) * 1000),
-            "usage_missing": usage_missing,
-            "attributes": attributes,
-        }
+        tokens = TokenCounts(**call.tokens) if call.usage is not None else TokenCounts()
+        event = Event(
+            event_id=call.response_id[:128] or f"gw-{uuid.uuid4().hex}",
+            timestamp=datetime.fromtimestamp(self.started_at, UTC),
+            provider=self.provider,
+            model=(call.model or self.request_model or "unknown")[:128],
+            tokens=tokens,  # whatever usage the provider reported, whatever the outcome (a stream cut off, a 5xx)
+            tags=dict(self.sent),
+            service_tier=call.tier,
+            outcome=outcome[:32],
+            latency_ms=round((time.perf_counter() - self.clock) * 1000),
+            usage_missing=usage_missing,
+            attributes={name: str(value) for name, value in attributes.items()},
+        )
+        # Raises EventNotStored: the caller then answers with an error (apps.gateway.outage).
         await self.gateway.recorder.record(self.key, event)

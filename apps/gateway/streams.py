@@ -6,7 +6,17 @@ import orjson
 
 from .usage import CallUsage
 
-TERMINAL_TYPES = {"message_stop", "response.completed", "response.failed", "response.incomplete"}
+# The event that ends each stream: the call's event is made durable before the client receives it.
+TERMINAL_TYPES = {
+    "message_stop",
+    "response.completed",
+    "response.failed",
+    "response.incomplete",
+    "image_generation.completed",
+    "image_edit.completed",
+    "transcript.text.done",
+    "speech.audio.done",
+}
 
 
 def sse_next(buffer: bytes) -> tuple[bytes, bytes] | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import redis
 from celery import shared_task
 from django.conf import settings
+
+from attribution_site.redis_outage import redis_client
 
 from .services import gateway_events_drain
 
@@ -13,7 +14,7 @@ from .services import gateway_events_drain
 def drain_events() -> int:
     if not settings.GATEWAY_REDIS_URL:
         return 0
-    client = redis.Redis.from_url(settings.GATEWAY_REDIS_URL)
+    client = redis_client(settings.GATEWAY_REDIS_URL)
     try:
         return gateway_events_drain(client=client, batch=settings.GATEWAY_DRAIN_BATCH)
     finally:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apps.usage.event import SERVICE_TIERS
+
 ZERO_TOKENS = {
     "input_tokens": 0,
     "output_tokens": 0,
@@ -16,8 +18,7 @@ ZERO_TOKENS = {
     "cache_write_1h_tokens": 0,
     "reasoning_tokens": 0,
 }
-# Tiers a response names → the canonical service_tier; any other (e.g. "default") is standard.
-SERVICE_TIERS = {"flex": "flex", "priority": "priority", "batch": "batch"}
+# A tier a response names is the canonical service_tier of that name; any other ("default") is standard.
 
 
 def _int(value: Any) -> int:
@@ -68,7 +69,26 @@ def anthropic_tokens(usage: dict) -> dict[str, int]:
 
 
 def service_tier(value: Any) -> str:
-    return SERVICE_TIERS.get(value, "standard") if isinstance(value, str) else "standard"
+    return value if value in SERVICE_TIERS else "standard"
+
+
+# Each recorded endpoint (apps.gateway.paths.RECORDED) → how its usage maps onto token counts.
+# OpenAI's images, audio and responses report input_tokens/output_tokens; chat, legacy
+# completions and embeddings report prompt_tokens/completion_tokens.
+TOKEN_MAPS = {
+    "chat": openai_chat_tokens,
+    "completions": openai_chat_tokens,
+    "embeddings": openai_chat_tokens,
+    "responses": openai_responses_tokens,
+    "images": openai_responses_tokens,
+    "speech": openai_responses_tokens,
+    "transcriptions": openai_responses_tokens,
+    "messages": anthropic_tokens,
+}
+# Endpoints the providers do not charge for: recorded with no tokens, at $0, never usage_missing.
+FREE_ENDPOINTS = {"moderations", "count_tokens"}
+# Endpoints whose stream events carry `usage` (and `type`) at the top level.
+_TOP_LEVEL_STREAMS = {"images", "speech", "transcriptions"}
 
 
 class CallUsage:
@@ -81,17 +101,20 @@ class CallUsage:
         self.model = ""
         self.tier = "standard"
         self.usage: dict | None = None
+        self.audio_seconds: float | None = None  # whisper reports duration, not tokens
         self.error = ""
 
     @property
     def tokens(self) -> dict[str, int]:
-        if self.usage is None:
+        to_tokens = TOKEN_MAPS.get(self.endpoint)
+        if self.usage is None or to_tokens is None:
             return dict(ZERO_TOKENS)
-        if self.provider == "anthropic":
-            return anthropic_tokens(self.usage)
-        if self.endpoint == "responses":
-            return openai_responses_tokens(self.usage)
-        return openai_chat_tokens(self.usage)
+        return to_tokens(self.usage)
+
+    @property
+    def usage_missing(self) -> bool:
+        """The call may have cost something that its response did not report in tokens."""
+        return self.usage is None and self.endpoint not in FREE_ENDPOINTS
 
     def _take(self, body: dict) -> None:
         if isinstance(body.get("id"), str) and not self.response_id:
@@ -100,8 +123,12 @@ class CallUsage:
             self.model = body["model"]
         if "service_tier" in body:
             self.tier = service_tier(body["service_tier"])
-        if isinstance(body.get("usage"), dict):
-            self.usage = body["usage"]
+        usage = body.get("usage")
+        if isinstance(usage, dict) and usage.get("type") == "duration":
+            seconds = usage.get("seconds")
+            self.audio_seconds = seconds if isinstance(seconds, int | float) else None
+        elif isinstance(usage, dict):
+            self.usage = usage
 
     def response_read(self, body: Any) -> None:
         """A whole (non-streamed) response body."""
@@ -128,6 +155,10 @@ class CallUsage:
                 self.error = "error"
             elif kind == "response.incomplete":
                 self.error = "incomplete"
+        elif self.endpoint in _TOP_LEVEL_STREAMS:
+            self._take(data)
+            if kind == "error":
+                self.error = _error_type(data) or "error"
         else:
             self._take(data)
             if isinstance(data.get("error"), dict):

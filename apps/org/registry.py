@@ -14,6 +14,7 @@ from .tags import normalize_tag
 class Registry:
     team_ids: dict[str, int]
     product_ids: dict[str, int]
+    product_teams: dict[int, int]  # product id → the id of the team that owns it
     environment_ids: dict[str, int]
     aliases: dict[str, dict[str, str]]
     required_tags: dict[str, tuple[str, ...]]
@@ -24,6 +25,9 @@ class Registry:
         if environment:
             return self.required_tags.get(environment, ())
         return tuple(sorted({tag for tags in self.required_tags.values() for tag in tags}))
+
+    def team_slug(self, team_id: int) -> str:
+        return next((slug for slug, id_ in self.team_ids.items() if id_ == team_id), "")
 
     def canonical(self, dimension: str, value: str) -> str:
         """The registered value a normalized tag stands for (itself unless an alias says otherwise)."""
@@ -37,6 +41,7 @@ def _build() -> Registry:
     return Registry(
         team_ids=dict(Team.objects.values_list("slug", "id")),
         product_ids=dict(Product.objects.values_list("slug", "id")),
+        product_teams=dict(Product.objects.values_list("id", "team_id")),
         environment_ids=dict(Environment.objects.values_list("slug", "id")),
         aliases=aliases,
         required_tags={

@@ -1,21 +1,44 @@
-"""The tags an event carries and how their values are normalized; imports no model, so any layer may use it."""
+"""The tags an event carries and how their values are normalized; imports no model, so any layer may use it.
+
+`TAGS` is the one list: the event's input fields and schema, its stored columns (apps.usage.models),
+the normalization at ingestion (apps.usage.tagging) and the events API's output all follow it.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from typing import Literal
 
-# Tag → the longest value stored. A tag policy may require any of them.
-TAG_LENGTHS = {
-    "team": 128,
-    "product": 128,
-    "feature": 128,
-    "environment": 64,
-    "customer": 128,
-    "agent": 128,
-    "trace_id": 128,
+# How a tag's value is normalized: "slug" lowercases it to a slug and applies the registry's aliases;
+# "id" keeps another system's key as sent (aliases still match it loosely); "opaque" keeps it as is.
+TagKind = Literal["slug", "id", "opaque"]
+
+
+@dataclass(frozen=True)
+class Tag:
+    max_length: int
+    kind: TagKind = "slug"
+    # Resolved to a registry row (team, product, environment): stored as `<tag>_tag` beside a foreign key.
+    registry: bool = False
+    help: str = ""
+
+
+TAGS = {
+    "team": Tag(128, registry=True),
+    "product": Tag(128, registry=True),
+    "feature": Tag(128),
+    "environment": Tag(64, registry=True, help="production, staging, prod, dev, …"),
+    "customer": Tag(128, kind="id", help="Your customer's external id."),
+    "agent": Tag(128),
+    "trace_id": Tag(128, kind="opaque", help="Groups the calls of one request or agent task."),
 }
-EVENT_TAGS = tuple(TAG_LENGTHS)
+EVENT_TAGS = tuple(TAGS)
+# Tag → the longest value stored. A tag policy may require any of them.
+TAG_LENGTHS = {name: tag.max_length for name, tag in TAGS.items()}
+# Tags stored in a column of their own name (the registry tags have a column and a foreign key).
+PLAIN_TAGS = tuple(name for name, tag in TAGS.items() if not tag.registry)
 
 _NOT_SLUG = re.compile(r"[^\w.-]+")
 

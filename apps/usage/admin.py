@@ -18,7 +18,7 @@ class _ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ("name", "team", "expires_at", "revoked_at")
+        fields = ("name", "team", "chargeable_teams", "expires_at", "revoked_at")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,10 +64,19 @@ class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
     list_display = ("name", "team", "prefix", "pinned", "defaults", "created_at", "created_by", "revoked_at")
     list_filter = ("team",)
+    filter_horizontal = ("chargeable_teams",)
     search_fields = ("name", "prefix")
     readonly_fields = ("prefix", "created_at", "created_by")
     fieldsets = (
         (None, {"fields": ("name", "team", "prefix", "created_at", "created_by", "expires_at", "revoked_at")}),
+        (
+            "Teams it may charge",
+            {
+                "fields": ("chargeable_teams",),
+                "description": "Without a pinned team, a key charges its own team and the teams listed here; "
+                "a call or event naming any other team, or a product of another team, is refused.",
+            },
+        ),
         ("Pinned tags", {"fields": [f"pinned_{tag}" for tag in EVENT_TAGS], "description": "Forced on every event."}),
         (
             "Default tags",

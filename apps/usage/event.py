@@ -1,9 +1,11 @@
-"""The canonical event, defined once: its fields drive validation, the OpenAPI schema and rating.
+"""The canonical event, defined once: `FIELDS` drives validation, the input and output schemas, the
+stored columns and row (apps.usage.models, services/ingest.py), the idempotency comparison and rating.
 
 Every door (the events API, the gateway, OpenTelemetry) hands `events_ingest` plain objects of
 these fields; `event_validate` checks one in plain Python (no serializer per event on the hot
 path) and returns an `Event`, or the `{field: [message]}` errors that reject it on its own while
-the rest of its batch is stored.
+the rest of its batch is stored. Tags come from `apps.org.tags.TAGS`: adding one there (and its
+migration) is all a new tag takes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 
-from apps.org.tags import EVENT_TAGS, TAG_LENGTHS
+from apps.org.tags import EVENT_TAGS, TAGS
 from apps.pricing.rating import TOKEN_FIELDS, TokenCounts
 
 Kind = Literal["string", "tokens", "timestamp", "tier", "latency", "flag", "attributes"]
@@ -38,11 +40,7 @@ _TOKEN_HELP = {
     "cache_write_1h_tokens": "1-hour cache writes; subset of cache_write_tokens.",
     "reasoning_tokens": "Informational subset of output_tokens.",
 }
-_TAG_HELP = {
-    "environment": "production, staging, prod, dev, …",
-    "customer": "Your customer's external id.",
-    "trace_id": "Groups the calls of one request or agent task.",
-}
+# The one list of service tiers: the model's choices, the gateway's and OTLP's readings follow it.
 SERVICE_TIERS = ("standard", "batch", "priority", "flex")
 
 FIELDS = (
@@ -51,7 +49,7 @@ FIELDS = (
     EventField("provider", "string", "anthropic, openai, aws.bedrock, gcp.vertex_ai, …", 64, required=True),
     EventField("model", "string", "As the provider named it; dated snapshots resolve.", 128, required=True),
     *(EventField(name, "tokens", _TOKEN_HELP[name]) for name in TOKEN_FIELDS),
-    *(EventField(tag, "string", _TAG_HELP.get(tag, ""), TAG_LENGTHS[tag]) for tag in EVENT_TAGS),
+    *(EventField(name, "string", tag.help, tag.max_length) for name, tag in TAGS.items()),
     EventField("service_tier", "tier", f"One of {', '.join(SERVICE_TIERS)}; default standard."),
     EventField("outcome", "string", "success, or what went wrong (error, timeout, …).", 32),
     EventField("latency_ms", "latency", "How long the call took."),
@@ -91,6 +89,23 @@ class Event:
     latency_ms: int | None
     usage_missing: bool
     attributes: dict[str, str]
+
+
+def event_values(event: Event) -> dict[str, Any]:
+    """The event as {field name: value} over FIELDS (tags as sent, "" when not sent)."""
+    tokens = event.tokens.as_dict()
+    return {
+        f.name: tokens[f.name] if f.kind == "tokens" else event.tags.get(f.name, "") if f.name in TAGS
+        else getattr(event, f.name)
+        for f in FIELDS
+    }  # fmt: skip
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """The event as the events API takes it (FIELDS' names; tags not sent left out): how a door
+    that queues its events (the gateway, through Redis) hands them on."""
+    values = {**event_values(event), "timestamp": event.timestamp.isoformat()}
+    return {name: value for name, value in values.items() if not (name in TAGS and value == "")}
 
 
 def echo(value: Any) -> Any:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 
 from attribution_site.snapshots import VersionedSnapshot
@@ -23,6 +25,7 @@ class ApiKeyInfo:
     default_tags: dict[str, str]
     revoked_at: datetime | None
     expires_at: datetime | None
+    chargeable_teams: tuple[str, ...] = ()  # slugs of the other teams an unpinned key may charge
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyInfo:
@@ -35,6 +38,7 @@ class ApiKeyInfo:
             default_tags=dict(key.default_tags),
             revoked_at=key.revoked_at,
             expires_at=key.expires_at,
+            chargeable_teams=tuple(team.slug for team in key.chargeable_teams.all()),
         )
 
     @property
@@ -53,13 +57,27 @@ class ApiKeyInfo:
 
 
 def _build() -> dict[str, ApiKeyInfo]:
-    return {key.hashed_key: ApiKeyInfo.of(key) for key in ApiKey.objects.select_related("team")}
+    return {
+        key.hashed_key: ApiKeyInfo.of(key)
+        for key in ApiKey.objects.select_related("team").prefetch_related("chargeable_teams")
+    }
 
 
 # Rebuilt at least every API_KEY_SNAPSHOT_SECONDS, so a key revoked by any means (a bulk update,
 # plain SQL) stops working within that long in every process, with no query per request.
 api_keys = VersionedSnapshot("usage-api-keys", _build, max_age=settings.API_KEY_SNAPSHOT_SECONDS)
 api_keys.invalidate_on_change(ApiKey)
+
+
+def _chargeable_teams_changed(**kwargs) -> None:
+    # `.add()`/`.set()` on the many-to-many send m2m_changed, not post_save.
+    api_keys.invalidate()
+    transaction.on_commit(api_keys.invalidate)
+
+
+m2m_changed.connect(
+    _chargeable_teams_changed, sender=ApiKey.chargeable_teams.through, dispatch_uid="usage-api-keys:chargeable"
+)
 
 
 def api_key_lookup(raw_key: str) -> ApiKeyInfo | None:

@@ -11,10 +11,12 @@ from django.db import models
 from django.utils import timezone
 
 from apps.org.models import Environment, Product, Team
-from apps.org.tags import EVENT_TAGS
+from apps.org.tags import EVENT_TAGS, PLAIN_TAGS, TAGS
 from apps.pricing.fields import MoneyField
 from apps.pricing.models import ModelPrice
 from apps.pricing.rating import TOKEN_FIELDS, TokenCounts
+
+from .event import SERVICE_TIERS
 
 KEY_PREFIX = "lca_"
 
@@ -28,6 +30,13 @@ class ApiKey(models.Model):
 
     name = models.CharField(max_length=100)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="api_keys")
+    chargeable_teams = models.ManyToManyField(
+        Team,
+        blank=True,
+        related_name="chargeable_by_api_keys",
+        help_text="Other teams this key may charge with a team tag (X-Attribution-Team, an event's team). "
+        "Empty: its own team only. A key with a pinned team charges that team only.",
+    )
     prefix = models.CharField(max_length=16, editable=False, help_text="The key's first characters, to recognise it.")
     hashed_key = models.CharField(max_length=64, unique=True, editable=False)
     pinned_tags = models.JSONField(
@@ -86,11 +95,7 @@ class UsageEvent(models.Model):
     input_tokens, 1h cache writes a subset of cache writes, reasoning a subset of output.
     """
 
-    class ServiceTier(models.TextChoices):
-        STANDARD = "standard"
-        BATCH = "batch"
-        PRIORITY = "priority"
-        FLEX = "flex"
+    ServiceTier = models.TextChoices("ServiceTier", [(tier.upper(), tier) for tier in SERVICE_TIERS])
 
     class Source(models.TextChoices):
         """The door an event came in by; all three store through apps.usage.services.events_ingest."""
@@ -143,10 +148,7 @@ class UsageEvent(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, related_name="+")
     environment_tag = models.CharField(max_length=64, blank=True)
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+")
-    feature = models.CharField(max_length=128, blank=True)
-    customer = models.CharField(max_length=128, blank=True)
-    agent = models.CharField(max_length=128, blank=True)
-    trace_id = models.CharField(max_length=128, blank=True)
+    # The other tags (feature, customer, agent, trace_id, …) have a column each, added below from TAGS.
     missing_tags = models.CharField(max_length=128, blank=True, help_text="Required tags the event lacked.")
     raw_tags = models.JSONField(default=dict, help_text="Tag values exactly as the event sent them.")
     attributes = models.JSONField(default=dict)
@@ -176,6 +178,10 @@ class UsageEvent(models.Model):
         if self.team_id is not None:
             return ""
         return f"unknown team '{self.team_tag}'" if self.team_tag else "missing team tag"
+
+
+for _name in PLAIN_TAGS:
+    UsageEvent.add_to_class(_name, models.CharField(max_length=TAGS[_name].max_length, blank=True))
 
 
 class DirtyMark(models.Model):

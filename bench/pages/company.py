@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 
 from apps.allocation.models import SharedCostRule
 from apps.budgets.models import Budget
@@ -120,10 +119,8 @@ def largest_remainder(total: int, weights: list[float], minimum: int = 0) -> lis
 
 
 def registry_create(config: Config) -> list[ProductRow]:
-    """Teams, products, API keys and customer accounts; every earlier benchmark's rows go first."""
-    with connection.cursor() as cursor:
-        # CASCADE reaches events, rollups, allocations, rules, budgets and keys of earlier parts.
-        cursor.execute("TRUNCATE org_team, org_customeraccount, usage_dirtymark RESTART IDENTITY CASCADE")
+    """Teams, products, API keys and customer accounts (bench.database.parts_clear emptied the
+    registry before this part)."""
     slugs = _team_slugs(config.pages_teams)
     shared = {slug: share for slug, _, share in SHARED_TEAMS}
     names = {slug: name for slug, name, _ in SHARED_TEAMS}

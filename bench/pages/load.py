@@ -19,6 +19,7 @@ from apps.pricing.rating import catalog
 
 from ..checks import require, require_equal
 from ..config import Config
+from ..event_rows import events_insert_sql
 from .company import ProductRow, largest_remainder
 
 # Two providers, six priced models. The SQL below knows them by position: 0 sonnet, 1 haiku,
@@ -80,23 +81,42 @@ CREATE UNLOGGED TABLE bench_pages_product (
     shared boolean, customer_facing boolean, agents boolean, sloppy boolean, model_base int, feature_base int)
 """
 
-_LOAD_SQL = """
-INSERT INTO usage_usageevent (
-    api_key_id, event_id, timestamp, day, received_at, provider, model, service_tier, outcome, latency_ms,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
-    reasoning_tokens, price_id, list_cost, billed_cost, cache_savings, unpriced, team_tag, team_id,
-    product_tag, product_id, environment_tag, environment_id, feature, customer, agent, trace_id,
-    missing_tags, raw_tags, attributes)
-SELECT key_id, 'pg-' || i, ts, (ts AT TIME ZONE 'UTC')::date, ts, (%(providers)s::text[])[m + 1],
-    (%(models)s::text[])[m + 1], CASE WHEN i %% 20 = 3 THEN 'batch' ELSE 'standard' END,
-    CASE WHEN i %% 97 = 0 THEN 'error' ELSE 'success' END, 150 + i * 37 %% 9000,
-    inp, outp, cr, cw, 0, 0, (%(price_ids)s::bigint[])[m + 1],
-    list, (list * (%(billed_pct)s::int[])[m + 1] + 50) / 100, (saved * (%(billed_pct)s::int[])[m + 1]) / 100,
-    (%(price_ids)s::bigint[])[m + 1] IS NULL,
-    team_tag, team_id, product_tag, product_id, (%(env_slugs)s::text[])[env + 1], (%(env_ids)s::bigint[])[env + 1],
-    (%(features)s::text[])[feature + 1], customer, agent, CASE WHEN agent = '' THEN '' ELSE 'tr-' || i / 6 END,
-    missing, '{}'::jsonb, '{}'::jsonb
-FROM (
+# Each event's stored columns (bench.event_rows gives the rest their defaults), over _LOAD_FROM.
+_LOAD_VALUES = {
+    "api_key_id": "key_id",
+    "event_id": "'pg-' || i",
+    "timestamp": "ts",
+    "day": "(ts AT TIME ZONE 'UTC')::date",
+    "received_at": "ts",
+    "provider": "(%(providers)s::text[])[m + 1]",
+    "model": "(%(models)s::text[])[m + 1]",
+    "service_tier": "CASE WHEN i %% 20 = 3 THEN 'batch' ELSE 'standard' END",
+    "outcome": "CASE WHEN i %% 97 = 0 THEN 'error' ELSE 'success' END",
+    "latency_ms": "150 + i * 37 %% 9000",
+    "input_tokens": "inp",
+    "output_tokens": "outp",
+    "cache_read_tokens": "cr",
+    "cache_write_tokens": "cw",
+    "cache_write_1h_tokens": "0",
+    "reasoning_tokens": "0",
+    "price_id": "(%(price_ids)s::bigint[])[m + 1]",
+    "list_cost": "list",
+    "billed_cost": "(list * (%(billed_pct)s::int[])[m + 1] + 50) / 100",
+    "cache_savings": "(saved * (%(billed_pct)s::int[])[m + 1]) / 100",
+    "unpriced": "(%(price_ids)s::bigint[])[m + 1] IS NULL",
+    "team_tag": "team_tag",
+    "team_id": "team_id",
+    "product_tag": "product_tag",
+    "product_id": "product_id",
+    "environment_tag": "(%(env_slugs)s::text[])[env + 1]",
+    "environment_id": "(%(env_ids)s::bigint[])[env + 1]",
+    "feature": "(%(features)s::text[])[feature + 1]",
+    "customer": "customer",
+    "agent": "agent",
+    "trace_id": "CASE WHEN agent = '' THEN '' ELSE 'tr-' || i / 6 END",
+    "missing_tags": "missing",
+}
+_LOAD_FROM = """(
     SELECT t.*,
         -- pico-dollars per token × tokens; × the batch factor; rounded to nano-dollars
         (((inp - cr - cw) * (%(p_in)s::bigint[])[m + 1] + cr * (%(p_read)s::bigint[])[m + 1]
@@ -245,12 +265,13 @@ def events_load(
     with psycopg.connect(config.database_url, autocommit=True) as conn:
         _products_table(conn, products, team_slugs)
         restore = _indexes_drop(conn)
+    load_sql = events_insert_sql(_LOAD_VALUES, source=_LOAD_FROM)
     bounds = [config.pages_events * n // LOADERS for n in range(LOADERS + 1)]
     # The loader's own rows reference only registry rows created above: checking five foreign
     # keys per row would double the load time and prove nothing.
     loads = [
         (
-            ["SET session_replication_role = replica", f"SELECT setseed({0.1 + n / 10})", _LOAD_SQL],
+            ["SET session_replication_role = replica", f"SELECT setseed({0.1 + n / 10})", load_sql],
             {**params, "first": bounds[n], "last": bounds[n + 1] - 1},
         )
         for n in range(LOADERS)

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from apps.allocation.models import AllocationResult, SharedCostRule
 from apps.allocation.selectors import costs_report
-from apps.allocation.services import day_refresh
 from apps.org.models import Team
 from apps.rollups.models import DailyRollup
 from apps.showback.templatetags.money import usd
@@ -29,6 +28,7 @@ from . import company
 from .load import events_load
 from .measure import PageTiming, page_context, page_time
 from .profile import PageProfile, page_profile, profile_print
+from .refresh import RefreshFigures, days_refresh
 
 # Targets of the pages.
 TEAM_P95_MS = 150
@@ -44,7 +44,7 @@ class PagesFigures:
     customers: int
     warmup: int
     load_seconds: float = 0.0
-    refresh_seconds: list[float] = field(default_factory=list)
+    refresh: RefreshFigures = field(default_factory=RefreshFigures)
     rollup_rows: int = 0
     allocation_rows: int = 0
     team: str = ""
@@ -54,6 +54,10 @@ class PagesFigures:
     pages: dict[str, PageTiming] = field(default_factory=dict)
     profiles: dict[str, PageProfile] = field(default_factory=dict)
     cpu: CpuUse | None = None
+
+    @property
+    def refresh_seconds(self) -> list[float]:
+        return self.refresh.seconds
 
     @property
     def build_seconds(self) -> float:
@@ -125,10 +129,7 @@ def _company_build(config: Config, figures: PagesFigures, *, first_day: date) ->
         f"    {figures.load_seconds:.1f} s (INSERT … SELECT generate_series on 2 connections, indexes rebuilt, ANALYZE)"
     )
     print(f"  day_refresh for each of the {config.pages_days} days (rollups, then allocations) …", flush=True)
-    for n in range(config.pages_days):
-        start = time.perf_counter()
-        day_refresh(day=first_day + timedelta(days=n))
-        figures.refresh_seconds.append(time.perf_counter() - start)
+    figures.refresh = days_refresh(config, first_day=first_day, days=config.pages_days)
     with connection.cursor() as cursor:
         # What autovacuum would do after the rebuilds (it is off on some machines): the pages'
         # plans depend on the statistics, and index-only scans on the visibility map.
@@ -145,6 +146,7 @@ def _company_build(config: Config, figures: PagesFigures, *, first_day: date) ->
         f"{figures.allocation_rows:,} allocation results",
         flush=True,
     )
+    print(f"    statements: {figures.refresh.describe()}", flush=True)
     start = time.perf_counter()
     _require_rollups_match_events()
     print(f"    rollups hold every event and nano-dollar ({time.perf_counter() - start:.0f} s to check)", flush=True)
@@ -223,11 +225,13 @@ def _month_total_sql(team: Team, period: MonthPeriod) -> Decimal:
 
 def _require_team_headline(client: Client, path: str, team: Team, period: MonthPeriod) -> None:
     response = page_context(client, path)
-    shown = response.context["headline"].spend.total
+    shown = response.context["page"].headline.spend.total
     report = costs_report(start=period.start, end=period.end, group_by=[], filters={}, team_ids=[team.id])
     require_equal(shown, report.total.total, f"{path} headline total vs costs_report for {team.slug}, {period.key}")
     require_equal(shown, _month_total_sql(team, period), f"{path} headline total vs the tables summed in SQL")
-    text = usd(shown.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+    cents = shown.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    require_equal(response.context["shown"].headline.total, cents, f"{path} headline total as printed")
+    text = usd(cents)
     require(f'data-testid="total">{text}<' in response.content.decode(), f"{path} does not show the total {text}")
     require(shown > 0, f"{path}: the measured team spent nothing this month")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.org.tags import TAGS
+
 pytestmark = pytest.mark.django_db
 
 
@@ -33,7 +35,20 @@ def test_the_events_list_is_a_page_object_with_links_and_results(schema):
 
     assert set(page["properties"]) == {"next", "previous", "results"}
     assert page["properties"]["next"]["nullable"] is True
-    assert _resolve(schema, page["properties"]["results"]["items"])["properties"]["event_id"] == {"type": "string"}
+    event = _resolve(schema, page["properties"]["results"]["items"])
+    assert event["properties"]["event_id"] == {
+        "type": "string",
+        "description": "Client idempotency key, unique per API key.",
+    }
+
+
+def test_the_event_output_has_every_field_of_the_input_and_every_tag(schema):
+    sent = _resolve(schema, schema["components"]["schemas"]["EventIn"])["properties"]
+    event = _resolve(schema, _ok(schema, "/api/v1/events")["properties"]["results"]["items"])
+    tags = _resolve(schema, event["properties"]["tags"]["allOf"][0])["properties"]
+
+    assert set(sent) - set(TAGS) <= set(event["properties"])
+    assert set(tags) == set(TAGS) <= set(sent)
 
 
 def test_the_events_list_documents_its_cursor_and_page_size(schema):

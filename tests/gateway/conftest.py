@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+from dataclasses import dataclass
 from decimal import Decimal
 
 import anthropic
@@ -9,8 +11,9 @@ import openai
 import pytest
 
 from apps.gateway import proxy
+from apps.org.models import TagPolicy
 from attribution_site import asgi
-from tests.factories import ApiKeyFactory, ModelPriceFactory
+from tests.factories import ApiKeyFactory, EnvironmentFactory, ModelPriceFactory
 
 from .server import ThreadedServer
 from .upstream import fake_provider_start
@@ -74,6 +77,44 @@ def api_key(team):
     return ApiKeyFactory(
         team=team, name="search-service", pinned_tags={"team": "search"}, default_tags={"environment": "staging"}
     )
+
+
+@pytest.fixture
+def production_policy(db):
+    TagPolicy.objects.get_or_create(
+        environment=EnvironmentFactory(slug="production"),
+        defaults={"required_tags": ["team", "product", "environment"]},
+    )
+
+
+@pytest.fixture
+def production_key(team, production_policy):
+    """The search team's key in production, where a call must name its product."""
+    return ApiKeyFactory(team=team, pinned_tags={"team": "search"}, default_tags={"environment": "production"})
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def raw_call(server, method: str, path: str, *, key: str, body: bytes = b"", headers=None) -> RawResponse:
+    """A request sent exactly as spelled (http.client keeps `./`, `..` and percent-escapes, which
+    the SDKs' URL handling would normalise away)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        conn.request(
+            method,
+            path,
+            body=body,
+            headers={"authorization": f"Bearer {key}", "content-type": "application/json", **(headers or {})},
+        )
+        response = conn.getresponse()
+        return RawResponse(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    finally:
+        conn.close()
 
 
 def openai_for(server, raw_key: str) -> openai.OpenAI:

@@ -8,6 +8,10 @@ from decimal import Decimal
 import pytest
 
 from apps.usage.models import UsageEvent
+from attribution_site import redis_outage
+
+from .conftest import gateway_serve, openai_for
+from .server import free_port
 
 # serialized_rollback: the flush after a transactional test would drop the environments and tag
 # policy that migrations seed, for the tests that follow.
@@ -145,3 +149,29 @@ def test_a_repeated_response_id_is_stored_once(openai_client, provider):
 
     assert len(provider.requests) == 2
     assert UsageEvent.objects.filter(event_id="chatcmpl-same").count() == 1
+
+
+def test_with_redis_unreachable_each_call_is_stored_in_the_database_directly(provider, settings, monkeypatch, api_key):
+    """Its event list and its cache on a port nobody listens on: every call still gets its event."""
+    down = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": down,
+            "OPTIONS": settings.CACHE_REDIS_OPTIONS,
+        }
+    }
+    server = gateway_serve(provider=provider, settings=settings, monkeypatch=monkeypatch, redis_url=down)
+    try:
+        client = openai_for(server, api_key.raw_key)
+        completion = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}])
+        stream = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], stream=True
+        )
+        streamed = {chunk.id for chunk in stream}
+    finally:
+        server.stop()
+        redis_outage._down_until.clear()
+
+    assert sorted(UsageEvent.objects.values_list("event_id", flat=True)) == sorted({completion.id, *streamed})
+    assert UsageEvent.objects.get(event_id=completion.id).billed_cost == Decimal("0.005750000")

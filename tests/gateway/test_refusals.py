@@ -9,10 +9,9 @@ import openai
 import pytest
 from django.utils import timezone
 
-from apps.org.models import TagPolicy
 from apps.usage.models import UsageEvent
 from tests.budgets.spend import Spend, prices_create, today_start
-from tests.factories import ApiKeyFactory, BudgetFactory, EnvironmentFactory, ProductFactory
+from tests.factories import ApiKeyFactory, BudgetFactory, ProductFactory
 
 from .conftest import anthropic_for, openai_for
 
@@ -23,24 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 HI = [{"role": "user", "content": "Hi"}]
 
 
-@pytest.fixture
-def production_policy(db):
-    TagPolicy.objects.get_or_create(
-        environment=EnvironmentFactory(slug="production"),
-        defaults={"required_tags": ["team", "product", "environment"]},
-    )
-
-
 def spend_today(team, usd: str) -> None:
     prices_create()
     spend = Spend()
     spend.add(today_start(), usd, team=team)
     spend.flush()
-
-
-@pytest.fixture
-def production_key(team, production_policy):
-    return ApiKeyFactory(team=team, pinned_tags={"team": "search"}, default_tags={"environment": "production"})
 
 
 def test_an_unknown_key_gets_the_sdks_authentication_error(gateway_server, provider):

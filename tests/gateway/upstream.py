@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,6 +28,15 @@ ANTHROPIC_USAGE = {
     "output_tokens": 500,
     "service_tier": "standard",
 }
+IMAGE_USAGE = {
+    "input_tokens": 50,
+    "input_tokens_details": {"text_tokens": 50, "image_tokens": 0},
+    "output_tokens": 4160,
+    "total_tokens": 4210,
+}
+TRANSCRIPTION_USAGE = {"type": "tokens", "input_tokens": 120, "output_tokens": 30, "total_tokens": 150}
+COMPLETIONS_USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+SPEECH_AUDIO = b"ID3fake-mp3-bytes" * 1000
 RESPONSES_USAGE = {
     "input_tokens": 800,
     "input_tokens_details": {"cached_tokens": 300},
@@ -45,6 +55,10 @@ class FakeProvider(ThreadingHTTPServer):
         self.requests: list[dict] = []
         self.ids = itertools.count(1)
         self.error: tuple[int, dict] | None = None  # answer the next calls with this error
+        self.raw_error: tuple[int, bytes, str] | None = None  # (status, body, content type), e.g. an HTML 502
+        self.delay = 0.0  # seconds to wait before answering
+        self.drop = False  # close the connection instead of answering
+        self.keep_bodies = True  # False: keep only each body's size (large uploads)
         self.response_id: str | None = None  # answer with this id instead of a fresh one
         self.chunks = 5  # content chunks per stream
         self.chunk_delay = 0.0
@@ -68,15 +82,49 @@ class _Handler(BaseHTTPRequestHandler):
         self._record(b"")
         self._json(200, {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}]})
 
+    def do_DELETE(self) -> None:
+        self._record(self._body())
+        self._json(200, {"deleted": True})
+
+    do_PUT = do_PATCH = do_DELETE
+
+    def _body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            self.rfile.readline()
+            return b"".join(chunks)
+        return self.rfile.read(int(self.headers.get("content-length", 0)))
+
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", 0)))
-        payload = json.loads(body or b"{}")
+        body = self._body()
         self._record(body)
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        if self.server.drop:
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if self.server.raw_error is not None:
+            status, data, content_type = self.server.raw_error
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if self.server.error is not None:
             status, error = self.server.error
             self._json(status, error)
             return
-        path = self.path.split("?")[0]
+        if "multipart/form-data" in self.headers.get("content-type", ""):
+            found = re.search(rb'name="model"\r\n\r\n([^\r]*)\r\n', body)
+            payload = {"model": found.group(1).decode() if found else ""}
+        else:
+            payload = json.loads(body or b"{}") if path_of(self.path) not in UPLOADS else {}
+        path = path_of(self.path)
         if path == "/v1/chat/completions":
             self._chat(payload)
         elif path == "/v1/messages":
@@ -93,11 +141,17 @@ class _Handler(BaseHTTPRequestHandler):
                     "usage": {"prompt_tokens": 50, "total_tokens": 50},
                 },
             )
+        elif path in OTHER_ENDPOINTS:
+            getattr(self, OTHER_ENDPOINTS[path])(payload)
         else:
-            self._json(404, {"error": {"message": "Unknown path", "type": "invalid_request_error"}})
+            # What the gateway must never let through: answered as the provider would, and kept.
+            self._json(200, {"id": "leaked", "object": "unknown"})
 
     def _record(self, body: bytes) -> None:
-        self.server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        kept = body if self.server.keep_bodies else len(body)
+        self.server.requests.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": kept}
+        )
 
     def _json(self, status: int, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -253,6 +307,83 @@ class _Handler(BaseHTTPRequestHandler):
         ]
         events.append(event("response.completed", {"response": response}, self.server.chunks + 1))
         self._stream(events)
+
+    def _completions(self, payload: dict) -> None:
+        response_id = self.server.next_id("cmpl-")
+        base = {"id": response_id, "object": "text_completion", "created": 1, "model": payload["model"]}
+        if not payload.get("stream"):
+            choice = {"index": 0, "text": "Hello", "finish_reason": "stop", "logprobs": None}
+            self._json(200, {**base, "choices": [choice], "usage": COMPLETIONS_USAGE})
+            return
+        events = [
+            b"data: "
+            + json.dumps({**base, "choices": [{"index": 0, "text": f"w{i} ", "finish_reason": None}]}).encode()
+            for i in range(self.server.chunks)
+        ]
+        if (payload.get("stream_options") or {}).get("include_usage"):
+            events.append(b"data: " + json.dumps({**base, "choices": [], "usage": COMPLETIONS_USAGE}).encode())
+        self._stream([event + b"\n\n" for event in events] + [b"data: [DONE]\n\n"])
+
+    def _images(self, payload: dict) -> None:
+        usage = {"usage": IMAGE_USAGE} if payload.get("model", "").startswith("gpt-image") else {}
+        if payload.get("stream"):
+            partial = {"type": "image_generation.partial_image", "b64_json": "aGk=", "partial_image_index": 0}
+            done = {
+                "type": "image_generation.completed",
+                "b64_json": "aGk=",
+                "created_at": 1,
+                "background": "opaque",
+                "output_format": "png",
+                "quality": "low",
+                "size": "1024x1024",
+                **usage,
+            }
+            self._stream([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in (partial, done)])
+            return
+        self._json(200, {"created": 1, "data": [{"b64_json": "aGk="}], **usage})
+
+    def _speech(self, payload: dict) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "audio/mpeg")
+        self.send_header("content-length", str(len(SPEECH_AUDIO)))
+        self.end_headers()
+        self.wfile.write(SPEECH_AUDIO)
+
+    def _transcription(self, payload: dict) -> None:
+        if payload["model"] == "whisper-1":
+            self._json(200, {"text": "Hello", "usage": {"type": "duration", "seconds": 7}})
+        else:
+            self._json(200, {"text": "Hello", "usage": TRANSCRIPTION_USAGE})
+
+    def _moderation(self, payload: dict) -> None:
+        result = {"flagged": False, "categories": {}, "category_scores": {}, "category_applied_input_types": {}}
+        self._json(
+            200, {"id": self.server.next_id("modr-"), "model": "omni-moderation-2024-09-26", "results": [result]}
+        )
+
+    def _count_tokens(self, payload: dict) -> None:
+        self._json(200, {"input_tokens": 42})
+
+
+UPLOADS = {"/v1/files", "/v1/uploads"}
+
+
+def path_of(target: str) -> str:
+    return target.split("?")[0]
+
+
+# The recorded endpoints beyond chat, messages, responses and embeddings → their handler.
+OTHER_ENDPOINTS = {
+    "/v1/completions": "_completions",
+    "/v1/images/generations": "_images",
+    "/v1/images/edits": "_images",
+    "/v1/images/variations": "_images",
+    "/v1/audio/speech": "_speech",
+    "/v1/audio/transcriptions": "_transcription",
+    "/v1/audio/translations": "_transcription",
+    "/v1/moderations": "_moderation",
+    "/v1/messages/count_tokens": "_count_tokens",
+}
 
 
 def fake_provider_start() -> FakeProvider:

@@ -25,6 +25,7 @@ from tests.rollups.events import (
     event_totals,
     event_totals_by_team,
     ingest,
+    may_charge,
     rollup_totals,
     rollup_totals_by_team,
 )
@@ -43,7 +44,9 @@ def world(settings):
     platform = TeamFactory(slug="platform", is_shared=True)
     ModelPriceFactory()
     rule = SharedCostRuleFactory(source_team=platform)
-    return ApiKeyFactory(team=search), rule
+    key = ApiKeyFactory(team=search)
+    may_charge(key)  # a shared service's key, posting every team's events
+    return key, rule
 
 
 def _post_events(live_server, key, events) -> dict:

@@ -36,7 +36,8 @@ def _free_port() -> int:
 class WebServer:
     """`python -m gunicorn attribution_site.wsgi` with sync workers; `stop()` always ends it."""
 
-    def __init__(self, *, workers: int, log: Path):
+    def __init__(self, *, workers: int, log: Path, extra_env: dict[str, str] | None = None):
+        """`extra_env` is added to the environment built here (e.g. a Redis cache the test breaks)."""
         self.workers = workers
         self.log = log
         self.port = _free_port()
@@ -50,6 +51,7 @@ class WebServer:
             ROLLUP_REFRESH_ON_INGEST="0",
             LOG_LEVEL="WARNING",
         )
+        env.update(extra_env or {})
         command = [
             sys.executable,
             "-m",

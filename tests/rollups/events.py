@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.org.models import Team
 from apps.rollups.models import DailyRollup
 from apps.usage.keys import api_key_lookup
 from apps.usage.models import ApiKey, UsageEvent
@@ -45,10 +46,21 @@ def event(*, day: date | None = None, hour: int = 12, **fields: Any) -> dict[str
 
 
 def ingest(key: ApiKey, *events: dict[str, Any]) -> IngestResult:
-    """Store events with `key` (an ApiKeyFactory key) through events_ingest; none may be rejected."""
+    """Store events with `key` (an ApiKeyFactory key) through events_ingest; none may be rejected.
+
+    The key stands for a shared service that may charge every registered team (the team rule has
+    its own tests, in tests/usage/test_team_rule.py)."""
+    may_charge(key)
     result = events_ingest(key=api_key_lookup(key.raw_key), events=list(events))
     assert not result.rejected, result.rejected
     return result
+
+
+def may_charge(key: ApiKey) -> None:
+    """Let `key` charge every registered team, as a shared service's key is set up to."""
+    others = Team.objects.exclude(pk=key.team_id)
+    if set(key.chargeable_teams.values_list("pk", flat=True)) != set(others.values_list("pk", flat=True)):
+        key.chargeable_teams.set(others)
 
 
 def _totals(rows, requests) -> dict[str, Any]:

@@ -28,6 +28,7 @@ TAGS = {
 @pytest.fixture
 def registered(team, other_team, price, cheap_price):
     ProductFactory(slug="search-ui", team=team)
+    ProductFactory(slug="search-api", team=team)
     ProductFactory(slug="invoices", team=other_team)
 
 
@@ -65,8 +66,8 @@ def test_it_resolves_the_rows_tags_to_registry_rows(api_key, registered, team):
 @pytest.mark.parametrize(
     ("dimension", "other"),
     [
-        ("team", {"team": "billing"}),
-        ("product", {"product": "invoices"}),
+        ("team", {"team": "billing", "product": "invoices"}),  # a team's events name its own products
+        ("product", {"product": "search-api"}),
         ("feature", {"feature": "spellcheck"}),
         ("environment", {"environment": "staging"}),
         ("provider", {"provider": "openai"}),

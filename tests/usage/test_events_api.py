@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.usage.models import ApiKey
 from tests.factories import ApiKeyFactory, EventPayloadFactory, ProductFactory
 
 from .conftest import EVENTS_URL
@@ -46,9 +47,10 @@ def now():
 
 
 @pytest.fixture
-def tagged_events(send, team, other_team, now, price):
-    """Three events of the search key, each tagged differently, an hour apart."""
+def tagged_events(send, api_key, team, other_team, now, price):
+    """Three events of the search key (which may charge billing too), each tagged differently, an hour apart."""
     ProductFactory(slug="search-web", team=team)
+    api_key.chargeable_teams.add(other_team)
     send(
         EventPayloadFactory(
             event_id="e-1",
@@ -88,7 +90,8 @@ def test_a_key_gets_404_for_another_teams_event(key_client, two_teams_events):
     assert key_client.get(f"{EVENTS_URL}/billing-1").status_code == 404
 
 
-def test_a_key_reads_events_another_teams_key_attributed_to_its_team(send, key_client, billing_client, price):
+def test_a_key_reads_events_another_teams_key_attributed_to_its_team(send, key_client, billing_client, team, price):
+    ApiKey.objects.get(name="billing-service").chargeable_teams.add(team)
     send(EventPayloadFactory(event_id="billing-for-search", team="search"), client=billing_client)
     assert event_ids(key_client.get(EVENTS_URL)) == {"billing-for-search"}
 

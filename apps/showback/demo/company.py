@@ -34,6 +34,7 @@ class KeySpec:
     team: str  # the owner, who is asked about the key's unattributed spend
     pin_team: bool  # pin the owner as every event's team; unpinned keys send (or forget) their own
     environment: str  # default environment
+    may_charge: tuple[str, ...] = ()  # other teams an unpinned key may charge (ApiKey.chargeable_teams)
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ KEYS = (
     KeySpec("insights-agents", "insights", True, "production"),
     KeySpec("billing-pipeline", "billing", True, "production"),
     # The gaps: an old shared batch key and the data scientists' notebooks send no team of their own.
-    KeySpec("legacy-batch", "platform", False, "production"),
+    KeySpec("legacy-batch", "platform", False, "production", may_charge=("search",)),
     KeySpec("notebooks", "insights", False, "development"),
 )
 

@@ -214,6 +214,7 @@ def _key_ensure(spec: company.KeySpec, team: Team) -> ApiKeyInfo:
             pinned_tags={"team": team.slug} if spec.pin_team else {},
             default_tags={"environment": spec.environment},
         )
+        key.chargeable_teams.set(Team.objects.filter(slug__in=spec.may_charge))
     return ApiKeyInfo.of(key)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -13,6 +14,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from apps.usage.keys import api_key_lookup
+from attribution_site.exceptions import DATABASE_RETRY_AFTER_SECONDS
 
 from .decoding import (
     JSON,
@@ -59,7 +61,16 @@ def traces_export(request: HttpRequest) -> HttpResponse:
         media, unsupported = media_type(content_type), None
     except EncodingUnsupported as exc:
         media, unsupported = JSON, exc
+    try:
+        return _export(request, media=media, unsupported=unsupported)
+    except (OperationalError, InterfaceError):
+        # OTLP exporters retry a 503 (not a 500): the spans come again once the database is back.
+        response = _error("The database is unavailable; nothing was stored. Retry shortly.", media=media, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
 
+
+def _export(request: HttpRequest, *, media: str, unsupported: EncodingUnsupported | None) -> HttpResponse:
     scheme, _, raw_key = request.headers.get("Authorization", "").partition(" ")
     if scheme != "Bearer" or not raw_key.strip():
         return _error("Use 'Authorization: Bearer <api key>'.", media=media, status=401)
@@ -100,7 +111,13 @@ def traces_export(request: HttpRequest) -> HttpResponse:
             media=media,
             status=413,
         )
-    result = spans_ingest(key=key, request=export)
+    try:
+        result = spans_ingest(key=key, request=export)
+    except (OperationalError, InterfaceError):
+        # OTLP exporters retry a 503 (not a 500): the spans come again once the database is back.
+        response = _error("The database is unavailable; nothing was stored. Retry shortly.", media=media, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     response = ExportTraceServiceResponse()
     if result.rejected_spans:
         response.partial_success.rejected_spans = result.rejected_spans

@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from apps.pricing.rating import TOKEN_FIELDS
-from apps.usage.event import event_validate
+from apps.usage.event import Event, event_validate
 
 from .mapping import SpanCall, request_calls
 
@@ -20,7 +20,9 @@ class MappedRequest:
     """The events of one export request with the span each was built from, and the problems of
     the spans that were not used: unusable, unstorable, or disagreeing with the span that was."""
 
-    events: list[dict[str, Any]] = field(default_factory=list)
+    # The validated Event of each call; a call that fails validation stays a plain mapping, which
+    # events_ingest rejects with its errors.
+    events: list[Event | dict[str, Any]] = field(default_factory=list)
     calls: list[SpanCall] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -56,14 +58,11 @@ def _why_kept(kept: SpanCall, other: SpanCall) -> str:
 
 
 def _choose(calls: list[SpanCall], *, now: datetime, mapped: MappedRequest) -> None:
-    if len(calls) == 1:
-        mapped.events.append(calls[0].event)
-        mapped.calls.append(calls[0])
-        return
-    errors = [event_validate(call.event, now=now)[1] for call in calls]
+    validated = [event_validate(call.event, now=now) for call in calls]
+    errors = [found for _, found in validated]
     best = max(range(len(calls)), key=lambda i: _rank(calls[i], errors[i], i))
     kept = calls[best]
-    mapped.events.append(kept.event)
+    mapped.events.append(validated[best][0] or kept.event)
     mapped.calls.append(kept)
     response = kept.event["event_id"]
     for index, other in enumerate(calls):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from apps.org.tags import EVENT_TAGS
+from apps.usage.event import SERVICE_TIERS as EVENT_SERVICE_TIERS
+
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system")
 MODEL = ("gen_ai.response.model", "gen_ai.request.model")
 RESPONSE_ID = ("gen_ai.response.id",)
@@ -59,16 +62,11 @@ SERVICE_TIER = (
     "anthropic.response.service_tier",
     "gen_ai.request.service_tier",
 )
-# OpenAI answers "default" for the standard tier.
-SERVICE_TIERS = {
-    "default": "standard",
-    "standard": "standard",
-    "flex": "flex",
-    "priority": "priority",
-    "batch": "batch",
-}
+# The canonical tiers as themselves; OpenAI answers "default" for the standard tier.
+SERVICE_TIERS = {**{tier: tier for tier in EVENT_SERVICE_TIERS}, "default": "standard"}
 
-TAGS = ("team", "product", "feature", "customer", "agent")
+# Every tag is read from `attribution.<tag>`, but for the ones the conventions carry themselves.
+TAGS = tuple(tag for tag in EVENT_TAGS if tag not in ("trace_id", "environment"))
 TAG_PREFIX = "attribution."
 AGENT_FALLBACK = "gen_ai.agent.name"
 SERVICE_NAME = "service.name"

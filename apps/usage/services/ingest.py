@@ -16,10 +16,10 @@ from django.utils import timezone
 from apps.org.models import Team
 from apps.org.registry import Registry, registry
 from apps.org.selectors import user_may_create_api_key
-from apps.org.tags import normalize_tag
+from apps.org.tags import PLAIN_TAGS, TAGS, normalize_tag
 from apps.pricing.fields import to_nanos
-from apps.pricing.rating import TOKEN_FIELDS, Catalog, catalog, event_rate
-from apps.usage.event import STRING_FIELDS, Event, echo, event_validate
+from apps.pricing.rating import Catalog, catalog, event_rate
+from apps.usage.event import FIELDS, STRING_FIELDS, Event, echo, event_validate, event_values
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.models import ApiKey, UsageEvent
 from apps.usage.tagging import tags_resolve
@@ -37,39 +37,17 @@ class IngestResult:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
 
 
-# What a client sent, as the idempotency key stands for it: a resend must match these.
-PAYLOAD_FIELDS = (
-    "timestamp",
-    "provider",
-    "model",
-    *TOKEN_FIELDS,
-    "service_tier",
-    "outcome",
-    "latency_ms",
-    "usage_missing",
-    "raw_tags",
-    "attributes",
-)
-
-
-def _payload(event: Event, provider: str) -> dict[str, Any]:
-    return {
-        "timestamp": event.timestamp,
-        "provider": provider,
-        "model": event.model,
-        **event.tokens.as_dict(),
-        "service_tier": event.service_tier,
-        "outcome": event.outcome,
-        "latency_ms": event.latency_ms,
-        "usage_missing": event.usage_missing,
-        "raw_tags": event.tags,
-        "attributes": event.attributes,
-    }
+# Event fields stored in a column of their own name (tags are resolved first: apps.usage.tagging).
+SAME_NAMED = tuple(f.name for f in FIELDS if f.name not in TAGS)
+# What a client sent, as the idempotency key stands for it: a resend must match these fields and
+# the tags as sent (`raw_tags`).
+COMPARED = tuple(name for name in SAME_NAMED if name != "event_id")
+REGISTRY_TAGS = tuple(name for name in TAGS if name not in PLAIN_TAGS)
 
 
 def _differences(sent: dict[str, Any], stored: dict[str, Any]) -> list[str]:
     """The event fields in which a resend differs from what is stored (tags by their own names)."""
-    fields = [name for name in PAYLOAD_FIELDS if name != "raw_tags" and sent[name] != stored[name]]
+    fields = [name for name in COMPARED if sent[name] != stored[name]]
     tags_sent, tags_stored = sent["raw_tags"], stored["raw_tags"]
     fields += sorted(t for t in tags_sent.keys() | tags_stored.keys() if tags_sent.get(t) != tags_stored.get(t))
     return fields
@@ -110,45 +88,38 @@ def _event_row(
         prices=prices,
     )
     tags = tags_resolve(key=key, sent=event.tags, reg=reg)
+    if tags.forbidden:  # a team or product this key may not charge (apps.usage.tagging)
+        raise EventRejected({name: [reason] for name, reason in tags.forbidden.items()})
     _check_stored_lengths({"provider": provider, **tags.values})
+    values = {**event_values(event), "provider": provider, "timestamp": timestamp}
     row = {
-        **{tag: tags.values[tag] for tag in ("feature", "customer", "agent", "trace_id")},
-        **event.tokens.as_dict(),
-        "api_key_id": key.id,
-        "event_id": event.event_id,
+        **{name: values[name] for name in SAME_NAMED},
         "timestamp": ops.adapt_datetimefield_value(timestamp),
+        "attributes": orjson.dumps(event.attributes).decode(),
+        **{tag: tags.values[tag] for tag in PLAIN_TAGS},
+        **{f"{tag}_tag": tags.values[tag] for tag in REGISTRY_TAGS},
+        **{f"{tag}_id": getattr(tags, f"{tag}_id") for tag in REGISTRY_TAGS},
+        "api_key_id": key.id,
         "day": ops.adapt_datefield_value(timestamp.date()),
         "adjusts_month": "",  # set by late_events_store for a late event of a closed month
         "received_at": ops.adapt_datetimefield_value(received_at),
         "source": source,
-        "provider": provider,
-        "model": event.model,
-        "service_tier": event.service_tier,
-        "outcome": event.outcome,
-        "latency_ms": event.latency_ms,
         "price_id": rating.price_id,
         "list_cost": to_nanos(rating.list_cost),
         "billed_cost": to_nanos(rating.billed_cost),
         "cache_savings": to_nanos(rating.cache_savings),
         "unpriced": rating.unpriced,
-        "usage_missing": event.usage_missing,
-        "team_tag": tags.values["team"],
-        "team_id": tags.team_id,
-        "product_tag": tags.values["product"],
-        "product_id": tags.product_id,
-        "environment_tag": tags.values["environment"],
-        "environment_id": tags.environment_id,
         "missing_tags": ",".join(tags.missing),
         "raw_tags": orjson.dumps(event.tags).decode(),
-        "attributes": orjson.dumps(event.attributes).decode(),
     }
-    return tuple(row[column] for column in COLUMNS), _payload(event, provider)
+    return tuple(row[column] for column in COLUMNS), {**{n: values[n] for n in COMPARED}, "raw_tags": event.tags}
 
 
 def events_ingest(
-    *, key: ApiKeyInfo, events: list[Any], source: str = UsageEvent.Source.API, refresh_days: bool = True
+    *, key: ApiKeyInfo, events: list[Event | Any], source: str = UsageEvent.Source.API, refresh_days: bool = True
 ) -> IngestResult:
-    """Validate, tag, rate and store a batch. Invalid events are reported, valid ones stored,
+    """Validate, tag, rate and store a batch: raw event mappings are validated here, `Event`s a door
+    has validated already are taken as they are. Invalid events are reported, valid ones stored,
     and an event_id the key already sent is counted as a duplicate instead of stored twice, or as
     a conflict when its payload differs from the stored one (which stays).
     `source` names the door (events API, gateway, OpenTelemetry) the batch came in by;
@@ -163,7 +134,7 @@ def events_ingest(
     first_index: dict[str, int] = {}
     resent: list[tuple[int, str, dict[str, Any]]] = []  # (index, event_id, payload) of repeats in the batch
     for index, raw in enumerate(events):
-        event, errors = event_validate(raw, now=received_at)
+        event, errors = (raw, {}) if isinstance(raw, Event) else event_validate(raw, now=received_at)
         if event is not None:
             try:
                 row, payload = _event_row(
@@ -204,7 +175,7 @@ def _resends_compare(
         return
     if stored is None:
         rows = UsageEvent.objects.filter(api_key_id=key.id, event_id__in=[e for _, e, _ in sent])
-        stored = {row["event_id"]: row for row in rows.values("event_id", *PAYLOAD_FIELDS)}
+        stored = {row["event_id"]: row for row in rows.values("event_id", *COMPARED, "raw_tags")}
     for index, event_id, payload in sent:
         differing = _differences(payload, stored[event_id])
         if differing:

@@ -3,6 +3,7 @@ named as problems (pure functions, no database)."""
 
 from __future__ import annotations
 
+from apps.usage.event import event_values
 from apps.usage.otlp.calls import request_events
 
 from .anthropic_spans import OPENLLMETRY, SDK
@@ -17,7 +18,7 @@ def mapped(*spans):
 
 def test_two_agreeing_spans_give_one_event_from_the_one_with_more_token_detail():
     result = mapped(span(OPENLLMETRY, span_id=A), span(SDK, span_id=B))
-    assert [(e["event_id"], e["cache_write_1h_tokens"]) for e in result.events] == [("msg_01", 2000)]
+    assert [(e["event_id"], e["cache_write_1h_tokens"]) for e in map(event_values, result.events)] == [("msg_01", 2000)]
     assert (result.span_ids, result.problems) == ([B], [])
 
 
@@ -35,7 +36,7 @@ def test_a_span_the_ingestion_would_reject_never_shadows_one_it_would_store():
 def test_disagreeing_spans_keep_the_more_detailed_one_and_name_the_other():
     streamed = {**OPENLLMETRY, "gen_ai.usage.output_tokens": 501}
     result = mapped(span(streamed, span_id=A), span(SDK, span_id=B))
-    assert [e["output_tokens"] for e in result.events] == [500]
+    assert [e["output_tokens"] for e in map(event_values, result.events)] == [500]
     assert result.problems == [
         f"span {A}: disagrees with span {B} on response msg_01 (output_tokens 501≠500); span {B} was used, "
         "as it reports more token counts (5 to 4)"
@@ -51,10 +52,14 @@ def test_of_two_disagreeing_spans_with_as_much_detail_the_first_is_kept():
 def test_a_span_with_complete_usage_wins_over_one_without():
     bare = {key: value for key, value in SDK.items() if not key.startswith(("gen_ai.usage", "anthropic"))}
     result = mapped(span(bare, span_id=A), span(OPENLLMETRY, span_id=B))
-    assert ([e["usage_missing"] for e in result.events], result.span_ids, result.problems) == ([False], [B], [])
+    assert ([e["usage_missing"] for e in map(event_values, result.events)], result.span_ids, result.problems) == (
+        [False],
+        [B],
+        [],
+    )
 
 
 def test_spans_of_different_responses_stay_apart():
     other = {**SDK, "gen_ai.response.id": "msg_02"}
     result = mapped(span(SDK, span_id=A), span(other, span_id=B))
-    assert [e["event_id"] for e in result.events] == ["msg_01", "msg_02"]
+    assert [e["event_id"] for e in map(event_values, result.events)] == ["msg_01", "msg_02"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.usage.event import event_values
 from apps.usage.otlp.calls import request_events
 from apps.usage.otlp.mapping import SpanUnusable, span_event, span_is_call
 
@@ -226,7 +227,7 @@ def test_two_spans_of_one_response_give_one_event_the_one_with_usage():
     del bare["gen_ai.usage.input_tokens"], bare["gen_ai.usage.output_tokens"]
     request = export_request(span(bare, span_id="00000000000000a1"), span(chat(), span_id="00000000000000a2"))
     mapped = request_events(request, now=NOW)
-    assert [(e["event_id"], e["usage_missing"]) for e in mapped.events] == [("chatcmpl-1", False)]
+    assert [(e["event_id"], e["usage_missing"]) for e in map(event_values, mapped.events)] == [("chatcmpl-1", False)]
     assert mapped.span_ids == ["00000000000000a2"]
 
 
@@ -239,5 +240,5 @@ def test_a_request_ignores_other_spans_and_reports_unusable_ones():
         span(unusable, span_id="00000000000000b3"),
     )
     mapped = request_events(request, now=NOW)
-    assert [e["event_id"] for e in mapped.events] == ["chatcmpl-1"]
+    assert [e["event_id"] for e in map(event_values, mapped.events)] == ["chatcmpl-1"]
     assert mapped.problems == ["span 00000000000000b3: gen_ai.provider.name (or gen_ai.system) is missing"]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("usage", "0006_month_close_adjustments"),
+        ("usage", "0007_api_key_chargeable_teams"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,15 +1,14 @@
-"""Events API: ingestion (POST) and request-level diagnostics (GET)."""
+"""Events API, ingesting: POST /events with one event or a batch, validated by apps.usage.event."""
 
 from __future__ import annotations
 
 import orjson
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -17,27 +16,22 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.pagination import CursorPagination
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from attribution_site.api_schema import error_responses
 from attribution_site.exceptions import ApplicationError
 
-from .event import (
+from ..event import (
     FIELDS,
     MAX_ATTRIBUTE_VALUE,
     MAX_ATTRIBUTES,
     MAX_TOKENS,
     SERVICE_TIERS,
-    STRING_FIELDS,
     EventField,
     echo,
 )
-from .filters import UsageEventFilter
-from .permissions import IsApiKey, IsApiKeyOrStaff
-from .selectors import events_visible
-from .services import events_ingest
+from ..permissions import IsApiKey
+from ..services import events_ingest
 
 
 def _schema_field(field: EventField) -> serializers.Field:
@@ -104,90 +98,6 @@ class IngestOutSerializer(serializers.Serializer):
     )
 
 
-class EventOutSerializer(serializers.Serializer):
-    event_id = serializers.CharField()
-    api_key = serializers.CharField(source="api_key.name")
-    timestamp = serializers.DateTimeField()
-    received_at = serializers.DateTimeField()
-    source = serializers.CharField(help_text="The door it came in by: api, gateway or otlp.")
-    provider = serializers.CharField()
-    model = serializers.CharField()
-    service_tier = serializers.CharField()
-    outcome = serializers.CharField()
-    latency_ms = serializers.IntegerField(allow_null=True)
-    input_tokens = serializers.IntegerField()
-    output_tokens = serializers.IntegerField()
-    cache_read_tokens = serializers.IntegerField()
-    cache_write_tokens = serializers.IntegerField()
-    cache_write_1h_tokens = serializers.IntegerField()
-    reasoning_tokens = serializers.IntegerField()
-    list_cost = serializers.DecimalField(max_digits=20, decimal_places=9)
-    billed_cost = serializers.DecimalField(max_digits=20, decimal_places=9)
-    price = inline_serializer(
-        "PriceUsed",
-        {
-            "id": serializers.IntegerField(),
-            "provider": serializers.CharField(),
-            "model": serializers.CharField(),
-            "effective_from": serializers.DateTimeField(),
-        },
-        allow_null=True,
-    )
-    tags = serializers.SerializerMethodField()
-    raw_tags = serializers.DictField(child=serializers.CharField())
-    attributes = serializers.DictField(child=serializers.CharField())
-    flags = serializers.SerializerMethodField()
-
-    def get_tags(self, event) -> dict[str, str | None]:
-        return {
-            "team": event.team.slug if event.team else None,
-            "product": event.product.slug if event.product else None,
-            "environment": event.environment.slug if event.environment else None,
-            "feature": event.feature,
-            "customer": event.customer,
-            "agent": event.agent,
-            "trace_id": event.trace_id,
-        }
-
-    @extend_schema_field(
-        inline_serializer(
-            "EventFlags",
-            {
-                "unpriced": serializers.BooleanField(),
-                "usage_missing": serializers.BooleanField(),
-                "unattributed": serializers.BooleanField(),
-                "unattributed_reason": serializers.CharField(),
-                "missing_tags": serializers.ListField(child=serializers.CharField()),
-                "unknown_tags": serializers.ListField(child=serializers.CharField()),
-            },
-        )
-    )
-    def get_flags(self, event) -> dict[str, object]:
-        return {
-            "unpriced": event.unpriced,
-            "usage_missing": event.usage_missing,
-            "unattributed": event.team_id is None,
-            "unattributed_reason": event.unattributed_reason,
-            "missing_tags": event.missing_tags.split(",") if event.missing_tags else [],
-            "unknown_tags": [
-                name
-                for name, tag, row in (
-                    ("team", event.team_tag, event.team_id),
-                    ("product", event.product_tag, event.product_id),
-                    ("environment", event.environment_tag, event.environment_id),
-                )
-                if tag and row is None
-            ],
-        }
-
-
-class EventCursorPagination(CursorPagination):
-    ordering = "-id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
-
-
 class EventsSchema(AutoSchema):
     """POST /events must have a body; drf-spectacular cannot tell from a one-of body."""
 
@@ -201,11 +111,9 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-class EventsApi(APIView):
+class EventsIngestApi(APIView):
     schema = EventsSchema()
-
-    def get_permissions(self):
-        return [IsApiKey()] if self.request.method == "POST" else [IsApiKeyOrStaff()]
+    permission_classes = [IsApiKey]
 
     @extend_schema(
         operation_id="events_ingest",
@@ -300,57 +208,3 @@ class EventsApi(APIView):
                 f"A batch holds at most {settings.INGEST_MAX_BATCH} events; this one has {len(events)}."
             )
         return events
-
-    @extend_schema(
-        operation_id="events_list",
-        parameters=[
-            OpenApiParameter("cursor", str, description="The `next` or `previous` link's cursor, as it is."),
-            OpenApiParameter(
-                "page_size",
-                {"type": "integer", "minimum": 1, "maximum": EventCursorPagination.max_page_size},
-                description="Events per page (default 100).",
-            ),
-        ],
-        responses={
-            200: inline_serializer(
-                "EventPage",
-                {
-                    "next": serializers.URLField(allow_null=True, help_text="The next page, or null on the last."),
-                    "previous": serializers.URLField(allow_null=True, help_text="The previous page, or null."),
-                    "results": EventOutSerializer(many=True),
-                },
-            ),
-            **error_responses(400, 401, 403, 404),
-        },
-        filters=True,
-    )
-    def get(self, request):
-        if "page_size" in request.query_params:
-            # DRF's pagination quietly ignores a page size it cannot read: say so instead.
-            size = serializers.IntegerField(min_value=1, max_value=EventCursorPagination.max_page_size)
-            try:
-                size.run_validation(request.query_params["page_size"])
-            except serializers.ValidationError as exc:
-                raise serializers.ValidationError({"page_size": exc.detail}) from None
-        filterset = UsageEventFilter(request.query_params, queryset=events_visible(request))
-        if not filterset.is_valid():
-            raise serializers.ValidationError(filterset.errors)
-        queryset = filterset.qs
-        paginator = EventCursorPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(EventOutSerializer(page, many=True).data)
-
-
-class EventDetailApi(APIView):
-    permission_classes = [IsApiKeyOrStaff]
-
-    @extend_schema(
-        operation_id="events_retrieve", responses={200: EventOutSerializer, **error_responses(401, 403, 404)}
-    )
-    def get(self, request, event_id: str):
-        if "\x00" in event_id or len(event_id) > STRING_FIELDS["event_id"]:
-            raise Http404("No event with this event_id is visible to you.")  # no stored event_id can be so
-        event = events_visible(request).filter(event_id=event_id).order_by("-id").first()
-        if event is None:
-            raise Http404("No event with this event_id is visible to you.")
-        return Response(EventOutSerializer(event).data)
