@@ -26,6 +26,12 @@ $(CHROMIUM):
 
 FAKETIME := /usr/bin/faketime
 
+# The sign-in tests run a real OpenID provider (oidc-provider on Node), installed from its lock file.
+OIDC_PROVIDER := tests/oidc_provider/node_modules/.package-lock.json
+
+$(OIDC_PROVIDER): tests/oidc_provider/package.json tests/oidc_provider/package-lock.json
+	npm ci --prefix tests/oidc_provider --no-audit --no-fund --loglevel=error
+
 $(FAKETIME):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq faketime >/dev/null
@@ -39,11 +45,11 @@ run: install
 	$(BIN)/python manage.py run_periodic & \
 	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
 
-test: install $(CHROMIUM)
+test: install $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/pytest
 
 # The suite under faketime on the first of a month, on New Year's Eve and on 29 February.
-test-dates: install $(FAKETIME)
+test-dates: install $(FAKETIME) $(OIDC_PROVIDER)
 	.ci/test-dates
 
 lint: install
@@ -86,7 +92,7 @@ compat:
 	$(COMPAT)/bin/pytest -p no:cacheprovider tests/usage/otlp tests/gateway
 
 clean:
-	rm -rf $(VENV) $(COMPAT) var .pytest_cache .ruff_cache .hypothesis mutants
+	rm -rf $(VENV) $(COMPAT) var .pytest_cache .ruff_cache .hypothesis mutants tests/oidc_provider/node_modules
 
 screenshots: install
 	$(BIN)/python docs/screenshots/capture.py

@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 import plotly
@@ -106,6 +107,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.org",
+    "apps.accounts",
     "apps.pricing",
     "apps.usage",
     "apps.rollups",
@@ -250,7 +252,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Login lockout (django-axes): an account, and separately an address, is refused for a cool-off
 # after repeated failures; a success resets the count.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    # Answers only the provider's callback, and only while OIDC_ISSUER is set (apps.accounts).
+    "apps.accounts.backend.DirectorySignInBackend",
+]
 AXES_VERBOSE = False  # no banner on every command
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
@@ -260,9 +267,35 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # X-Forwarded-For is only believed behind that many proxies of our own (attribution_site.proxies).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "attribution_site.proxies.client_address"
+AXES_WHITELIST_CALLABLE = "apps.accounts.backend.is_sign_in_callback"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "showback:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in with the company's OpenID Connect provider (apps.accounts, docs/sso.md). Unset: local
+# passwords only, as before. The endpoints and keys come from the issuer's discovery document.
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="")
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_SCOPES = env.str("OIDC_SCOPES", default="openid email profile groups")
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="your company account")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_SESSION_HOURS = env.int("OIDC_SESSION_HOURS", default=12)
+if OIDC_ISSUER:
+    if not OIDC_ISSUER.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"OIDC_ISSUER must be the provider's https:// URL, not {OIDC_ISSUER!r}.")
+    if PRODUCTION and not OIDC_ISSUER.startswith("https://"):
+        raise ImproperlyConfigured("OIDC_ISSUER must use https:// in production.")
+    if _missing := [name for name in ("OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET") if not globals()[name]]:
+        raise ImproperlyConfigured(f"OIDC_ISSUER is set but {' and '.join(_missing)} is not: set both.")
+    if "openid" not in OIDC_SCOPES.split():
+        raise ImproperlyConfigured(f"OIDC_SCOPES must include openid, not {OIDC_SCOPES!r}.")
+    # Signing out posts a form whose redirect ends at the provider's end_session_endpoint.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        urlsplit(OIDC_ISSUER)._replace(path="", query="", fragment="").geturl()
+    )
+if OIDC_SESSION_HOURS < 1:
+    raise ImproperlyConfigured("OIDC_SESSION_HOURS must be at least 1.")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

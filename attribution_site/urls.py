@@ -1,7 +1,6 @@
-"""Top-level URLs: admin, API v1, schema and docs, health probes."""
+"""Top-level URLs: admin, API v1, schema and docs, sign-in, health probes."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -17,8 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's script as a file: the pages allow no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Login, logout and the identity provider's round trip (/oidc/authenticate/, /oidc/callback/).
+    path("", include("apps.accounts.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("otlp/", include("apps.usage.otlp.urls")),

@@ -1,17 +1,32 @@
 """Admin for the registry: saving or deleting a team, product, environment or tag alias
-re-attributes the open months' events (apps.closing.changes.registry_change)."""
+re-attributes the open months' events (apps.closing.changes.registry_change). Memberships and the
+directory's group mappings change who sees what, not attribution."""
 
 from django.contrib import admin
 
 from apps.closing.changes import registry_change
 
-from .models import CustomerAccount, Environment, Product, TagAlias, TagPolicy, Team, TeamMembership
+from .models import CustomerAccount, Environment, GroupMapping, Product, TagAlias, TagPolicy, Team, TeamMembership
 
 
 class MembershipInline(admin.TabularInline):
     model = TeamMembership
     extra = 0
     autocomplete_fields = ("user",)
+    readonly_fields = ("source",)
+
+
+class GroupMappingTeamInline(admin.TabularInline):
+    model = GroupMapping
+    extra = 0
+    fields = ("group", "role")
+    verbose_name = "directory group"
+    verbose_name_plural = "directory groups (people in them are this team's members or leads at their next sign-in)"
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role":  # finance and staff are not a team's roles
+            kwargs["choices"] = [(role.value, role.label) for role in GroupMapping.TEAM_ROLES]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
 
 class ProductInline(admin.TabularInline):
@@ -41,7 +56,7 @@ class TeamAdmin(RegistryAdmin):
     list_filter = ("is_shared", "business_unit")
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = (ProductInline, MembershipInline)
+    inlines = (ProductInline, MembershipInline, GroupMappingTeamInline)
 
 
 @admin.register(Product)
@@ -66,9 +81,21 @@ class CustomerAccountAdmin(admin.ModelAdmin):
 
 @admin.register(TeamMembership)
 class TeamMembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "team", "role")
-    list_filter = ("role", "team")
+    list_display = ("user", "team", "role", "source")
+    list_filter = ("role", "source", "team")
+    search_fields = ("user__username", "user__email", "team__slug")
     autocomplete_fields = ("user",)
+    readonly_fields = ("source",)
+
+
+@admin.register(GroupMapping)
+class GroupMappingAdmin(admin.ModelAdmin):
+    """Who is in which team, as the company's directory says; applied at each person's next sign-in."""
+
+    list_display = ("group", "role", "team")
+    list_filter = ("role", "team")
+    search_fields = ("group", "team__slug", "team__name")
+    autocomplete_fields = ("team",)
 
 
 @admin.register(TagAlias)

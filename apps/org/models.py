@@ -74,9 +74,22 @@ class TeamMembership(models.Model):
         LEAD = "lead", "Lead"
         MEMBER = "member", "Member"
 
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Set by hand"
+        DIRECTORY = "directory", "From the directory's groups"
+
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    # Sign-in adds, changes and removes only the directory's rows (apps.org.directory); a row set by
+    # hand is never touched by it.
+    source = models.CharField(
+        max_length=16,
+        choices=Source.choices,
+        default=Source.MANUAL,
+        editable=False,
+        help_text="Memberships from the directory follow its groups at every sign-in; those set by hand stay.",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "team"], name="unique_team_membership")]
@@ -136,3 +149,58 @@ class TagPolicy(models.Model):
             raise ValidationError(
                 {"required_tags": f"Unknown tags: {', '.join(unknown)}. Choose from {', '.join(EVENT_TAGS)}."}
             )
+
+
+class GroupMapping(models.Model):
+    """A group of the company's identity provider, and what being in it gives here (docs/sso.md)."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member of the team"
+        LEAD = "lead", "Lead of the team"
+        FINANCE = "finance", "Finance (sees every team)"
+        STAFF = "staff", "Staff (sees every team, may open the admin)"
+
+    TEAM_ROLES = (Role.MEMBER, Role.LEAD)
+
+    group = models.CharField(
+        max_length=255,
+        help_text="Exactly as the provider sends it in the groups claim: a name, a path (Keycloak) or an "
+        "object id (Microsoft Entra ID). A person's last sign-in shows the groups their provider sent.",
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="group_mappings",
+        help_text="For member and lead; blank for finance and staff.",
+    )
+
+    class Meta:
+        ordering = ["group", "role"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(role__in=["member", "lead"], team__isnull=False))
+                | (models.Q(role__in=["finance", "staff"], team__isnull=True)),
+                name="group_mapping_team_iff_team_role",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "role", "team"], condition=models.Q(team__isnull=False), name="unique_group_team_role"
+            ),
+            models.UniqueConstraint(
+                fields=["group", "role"], condition=models.Q(team__isnull=True), name="unique_group_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.role in self.TEAM_ROLES:
+            return f"{self.group} → {self.get_role_display().lower()} {self.team}"
+        return f"{self.group} → {self.role}"
+
+    def clean(self) -> None:
+        self.group = self.group.strip()
+        if self.role in self.TEAM_ROLES and self.team_id is None:
+            raise ValidationError({"team": "Choose the team this group's people are members or leads of."})
+        if self.role not in self.TEAM_ROLES and self.team_id is not None:
+            raise ValidationError({"team": f"Leave the team blank: {self.role} is not a team role."})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import Team
+from .models import Team, TeamMembership
 
 FINANCE_GROUP = "finance"
 
@@ -28,3 +28,13 @@ def user_can_view_team(user, team: Team) -> bool:
     if user_sees_all_teams(user):
         return True
     return user.is_authenticated and team.memberships.filter(user=user).exists()
+
+
+def user_leads_team(user, team: Team) -> bool:
+    return user.is_authenticated and team.memberships.filter(user=user, role=TeamMembership.Role.LEAD).exists()
+
+
+def user_may_create_api_key(user, team: Team) -> bool:
+    """A team's API keys are created by its leads, or by a superuser for any team: the admin is open to
+    every staff account, so being staff alone cannot be the test (docs/sso.md)."""
+    return user.is_active and (user.is_superuser or user_leads_team(user, team))

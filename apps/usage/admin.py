@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from apps.org.selectors import user_may_create_api_key
 from apps.org.tags import EVENT_TAGS, TAG_LENGTHS
 from apps.pricing.admin_columns import money_column
 
@@ -24,6 +25,17 @@ class _ApiKeyForm(forms.ModelForm):
         for field, kind in TAG_KINDS.items():
             for tag, value in (getattr(self.instance, field) or {}).items():
                 self.initial.setdefault(f"{kind}_{tag}", value)
+
+    def clean_team(self):
+        """A key is created for, or moved to, a team only by one of its leads or a superuser."""
+        team = self.cleaned_data.get("team")
+        user = getattr(self, "user", None)
+        moved = team is not None and team.pk != self.instance.team_id
+        if user is not None and moved and not user_may_create_api_key(user, team):
+            raise forms.ValidationError(
+                f"Only a lead of {team} (or a superuser) can create its API keys, and {user} is not one of its leads."
+            )
+        return team
 
     def clean(self):
         cleaned = super().clean()
@@ -50,13 +62,13 @@ ApiKeyForm = type(
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ("name", "team", "prefix", "pinned", "defaults", "created_at", "revoked_at")
+    list_display = ("name", "team", "prefix", "pinned", "defaults", "created_at", "created_by", "revoked_at")
     list_filter = ("team",)
     filter_horizontal = ("chargeable_teams",)
     search_fields = ("name", "prefix")
-    readonly_fields = ("prefix", "created_at")
+    readonly_fields = ("prefix", "created_at", "created_by")
     fieldsets = (
-        (None, {"fields": ("name", "team", "prefix", "created_at", "expires_at", "revoked_at")}),
+        (None, {"fields": ("name", "team", "prefix", "created_at", "created_by", "expires_at", "revoked_at")}),
         (
             "Teams it may charge",
             {
@@ -81,8 +93,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def defaults(self, obj) -> str:
         return ", ".join(f"{k}={v}" for k, v in obj.default_tags.items()) or "—"
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"user": request.user})  # for clean_team's rule
+
     def save_model(self, request, obj, form, change):
         if not change:
+            obj.created_by = request.user
             raw = obj.set_new_key()
             messages.warning(
                 request,

@@ -48,6 +48,15 @@ class ApiKey(models.Model):
         help_text='Tags used when an event leaves them out, e.g. {"environment": "production"}.',
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="Who created the key; blank for create_api_key run without --created-by.",
+    )
     revoked_at = models.DateTimeField(null=True, blank=True, help_text="Refused from this moment on.")
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Blank: never expires.")
 

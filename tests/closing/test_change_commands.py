@@ -85,6 +85,8 @@ def test_a_team_added_in_the_admin_re_attributes_the_open_months(api_key, price,
                 "products-INITIAL_FORMS": "0",
                 "memberships-TOTAL_FORMS": "0",
                 "memberships-INITIAL_FORMS": "0",
+                "group_mappings-TOTAL_FORMS": "0",
+                "group_mappings-INITIAL_FORMS": "0",
             },
         )
 

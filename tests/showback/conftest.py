@@ -11,6 +11,7 @@ from apps.allocation.models import SharedCostRule
 from apps.allocation.services import day_refresh
 from apps.usage.keys import api_key_lookup
 from apps.usage.services import events_ingest
+from tests.browser import browser_page  # noqa: F401  (a fixture of the browser tests)
 from tests.factories import ApiKeyFactory, ModelPriceFactory, ProductFactory, TeamFactory
 
 

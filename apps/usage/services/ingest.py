@@ -8,12 +8,14 @@ from functools import partial
 from typing import Any
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.org.models import Team
 from apps.org.registry import Registry, registry
+from apps.org.selectors import user_may_create_api_key
 from apps.org.tags import PLAIN_TAGS, TAGS, normalize_tag
 from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
@@ -183,10 +185,24 @@ def _resends_compare(
 
 
 def api_key_create(
-    *, team: Team, name: str, pinned_tags: dict[str, str] | None = None, default_tags: dict[str, str] | None = None
+    *,
+    team: Team,
+    name: str,
+    pinned_tags: dict[str, str] | None = None,
+    default_tags: dict[str, str] | None = None,
+    created_by=None,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is not stored and cannot be shown again."""
-    key = ApiKey(team=team, name=name, pinned_tags=pinned_tags or {}, default_tags=default_tags or {})
+    """Create a key and return it with its secret, which is not stored and cannot be shown again.
+
+    With `created_by`, that person must lead the team or be a superuser (org.selectors.user_may_create_api_key).
+    """
+    if created_by is not None and not user_may_create_api_key(created_by, team):
+        raise ValidationError(
+            {"team": f"Only a lead of {team} (or a superuser) can create its API keys, and {created_by} is not one."}
+        )
+    key = ApiKey(
+        team=team, name=name, pinned_tags=pinned_tags or {}, default_tags=default_tags or {}, created_by=created_by
+    )
     raw = key.set_new_key()
     key.full_clean()
     key.save()

@@ -1,5 +1,6 @@
-"""manage.py create_api_key --team TEAM --name NAME [--pin tag=value] [--default tag=value]."""
+"""manage.py create_api_key --team TEAM --name NAME [--pin tag=value] [--default tag=value] [--created-by USERNAME]."""
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -25,18 +26,30 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--pin", action="append", default=[], metavar="TAG=VALUE", help="Tag forced on events.")
         parser.add_argument("--default", action="append", default=[], metavar="TAG=VALUE", help="Tag used if absent.")
+        parser.add_argument(
+            "--created-by",
+            metavar="USERNAME",
+            help="Who creates the key: one of the team's leads, or a superuser. Shown on the key's admin page.",
+        )
 
     def handle(self, *args, **options):
         try:
             team = Team.objects.get(slug=options["team"])
         except Team.DoesNotExist:
             raise CommandError(f"No team with slug {options['team']!r}.") from None
+        created_by = None
+        if options["created_by"]:
+            try:
+                created_by = get_user_model().objects.get(username=options["created_by"])
+            except get_user_model().DoesNotExist:
+                raise CommandError(f"No user with username {options['created_by']!r}.") from None
         try:
             _, raw = api_key_create(
                 team=team,
                 name=options["name"],
                 pinned_tags=_tag_pairs(options["pin"], "--pin"),
                 default_tags=_tag_pairs(options["default"], "--default"),
+                created_by=created_by,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
