@@ -8,7 +8,7 @@ from apps.insights.tasks import find_savings, send_savings_digest
 from attribution_site.celery import app as celery_app
 from tests.factories import OpportunityFactory
 
-from .usage import at
+from .usage import weekday_noon
 
 
 def test_beat_runs_the_detectors_daily_and_the_digest_weekly():
@@ -20,7 +20,8 @@ def test_beat_runs_the_detectors_daily_and_the_digest_weekly():
 
 
 def test_the_daily_task_stores_what_the_detectors_find(usage, team):
-    usage.add(team, at(3), times=100, feature="classify")
+    # Working hours on a weekday, so only the routing lever applies (a weekend day adds batch).
+    usage.add(team, weekday_noon(3), times=100, feature="classify")
     usage.flush()
 
     assert find_savings.delay().get() == 1
