@@ -52,6 +52,12 @@ class ReconciliationDaySerializer(serializers.Serializer):
 
 class ProviderReconciliationSerializer(serializers.Serializer):
     provider = serializers.CharField()
+    has_bill = serializers.BooleanField(
+        help_text="False: no bill pulled or imported for the month yet; billed is 0 and the events stand as recorded."
+    )
+    last_pulled = serializers.DateTimeField(
+        allow_null=True, help_text="When the provider's bill was last fetched (admin API pull or FOCUS import)."
+    )
     billed = serializers.DecimalField(**MONEY)
     recorded = serializers.DecimalField(**MONEY)
     difference = serializers.DecimalField(**MONEY)

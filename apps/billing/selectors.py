@@ -1,17 +1,19 @@
-"""Reads: a month's reconciliation per provider, with its days and the remainder's attribution."""
+"""Reads: a month's reconciliation per provider, with its days and the remainder's attribution, the
+providers with spend but no bill yet, and the billed scopes no mapping names."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Max, Sum
 
 from apps.pricing.money import ZERO
+from apps.rollups.models import DailyRollup
 
-from .models import BillingLine, ProviderReport, Reconciliation, ReconciliationSettings
+from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ReconciliationSettings, ScopeMapping
 
 
 @dataclass
@@ -43,6 +45,8 @@ class ProviderReconciliation:
     over_recorded: Decimal = ZERO
     remainder_by_team: dict[str, Decimal] = field(default_factory=dict)
     days: list[ReconciliationDay] = field(default_factory=list)
+    has_bill: bool = True
+    last_pulled: datetime | None = None
 
     @property
     def difference(self) -> Decimal:
@@ -82,6 +86,8 @@ def day_spends(rows) -> dict[tuple[str, date], Decimal]:
 
 
 def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliation]:
+    """Every provider with a bill or with recorded spend in the month, by name: a provider without
+    a bill yet has a line of its own (`has_bill` false) with what events recorded."""
     percent = ReconciliationSettings.current().threshold_percent
     providers: dict[str, ProviderReconciliation] = {}
     remainder_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -120,4 +126,66 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
         )
     for provider, p in providers.items():
         p.remainder_by_team = dict(sorted(remainder_by_team[provider].items()))
-    return list(providers.values())
+    for provider, recorded in _recorded_by_provider(start=start, end=end).items():
+        if provider not in providers:
+            providers[provider] = ProviderReconciliation(provider=provider, recorded=recorded, has_bill=False)
+    pulls = last_pulls()
+    for provider, p in providers.items():
+        p.last_pulled = pulls.get(provider)
+    return [providers[name] for name in sorted(providers)]
+
+
+def _recorded_by_provider(*, start: date, end: date) -> dict[str, Decimal]:
+    """What events recorded per provider over the days (the rollups' event rows, no remainders)."""
+    rows = DailyRollup.objects.filter(day__gte=start, day__lte=end, api_key__isnull=False, adjusts_month="")
+    return {r["provider"]: r["cost"] for r in rows.values("provider").annotate(cost=Sum("billed_cost")) if r["cost"]}
+
+
+def last_pulls() -> dict[str, datetime]:
+    """When each provider's bill was last fetched: an admin API pull or a FOCUS import."""
+    pulled: dict[str, datetime] = {}
+    synced = ProviderAccount.objects.filter(last_synced_at__isnull=False).values("provider")
+    imported = BillingLine.objects.filter(billing_import__isnull=False).values("provider")
+    for rows in (
+        synced.annotate(at=Max("last_synced_at")),
+        imported.annotate(at=Max("billing_import__imported_at")),
+    ):
+        for r in rows:
+            pulled[r["provider"]] = max(r["at"], pulled.get(r["provider"], r["at"]))
+    return pulled
+
+
+def line_mapping(line: BillingLine, mappings: dict[str, ScopeMapping]) -> ScopeMapping | None:
+    """The mapping a bill line follows: its scope's own first, then the first of its `key=value`
+    tags that is mapped."""
+    if line.scope in mappings:
+        return mappings[line.scope]
+    for key, value in sorted(line.tags.items()):
+        if f"{key}={value}" in mappings:
+            return mappings[f"{key}={value}"]
+    return None
+
+
+@dataclass(frozen=True)
+class UnmappedScope:
+    provider: str
+    scope: str
+    billed: Decimal
+    days: int
+
+
+def unmapped_scopes(*, start: date, end: date) -> list[UnmappedScope]:
+    """The month's billed scopes that no mapping names (directly or through a tag), largest first:
+    their spend is compared with events of no mapped team, and any remainder is unattributed."""
+    mappings: dict[str, dict[str, ScopeMapping]] = defaultdict(dict)
+    for m in ScopeMapping.objects.all():
+        mappings[m.provider][m.scope] = m
+    billed: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    days: dict[tuple[str, str], set[date]] = defaultdict(set)
+    lines = BillingLine.objects.filter(day__gte=start, day__lte=end).exclude(scope="")
+    for line in lines.only("provider", "scope", "tags", "day", "billed_cost"):
+        if line_mapping(line, mappings[line.provider]) is None:
+            billed[(line.provider, line.scope)] += line.billed_cost
+            days[(line.provider, line.scope)].add(line.day)
+    scopes = [UnmappedScope(provider=p, scope=s, billed=b, days=len(days[(p, s)])) for (p, s), b in billed.items()]
+    return sorted(scopes, key=lambda u: (-u.billed, u.provider, u.scope))

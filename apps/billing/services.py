@@ -11,14 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.org.models import Product, Team
-from apps.pricing.money import ZERO
+from apps.pricing.money import ZERO, usd_exact
 from apps.pricing.rating import event_rate
 from apps.usage.models import DirtyMark
 from apps.usage.selectors import closed_months, first_open_month, month_start
 
 from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ScopeMapping, UsageLine
 from .pulls import PULLS, ProviderPullError
-from .selectors import day_billed_providers
+from .selectors import day_billed_providers, line_mapping
 
 
 def days_mark_dirty(*, days: set[date]) -> None:
@@ -118,16 +118,6 @@ def provider_days_mark_dirty(*, provider: str) -> None:
     days_mark_dirty(days=set(BillingLine.objects.filter(provider=provider).values_list("day", flat=True).distinct()))
 
 
-def _line_target(line: BillingLine, mappings: dict[str, ScopeMapping]) -> ScopeMapping | None:
-    """The scope's own mapping first, then the first of its `key=value` tags that is mapped."""
-    if line.scope in mappings:
-        return mappings[line.scope]
-    for key, value in sorted(line.tags.items()):
-        if f"{key}={value}" in mappings:
-            return mappings[f"{key}={value}"]
-    return None
-
-
 def _usage_priced(provider: str, day: date, scopes: set[str]) -> Decimal | None:
     """The provider's own token counts for the day priced with the price table (billed basis)."""
     lines = UsageLine.objects.filter(provider=provider, day=day, scope__in=scopes)
@@ -155,12 +145,12 @@ def over_recorded_cause(*, billed: Decimal, recorded: Decimal, usage_priced: Dec
         return "No usage report for this day: pull it to tell a price difference from double reporting."
     if abs(usage_priced - billed) <= abs(usage_priced - recorded):
         return (
-            f"Double reporting likely: the provider's own token counts priced give ${usage_priced}, "
-            f"close to the bill (${billed}); events recorded more usage than the provider saw."
+            f"Double reporting likely: the provider's own token counts priced give {usd_exact(usage_priced)}, "
+            f"close to the bill ({usd_exact(billed)}); events recorded more usage than the provider saw."
         )
     return (
-        f"Price or discount likely: the provider's token counts priced give ${usage_priced}, close to "
-        f"what events recorded (${recorded}); the provider charged less than the price table "
+        f"Price or discount likely: the provider's token counts priced give {usd_exact(usage_priced)}, close to "
+        f"what events recorded ({usd_exact(recorded)}); the provider charged less than the price table "
         f"(a discount or a price change not in the table)."
     )
 
@@ -193,7 +183,7 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
     for provider, provider_lines in sorted(by_provider.items()):
         groups: dict[int | None, dict] = {}
         for line in provider_lines:
-            mapping = _line_target(line, mappings[provider])
+            mapping = line_mapping(line, mappings[provider])
             team_id = mapping.team_id if mapping else None
             group = groups.setdefault(team_id, {"billed": ZERO, "scopes": set(), "products": set(), "partial": False})
             group["billed"] += line.billed_cost

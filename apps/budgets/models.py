@@ -12,6 +12,7 @@ from django.db import models
 
 from apps.org.models import Product, Team
 from apps.pricing.fields import MoneyField
+from apps.pricing.money import usd
 
 from .anomalies import Driver
 
@@ -60,7 +61,7 @@ class Budget(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.scope_label}: ${self.monthly_amount}/month from {self.effective_from:%Y-%m}"
+        return f"{self.scope_label}: {usd(self.monthly_amount)}/month from {self.effective_from:%Y-%m}"
 
     def save(self, *args, **kwargs):
         self.effective_from = self.effective_from.replace(day=1)

@@ -9,6 +9,7 @@ app_name = "showback"
 urlpatterns = [
     path("", views.home, name="home"),
     path("overview/", views.overview, name="overview"),
+    path("overview/scopes/map/", views.scope_map_view, name="scope-map"),
     path("overview.csv", views.overview_csv, name="overview-csv"),
     path("teams/<slug:slug>/", views.team_page, name="team"),
     path("teams/<slug:slug>/statement.csv", views.team_statement_csv, name="team-statement"),

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from apps.billing.selectors import month_reconciliation
+from apps.billing.selectors import month_reconciliation, unmapped_scopes
+from apps.billing.services import scope_map
+from apps.billing.tasks import refresh_dirty_days_later
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
@@ -179,6 +184,9 @@ def overview(request, period: MonthPeriod):
         "can_acknowledge": True,
         "projection": projection,
         "invoice": month_reconciliation(start=period.start, end=period.month_end),
+        "unmapped_scopes": unmapped_scopes(start=period.start, end=period.month_end),
+        "teams": Team.objects.order_by("name"),
+        "mapped": request.GET.get("mapped", "")[:255],
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "burn": charts.to_html(charts.outlook_burn(org_outlook, budget)),
@@ -202,6 +210,32 @@ def overview(request, period: MonthPeriod):
         },
     }
     return render(request, "showback/overview.html", context)
+
+
+class ScopeMapForm(forms.Form):
+    provider = forms.CharField(max_length=64)
+    scope = forms.CharField(max_length=255)
+    team = forms.ModelChoiceField(queryset=Team.objects.all(), to_field_name="slug")
+    month = forms.RegexField(regex=r"^\d{4}-\d{2}$", required=False)
+
+
+@require_POST
+@login_required
+def scope_map_view(request):
+    """Finance maps a billed scope to a team from the overview; every day the provider billed is
+    re-derived, so the scope's remainder moves from unattributed to the team."""
+    if not user_sees_all_teams(request.user):
+        raise PermissionDenied("Mapping a provider scope is for finance and admins.")
+    form = ScopeMapForm(request.POST)
+    if not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return error_page(request, f"The scope was not mapped. {problems}")
+    data = form.cleaned_data
+    with transaction.atomic():
+        scope_map(provider=data["provider"], scope=data["scope"], team=data["team"])
+        refresh_dirty_days_later()
+    query = urlencode({"month": data["month"], "mapped": data["scope"]} if data["month"] else {"mapped": data["scope"]})
+    return redirect(f"{reverse('showback:overview')}?{query}#invoice-reconciliation")
 
 
 @login_required

@@ -25,9 +25,7 @@ def test_it_closes_the_month_and_prints_its_frozen_totals(ledger):
     call_command("close_month", f"{ledger.closed:%Y-%m}", stdout=out)
 
     assert list(ClosedMonth.objects.values_list("month", flat=True)) == [ledger.closed]
-    assert out.getvalue().strip() == (
-        f"Closed {ledger.closed:%Y-%m}: billed $0.004500000, allocated shared costs $0.000000000."
-    )
+    assert out.getvalue().strip() == (f"Closed {ledger.closed:%Y-%m}: billed $0.0045, allocated shared costs $0.00.")
 
 
 def test_it_rolls_up_the_months_dirty_days_before_freezing_them(api_key, price, team, months):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -17,13 +17,15 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from apps.allocation.models import AllocationResult, SharedCostRule
+from apps.billing.models import PROVIDER_ONLY
+from apps.billing.selectors import month_reconciliation, unmapped_scopes
 from apps.insights.models import Opportunity
 from apps.org.models import CustomerAccount, Product, Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP, user_sees_all_teams
 from apps.rollups.models import DailyRollup
 from apps.showback.demo import demo_company_build, demo_logins_ensure
 from apps.showback.demo import services as demo_services
-from apps.showback.demo.company import LEFT_RUNNING_FEATURE, RUNAWAY_AGENT
+from apps.showback.demo.company import CONSOLE_SCOPE, CONSOLE_SPEND, LEFT_RUNNING_FEATURE, RUNAWAY_AGENT
 from apps.usage.models import UsageEvent
 from apps.usage.services import events_ingest
 
@@ -73,13 +75,19 @@ def test_it_stores_priced_events_in_three_environments(demo):
     assert events.filter(cache_read_tokens__gt=0).exists()
 
 
-def test_rollups_equal_raw_events_to_the_nano(demo):
+def test_rollups_equal_raw_events_to_the_nano_and_the_bill_adds_only_its_console_day(demo, now):
     raw = UsageEvent.objects.values("day").annotate(spend=Sum("billed_cost"), list_cost=Sum("list_cost"))
-    rolled = DailyRollup.objects.values("day").annotate(spend=Sum("billed_cost"), list_cost=Sum("list_cost"))
+    events = DailyRollup.objects.exclude(model=PROVIDER_ONLY)
+    rolled = events.values("day").annotate(spend=Sum("billed_cost"), list_cost=Sum("list_cost"))
     assert {r["day"]: (r["spend"], r["list_cost"]) for r in raw} == {
         r["day"]: (r["spend"], r["list_cost"]) for r in rolled
     }
-    assert demo.billed_cost == UsageEvent.objects.aggregate(total=Sum("billed_cost"))["total"]
+    # The demo's days before this month are billed: the Console day is the one provider-only amount.
+    billed_month = demo.first_day < now.date().replace(day=1)
+    provider_only = DailyRollup.objects.filter(model=PROVIDER_ONLY).aggregate(total=Sum("billed_cost"))["total"]
+    assert (provider_only or Decimal(0)) == (CONSOLE_SPEND if billed_month else Decimal(0))
+    raw_total = UsageEvent.objects.aggregate(total=Sum("billed_cost"))["total"]
+    assert demo.billed_cost == raw_total + (provider_only or Decimal(0))
 
 
 def test_the_runaway_agent_spends_far_above_its_usual_days(demo, now):
@@ -215,3 +223,28 @@ def test_dev_login_prints_the_admin_url_it_is_given(db):
     out = StringIO()
     call_command("dev_login", "--url", "http://127.0.0.1:8765/", stdout=out)
     assert "(http://127.0.0.1:8765/admin/)" in out.getvalue()
+
+
+def test_the_past_months_have_provider_bills_with_one_planted_difference(db, settings):
+    # Ten days into November: the demo's last four days of October are billed, November is not yet.
+    now = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    settings.ROLLUP_REFRESH_ON_INGEST = True
+    with time_machine.travel(now, tick=False):
+        demo_company_build(days=DAYS, scale=SCALE, now=now)
+        october = {p.provider: p for p in month_reconciliation(start=date(2026, 10, 1), end=date(2026, 10, 31))}
+        november = {p.provider: p for p in month_reconciliation(start=date(2026, 11, 1), end=date(2026, 11, 30))}
+
+    # Each team's workspace billed what its events recorded; the Console day is the only difference.
+    anthropic = october["anthropic"]
+    assert anthropic.remainder == CONSOLE_SPEND
+    assert anthropic.billed == anthropic.recorded + CONSOLE_SPEND
+    assert anthropic.remainder_by_team == {"unattributed": CONSOLE_SPEND}
+    assert (october["openai"].billed, october["openai"].remainder) == (october["openai"].recorded, Decimal(0))
+    assert all(p.balances and not p.over_recorded for p in october.values())
+    unmapped = unmapped_scopes(start=date(2026, 10, 1), end=date(2026, 10, 31))
+    assert [(u.scope, u.billed) for u in unmapped if u.scope == CONSOLE_SCOPE] == [(CONSOLE_SCOPE, CONSOLE_SPEND)]
+    # November has spend and no bill yet, pulled at the build.
+    assert {p: (r.has_bill, r.last_pulled) for p, r in november.items()} == {
+        "anthropic": (False, now),
+        "openai": (False, now),
+    }

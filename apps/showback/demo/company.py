@@ -128,6 +128,13 @@ VECTOR_DB_RULE = "Vector database"
 VECTOR_DB_MONTHLY = Decimal("450.00")
 VECTOR_DB_SPLIT = (("search", Decimal(50)), ("support", Decimal(30)), ("insights", Decimal(20)))
 
+# The providers' bills for the demo's past months: each team's workspace or project billed what its
+# events recorded, and one planted difference: a day of Console use on a workspace nobody mapped.
+BILL_SCOPE_PREFIX = {"anthropic": "wrkspc_demo_", "openai": "proj_demo_"}
+CONSOLE_SCOPE = "wrkspc_demo_console"
+CONSOLE_SPEND = Decimal("37.40")
+CONSOLE_DAYS_BEFORE_MONTH_END = 10
+
 RUNAWAY_AGENT = "research-bot"
 RUNAWAY_HOURS = 54
 RUNAWAY_CUSTOMER = "acct-1003"

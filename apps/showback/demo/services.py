@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.allocation.models import RuleTarget, SharedCostRule
 from apps.allocation.selectors import costs_report
 from apps.allocation.services import day_refresh, days_in_range
+from apps.billing.models import BillingLine, ProviderAccount, ProviderReport, ScopeMapping
 from apps.budgets.models import Budget
 from apps.budgets.services import spend_check
 from apps.insights.detectors.routing import routing_detect
@@ -34,7 +35,8 @@ from apps.pricing.rating import catalog
 from apps.pricing.services import prices_load_from_package
 from apps.rollups.models import DailyRollup
 from apps.usage.keys import ApiKeyInfo
-from apps.usage.models import ApiKey
+from apps.usage.models import ApiKey, UsageEvent
+from apps.usage.selectors import month_start
 from apps.usage.services import api_key_create, events_ingest
 
 from . import company
@@ -107,6 +109,7 @@ def demo_company_build(
             send(workload.key, whole_batches_only=True)
     for key_name in pending:
         send(key_name, whole_batches_only=False)
+    _provider_bills_plant(first_day=first_day, now=now)
     for day in days_in_range(first_day, now.date()):
         day_refresh(day=day)
     _budgets_ensure(today=now.date())
@@ -122,6 +125,54 @@ def demo_company_build(
         events_duplicate=duplicates,
         billed_cost=rollups.aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
         unattributed_cost=rollups.filter(team__isnull=True).aggregate(total=Sum("billed_cost"))["total"] or Decimal(0),
+    )
+
+
+def _provider_bills_plant(*, first_day: date, now: datetime) -> None:
+    """The providers' bills for the demo's past months, stored as an admin API pull stores them: each
+    team's workspace or project billed exactly what its events recorded (untagged spend on a default
+    workspace nobody mapped), plus the Console day (`company.CONSOLE_SCOPE`) that only the bill knows.
+    Days billed already (a top-up) are left alone."""
+    last_day = month_start(now.date()) - timedelta(days=1)
+    if first_day > last_day:
+        return
+    billed = set(BillingLine.objects.filter(day__gte=first_day, day__lte=last_day).values_list("day", flat=True))
+    events = UsageEvent.objects.filter(day__gte=first_day, day__lte=last_day, provider__in=company.BILL_SCOPE_PREFIX)
+    rows = events.values("provider", "team__slug", "day").annotate(cost=Sum("billed_cost"))
+    lines: list[BillingLine] = []
+    for row in rows:
+        if row["day"] in billed:
+            continue
+        prefix = company.BILL_SCOPE_PREFIX[row["provider"]]
+        scope = f"{prefix}{row['team__slug'] or 'default'}"
+        lines.append(_bill_line(row["provider"], row["day"], scope, row["cost"]))
+    console_day = max(first_day, last_day - timedelta(days=company.CONSOLE_DAYS_BEFORE_MONTH_END))
+    if console_day not in billed:
+        lines.append(_bill_line("anthropic", console_day, company.CONSOLE_SCOPE, company.CONSOLE_SPEND))
+    for provider, prefix in company.BILL_SCOPE_PREFIX.items():
+        account, _ = ProviderAccount.objects.get_or_create(
+            provider=provider, name="Demo organisation", defaults={"is_active": False}
+        )
+        account.last_synced_at = now
+        account.save(update_fields=["last_synced_at"])
+        ProviderReport.objects.create(account=account, endpoint="demo", start=first_day, end=last_day)
+        for team in Team.objects.all():
+            ScopeMapping.objects.get_or_create(provider=provider, scope=f"{prefix}{team.slug}", defaults={"team": team})
+        for line in lines:
+            if line.provider == provider:
+                line.account = account
+    BillingLine.objects.bulk_create(lines)
+
+
+def _bill_line(provider: str, day: date, scope: str, cost: Decimal) -> BillingLine:
+    return BillingLine(
+        source=BillingLine.Source.API,
+        provider=provider,
+        day=day,
+        scope=scope,
+        billed_cost=cost,
+        effective_cost=cost,
+        description="Demo provider bill",
     )
 
 

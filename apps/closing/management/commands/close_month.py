@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.closing.selectors import month_totals
 from apps.closing.services import month_close, today_utc
+from apps.pricing.money import usd_exact
 from attribution_site.periods import MonthPeriod
 
 
@@ -24,4 +25,5 @@ class Command(BaseCommand):
         except (ValueError, ValidationError) as exc:
             raise CommandError(exc.messages[0] if isinstance(exc, ValidationError) else str(exc)) from exc
         totals = month_totals(closed.month)
-        self.stdout.write(f"Closed {closed}: billed ${totals.billed:f}, allocated shared costs ${totals.allocated:f}.")
+        billed, allocated = usd_exact(totals.billed), usd_exact(totals.allocated)
+        self.stdout.write(f"Closed {closed}: billed {billed}, allocated shared costs {allocated}.")
