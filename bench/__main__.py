@@ -1,5 +1,5 @@
 """`python -m bench [--smoke] [ingest|rollup|pages|otlp|gateway …|profile]`: run the benchmarks (ingest,
-rollup, pages, otlp and gateway by default), check their results and record them in docs/benchmarks.md;
+rollup, pages, otlp, gateway and runaway by default), check their results and record them in docs/benchmarks.md;
 `--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from .config import config_load
 from .cpu import quiet_wait
 from .database import bench_environment, django_start, parts_clear
 
-PARTS = ("ingest", "rollup", "pages", "otlp", "gateway")
+PARTS = ("ingest", "rollup", "pages", "otlp", "gateway", "runaway")
 # Above this many busy cores before a part starts, its figures are flagged as unreliable.
 BUSY_WARNING_CORES = 0.25
 
@@ -68,6 +68,11 @@ def main() -> None:
 
             print("== page benchmark", flush=True)
             results[part] = pages_run(config)
+        elif part == "runaway":
+            from .runaway import runaway_run
+
+            print("== runaway against a hard limit", flush=True)
+            runaway_figures = runaway_run(config, bench_environment(config))
         else:
             from .gateway import gateway_run
 
@@ -77,14 +82,22 @@ def main() -> None:
     if results:
         results_record(results, background, record=record)
     if "gateway" in parts:
-        from datetime import UTC, datetime
-
         from .gateway import gateway_record
-        from .report import commit_describe
 
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-        head = [stamp, commit_describe(), machine_describe(), f"{background['gateway']:.2f}"]
-        gateway_record(gateway_figures, head=head, record=record)
+        gateway_record(gateway_figures, head=_head(background["gateway"]), record=record)
+    if "runaway" in parts:
+        from .runaway import runaway_record
+
+        runaway_record(runaway_figures, head=_head(background["runaway"]), record=record)
+
+
+def _head(busy_cores: float) -> list[str]:
+    from datetime import UTC, datetime
+
+    from .report import commit_describe, machine_describe
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    return [stamp, commit_describe(), machine_describe(), f"{busy_cores:.2f}"]
 
 
 def _background_check(patience_s: int) -> float:

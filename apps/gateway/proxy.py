@@ -20,9 +20,10 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from apps.org.registry import registry
+from apps.pricing.rating import catalog
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.tagging import tags_resolve
-from attribution_site.redis_outage import redis_client
+from attribution_site.redis_outage import redis_client, redis_url_down
 
 from .bodies import BodyLimits, ClientGone, RequestFacts, body_open, body_read, json_facts, usage_requested
 from .credentials import credential_for, provider_credentials
@@ -34,8 +35,9 @@ from .paths import FORM_PATHS, PathRefused, Route, route_resolve
 from .policy import TAG_HEADERS, policy_check, request_tags
 from .recording import CallRecord, EventNotStored, Recorder
 from .relay import HOP_BY_HOP, response_relay
-from .selectors import hard_limits_exhausted
+from .selectors import HardLimits, hard_limits_in_force
 from .services import gateway_events_drain
+from .spend import slack_seconds
 from .usage import CallUsage
 
 logger = logging.getLogger(__name__)
@@ -73,12 +75,12 @@ def _raw_key(headers: dict[str, str]) -> str:
 
 def _snapshots_read():
     close_old_connections()
-    return api_keys.get(), registry.get(), provider_credentials.get()
+    return api_keys.get(), registry.get(), provider_credentials.get(), catalog.get()
 
 
-def _budgets_read():
+def _budgets_read() -> HardLimits:
     close_old_connections()
-    return hard_limits_exhausted(today=timezone.now().date())
+    return hard_limits_in_force(today=timezone.now().date())
 
 
 def _content_length(headers: dict[str, str]) -> int | None:
@@ -112,11 +114,13 @@ class Gateway:
             }
             self.key_finder = KeyFinder()
             self.recorder = Recorder(settings.GATEWAY_REDIS_URL)
+            self.hard_limits = HardLimits(limits={}, complete_until=timezone.now())
             self.exhausted: dict = {}
             await self.refresh(budgets=True)
             self._tasks = [
                 asyncio.create_task(self._every(settings.GATEWAY_REFRESH_SECONDS, self.refresh)),
                 asyncio.create_task(self._every(settings.GATEWAY_BUDGET_REFRESH_SECONDS, self.budgets_refresh)),
+                asyncio.create_task(self._every(settings.GATEWAY_SPEND_POLL_SECONDS, self.spend_poll)),
             ]
             if settings.GATEWAY_REDIS_URL:
                 self._drain_client = redis_client(settings.GATEWAY_REDIS_URL)
@@ -142,7 +146,7 @@ class Gateway:
                 logger.exception("Gateway background job %s failed", job.__name__)
 
     async def refresh(self, *, budgets: bool = False) -> None:
-        keys, self.registry, self.credentials = await asyncio.to_thread(_snapshots_read)
+        keys, self.registry, self.credentials, self.prices = await asyncio.to_thread(_snapshots_read)
         if keys is not self.keys:
             self.key_finder.forget_unknown()  # a key made since it was found unknown works at once
         self.keys = keys
@@ -150,7 +154,29 @@ class Gateway:
             await self.budgets_refresh()
 
     async def budgets_refresh(self) -> None:
-        self.exhausted = await asyncio.to_thread(_budgets_read)
+        """Re-read the hard limits and the rollups' spend, and reset the live counts to it (apps.gateway.spend)."""
+        hard_limits = await asyncio.to_thread(_budgets_read)
+        try:
+            await self.recorder.spend.reset(
+                hard_limits, slack_seconds=slack_seconds(settings.GATEWAY_DRAIN_INTERVAL_SECONDS)
+            )
+        except (redis.RedisError, OSError):
+            logger.warning("Redis is unreachable: hard limits are held to the rollups' spend and this process's calls")
+        self.hard_limits = hard_limits
+        self.spend_counted()
+
+    async def spend_poll(self) -> None:
+        """Every process's counted spend of the hard limits, read a few times a second."""
+        if not self.hard_limits.limits or self.recorder.redis is None or redis_url_down(self.recorder.redis_url):
+            return
+        try:
+            await self.recorder.spend.poll(self.hard_limits)
+        except (redis.RedisError, OSError):
+            return
+        self.spend_counted()
+
+    def spend_counted(self) -> None:
+        self.exhausted = self.recorder.spend.exhausted(self.hard_limits)
 
     async def drain(self) -> int:
         try:
@@ -245,6 +271,9 @@ class Gateway:
                 started_at=started_at,
                 clock=clock,
                 call=CallUsage(provider=provider, endpoint=route.endpoint),
+                limits=self.hard_limits.drawn_on(product_id=resolved.product_id, team_id=resolved.charged_team_id)
+                if route.spends
+                else (),
             )
         if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
             await unavailable_send(send, provider=provider)
