@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -85,6 +85,9 @@ async def _rest(receive, limits: BodyLimits, first: bytes, form: FormFields | No
             return
 
 
+CAP_NAMES = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
 @dataclass
 class RequestFacts:
     """What the gateway needs from a request body: the model, whether it streams, the end user."""
@@ -94,6 +97,7 @@ class RequestFacts:
     customer: str = ""
     usage_requested: bool = True  # an OpenAI chat or completions stream asked for its usage chunk
     stream_options_sent: bool = False
+    caps: dict[str, int] = field(default_factory=dict)  # max_tokens & co., as sent (apps.gateway.rules)
 
 
 def json_facts(*, provider: str, body: bytes) -> RequestFacts:
@@ -117,6 +121,11 @@ def json_facts(*, provider: str, body: bytes) -> RequestFacts:
         customer=customer.strip() if isinstance(customer, str) else "",
         usage_requested=isinstance(options, dict) and bool(options.get("include_usage")),
         stream_options_sent="stream_options" in payload,
+        caps={
+            name: payload[name]
+            for name in CAP_NAMES
+            if type(payload.get(name)) is int  # not a bool, a float or a string: the provider refuses those
+        },
     )
 
 

@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import date
 
 import httpx
 import redis
@@ -35,8 +37,9 @@ from .paths import FORM_PATHS, PathRefused, Route, route_resolve
 from .policy import TAG_HEADERS, policy_check, request_tags
 from .recording import CallRecord, EventNotStored, Recorder
 from .relay import HOP_BY_HOP, response_relay
+from .rules import body_clamped, model_rules, requested_caps, rules_check
 from .selectors import HardLimits, hard_limits_in_force
-from .services import gateway_events_drain
+from .services import gateway_events_drain, model_rule_hits_add
 from .spend import slack_seconds
 from .usage import CallUsage
 
@@ -75,7 +78,7 @@ def _raw_key(headers: dict[str, str]) -> str:
 
 def _snapshots_read():
     close_old_connections()
-    return api_keys.get(), registry.get(), provider_credentials.get(), catalog.get()
+    return api_keys.get(), registry.get(), provider_credentials.get(), catalog.get(), model_rules.get()
 
 
 def _budgets_read() -> HardLimits:
@@ -114,6 +117,7 @@ class Gateway:
             }
             self.key_finder = KeyFinder()
             self.recorder = Recorder(settings.GATEWAY_REDIS_URL)
+            self.rule_hits: Counter[tuple[int, int, date, str]] = Counter()
             self.hard_limits = HardLimits(limits={}, complete_until=timezone.now())
             self.exhausted: dict = {}
             await self.refresh(budgets=True)
@@ -121,6 +125,7 @@ class Gateway:
                 asyncio.create_task(self._every(settings.GATEWAY_REFRESH_SECONDS, self.refresh)),
                 asyncio.create_task(self._every(settings.GATEWAY_BUDGET_REFRESH_SECONDS, self.budgets_refresh)),
                 asyncio.create_task(self._every(settings.GATEWAY_SPEND_POLL_SECONDS, self.spend_poll)),
+                asyncio.create_task(self._every(settings.GATEWAY_REFRESH_SECONDS, self.rule_hits_flush)),
             ]
             if settings.GATEWAY_REDIS_URL:
                 self._drain_client = redis_client(settings.GATEWAY_REDIS_URL)
@@ -132,6 +137,8 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         if self.started:
+            with contextlib.suppress(Exception):
+                await self.rule_hits_flush()
             await self.recorder.close()
             await self.client.aclose()
             self.key_finder.close()
@@ -146,7 +153,7 @@ class Gateway:
                 logger.exception("Gateway background job %s failed", job.__name__)
 
     async def refresh(self, *, budgets: bool = False) -> None:
-        keys, self.registry, self.credentials, self.prices = await asyncio.to_thread(_snapshots_read)
+        keys, self.registry, self.credentials, self.prices, self.model_rules = await asyncio.to_thread(_snapshots_read)
         if keys is not self.keys:
             self.key_finder.forget_unknown()  # a key made since it was found unknown works at once
         self.keys = keys
@@ -174,6 +181,17 @@ class Gateway:
         except (redis.RedisError, OSError):
             return
         self.spend_counted()
+
+    async def rule_hits_flush(self) -> None:
+        """Add the model rules' hits counted since the last flush to the database (the team page reads them)."""
+        if not self.rule_hits:
+            return
+        hits, self.rule_hits = self.rule_hits, Counter()
+        try:
+            await asyncio.to_thread(model_rule_hits_add, hits=hits)
+        except Exception:
+            self.rule_hits.update(hits)  # the database is down: kept for the next flush
+            raise
 
     def spend_counted(self) -> None:
         self.exhausted = self.recorder.spend.exhausted(self.hard_limits)
@@ -244,6 +262,10 @@ class Gateway:
         sent = request_tags(headers=headers, body_customer=facts.customer)
         resolved = tags_resolve(key=key, sent=sent, reg=self.registry)
         attributes = policy_check(resolved=resolved, exhausted=self.exhausted, spends=route.spends)
+        if self.model_rules and route.endpoint and form is None:
+            body = self._model_rules_apply(
+                route=route, key=key, resolved=resolved, facts=facts, body=body, attributes=attributes
+            )
         hide_usage = route.endpoint in USAGE_CHUNK_ENDPOINTS and facts.stream and not facts.usage_requested
         if hide_usage:
             body = usage_requested(body, facts=facts)
@@ -285,6 +307,29 @@ class Gateway:
             )
         finally:
             await response.aclose()
+
+    def _model_rules_apply(self, *, route, key, resolved, facts, body: bytes, attributes: dict) -> bytes:
+        """The body as the model rules let it go (clamped, or as sent); raises Refused for a call an
+        enforced rule refuses. Every hit is counted against the team charged (else the key's)."""
+        team_id = resolved.charged_team_id or key.team_id
+        day = timezone.now().date()
+
+        def count(rule_id: int, outcome: str) -> None:
+            self.rule_hits[(rule_id, team_id, day, outcome)] += 1
+
+        verdict = rules_check(
+            rules=self.model_rules,
+            resolved=resolved,
+            endpoint=route.endpoint,
+            model=facts.model,
+            caps=requested_caps(endpoint=route.endpoint, caps=facts.caps),
+            count=count,
+        )
+        if verdict.warnings:
+            attributes["gateway_warning_model_rule"] = "; ".join(verdict.warnings)[:256]
+        if verdict.clamp_to is not None:
+            body = body_clamped(body, endpoint=route.endpoint, cap=verdict.clamp_to)
+        return body
 
     async def _send(
         self, request: httpx.Request, *, record: CallRecord | None, form: FormFields | None

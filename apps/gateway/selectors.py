@@ -1,4 +1,5 @@
-"""Reads for the gateway: the hard-limit budgets in force this month and how complete the rollups are."""
+"""Reads for the gateway: the hard-limit budgets in force this month and how complete the rollups are,
+and what the model rules refused, warned about or clamped."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Min
+from django.db.models import Min, Sum
 from django.utils import timezone
 
 from apps.budgets.selectors import budget_status, budgets_in_force
 from apps.pricing.money import usd
 from apps.usage.models import DirtyMark
 from attribution_site.periods import MonthPeriod
+
+from .models import ModelRuleHit
 
 Scope = tuple[str, int | None]  # ("team", id) | ("product", id) | ("organisation", None)
 
@@ -84,3 +87,36 @@ def hard_limits_exhausted(*, today: date) -> dict[Scope, str]:
         if refusal:
             exhausted[limit.scope] = refusal
     return exhausted
+
+
+@dataclass(frozen=True)
+class ModelRuleCount:
+    """A model rule's hits on a team's calls over a period."""
+
+    rule: str
+    mode: str
+    refused: int
+    warned: int
+    clamped: int
+
+
+def team_model_rule_counts(*, team_id: int, start: date, end: date) -> list[ModelRuleCount]:
+    """Per rule, how many of the team's calls it refused, warned about and clamped between two days."""
+    rows = (
+        ModelRuleHit.objects.filter(team_id=team_id, day__gte=start, day__lte=end)
+        .values("rule__name", "rule__mode", "outcome")
+        .annotate(calls=Sum("count"))
+    )
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault((row["rule__name"], row["rule__mode"]), {})[row["outcome"]] = row["calls"]
+    return [
+        ModelRuleCount(
+            rule=name,
+            mode=mode,
+            refused=by.get(ModelRuleHit.Outcome.REFUSED, 0),
+            warned=by.get(ModelRuleHit.Outcome.WARNED, 0),
+            clamped=by.get(ModelRuleHit.Outcome.CLAMPED, 0),
+        )
+        for (name, mode), by in sorted(counts.items())
+    ]
