@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 
 from .errors import Refused
 from .forms import FormFields
+from .paths import FORM_PATHS, Route
 
 
 class ClientGone(Exception):
@@ -140,3 +142,38 @@ def usage_requested(body: bytes, *, facts: RequestFacts) -> bytes:
     options = payload.get("stream_options")
     payload["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
     return orjson.dumps(payload)
+
+
+@dataclass
+class Incoming:
+    """A call's request as read: its body (whole, or streaming to the provider), what a JSON body
+    says, the multipart form parsed as it passes, and the announced length."""
+
+    body: bytes | AsyncIterator[bytes]
+    facts: RequestFacts
+    form: FormFields | None
+    length: int | None
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
+async def request_read(receive, *, route: Route, headers: dict[str, str]) -> Incoming:
+    """A recorded JSON endpoint's body read whole (the policies need its model, stream flag and
+    end user); any other body opened to stream, within the size and time limits."""
+    limits = BodyLimits(
+        max_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        timeout_seconds=settings.GATEWAY_BODY_TIMEOUT_SECONDS,
+        deadline=asyncio.get_running_loop().time() + settings.GATEWAY_BODY_TIMEOUT_SECONDS,
+    )
+    length = _content_length(headers)
+    if length is not None and length > limits.max_bytes:
+        raise limits.too_large()
+    form = FormFields.of(headers.get("content-type", "")) if route.path in FORM_PATHS and route.endpoint else None
+    if route.endpoint and form is None:
+        body = await body_read(receive, limits=limits)
+        return Incoming(body=body, facts=json_facts(provider=route.provider, body=body), form=None, length=length)
+    body = await body_open(receive, limits=limits, form=form)
+    return Incoming(body=body, facts=RequestFacts(), form=form, length=length)
