@@ -1,6 +1,7 @@
 """`python -m bench [--smoke] [ingest|rollup|pages|otlp|gateway …|profile]`: run the benchmarks (ingest,
 rollup, pages, otlp, gateway and runaway by default), check their results and record them in docs/benchmarks.md;
-`--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path."""
+`--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path, `profile gateway`
+the gateway under load."""
 
 from __future__ import annotations
 
@@ -28,18 +29,23 @@ def main() -> None:
     unknown = sorted(set(args.parts) - {*PARTS, "profile"})
     if unknown:
         parser.error(f"unknown part {', '.join(unknown)}: choose from {', '.join(PARTS)}, or profile")
-    if "profile" in args.parts and args.parts != ["profile"]:
-        parser.error("profile runs on its own")
+    if "profile" in args.parts and args.parts not in (["profile"], ["profile", "gateway"]):
+        parser.error("profile runs on its own (`profile` for ingestion, `profile gateway` for the gateway)")
     config = config_load(smoke=args.smoke)
     record = not (args.no_record or args.smoke)
     started = time.monotonic()
     size = "smoke sizes, nothing recorded" if config.smoke else "full sizes"
     print(f"== bench database {config.database} ({size}): recreate, migrate, load prices", flush=True)
     django_start(config, fresh=True)
-    if parts == ["profile"]:
-        from .profile import profile_run
+    if "profile" in args.parts:
+        if "gateway" in args.parts:
+            from .gateway_profile import profile_gateway_run
 
-        profile_run()
+            profile_gateway_run(bench_environment(config), config.redis_url)
+        else:
+            from .profile import profile_run
+
+            profile_run()
         return
     from .report import machine_describe, results_record
 
