@@ -154,3 +154,18 @@ def test_hits_from_several_flushes_add_up(gateway_server, provider, team):
         hits(gateway_server)
 
     assert hits(gateway_server) == {("Search models", "search", "refused"): 2}
+
+
+def test_a_clamped_stream_still_asks_for_its_usage_chunk(gateway_server, provider, api_key, team, prices):
+    rule(team=team, max_output_tokens=64, over_cap=ModelRule.OverCap.CLAMP)
+    gateway_server.refresh()
+
+    stream = openai_for(gateway_server, api_key.raw_key).chat.completions.create(
+        model="gpt-4o", messages=HI, max_completion_tokens=1000, stream=True
+    )
+    chunks = list(stream)
+
+    sent = json.loads(provider.requests[0]["body"])
+    assert (sent["max_completion_tokens"], sent["stream_options"]) == (64, {"include_usage": True})
+    assert all(chunk.usage is None for chunk in chunks)  # the usage chunk the gateway asked for is not relayed
+    assert UsageEvent.objects.get(source="gateway").output_tokens == 300
