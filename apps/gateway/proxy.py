@@ -255,19 +255,33 @@ class Gateway:
         if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
             await unavailable_send(send, provider=route.provider)
             return
-        response = await self._send(request, record=record, form=incoming.form)
+        reserved = self._admit(record)
         try:
-            await response_relay(
-                send,
-                receive,
-                response,
-                provider=route.provider,
-                secret=credential.key,
-                record=record,
-                hide_usage=hide_usage,
-            )
+            response = await self._send(request, record=record, form=incoming.form)
+            try:
+                await response_relay(
+                    send,
+                    receive,
+                    response,
+                    provider=route.provider,
+                    secret=credential.key,
+                    record=record,
+                    hide_usage=hide_usage,
+                )
+            finally:
+                await response.aclose()
         finally:
-            await response.aclose()
+            self.recorder.spend.release(reserved)
+
+    def _admit(self, record: CallRecord | None) -> list:
+        """Hold a call drawing on hard limits to the calls already in flight (apps.gateway.spend):
+        refused (429) when they are expected to reach a limit; else the limits it is in flight on."""
+        if record is None or not record.limits or settings.GATEWAY_BUDGET_POLICY != "enforce":
+            return []
+        refusal = self.recorder.spend.admit(record.limits)
+        if refusal:
+            raise Refused(429, "budget_exhausted", refusal)
+        return record.limits
 
     async def _key_find(self, headers: dict[str, str]) -> ApiKeyInfo:
         """The call's project key, or Refused 401 (none, unknown) / 403 (revoked)."""

@@ -116,7 +116,7 @@ class Recorder:
                     pipeline.rpush(EVENTS_LIST, entry)
                     await self.spend.count_queue(pipeline, limits=limits, nanos=nanos, at=at)
                     _, totals = await pipeline.execute()
-                self.spend.counted(limits=limits, totals=totals)
+                self.spend.counted(limits=limits, totals=totals, nanos=nanos)
                 return
             except (redis.RedisError, OSError):
                 # An RPUSH that timed out may have landed as well: the drain then ingests an event

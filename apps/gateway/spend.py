@@ -22,6 +22,8 @@ import time
 from collections import defaultdict
 from decimal import Decimal
 
+from apps.pricing.money import usd
+
 from .selectors import HardLimit, HardLimits, Scope
 
 BUCKET_SECONDS = 5
@@ -72,6 +74,10 @@ class SpendCounts:
     def __init__(self, redis) -> None:
         self.redis = redis
         self.totals: dict[Scope, int] = {}
+        # Calls admitted here and not yet ended, and the cost of the last one recorded here, per
+        # budget: the spend a call in flight is expected to add before it is counted.
+        self.in_flight: dict[Scope, int] = defaultdict(int)
+        self.last_cost: dict[Scope, int] = {}
         self._local: dict[str, dict[int, int]] = defaultdict(dict)  # total key → bucket → nanos
         if redis is not None:
             self._count_script = redis.register_script(COUNT_SCRIPT)
@@ -88,9 +94,10 @@ class SpendCounts:
             keys=keys, args=[nanos, BUCKET_SECONDS * BUCKETS_KEPT, TOTAL_TTL_SECONDS], client=pipeline
         )
 
-    def counted(self, *, limits: list[HardLimit], totals: list[int]) -> None:
+    def counted(self, *, limits: list[HardLimit], totals: list[int], nanos: int) -> None:
         for limit, total in zip(limits, totals, strict=True):
             self.totals[limit.scope] = int(total)
+            self.last_cost[limit.scope] = nanos
 
     def count_here(self, *, limits: list[HardLimit], nanos: int, at: float) -> None:
         """Count a call in this process only (no Redis, or its event went to the database)."""
@@ -98,6 +105,34 @@ class SpendCounts:
             buckets = self._local[total_key(limit)]
             buckets[bucket_of(at)] = buckets.get(bucket_of(at), 0) + nanos
             self.totals[limit.scope] = self.totals.get(limit.scope, nanos_of(limit.rolled_up)) + nanos
+            self.last_cost[limit.scope] = nanos
+
+    # --- calls in flight ------------------------------------------------------------------
+    def admit(self, limits: list[HardLimit]) -> str | None:
+        """Why a call is refused because the calls in flight here are expected to reach a limit
+        (each at the cost of the last call recorded here), else None: the call is then in flight
+        until `release`. A call is counted only when it ends, so without this a runaway's calls
+        admitted before the crossing one was counted would all spend."""
+        for limit in limits:
+            in_flight = self.in_flight[limit.scope]
+            estimate = self.last_cost.get(limit.scope, 0)
+            if not (in_flight and estimate):
+                continue
+            counted = max(self.totals.get(limit.scope, 0), nanos_of(limit.rolled_up))
+            expected = counted + in_flight * estimate
+            if expected >= nanos_of(limit.amount):
+                return (
+                    f"The {limit.month} budget of {limit.label} (hard limit) is spent by the calls in flight: "
+                    f"{usd(counted * NANO)} counted and {in_flight} calls under way, about {usd(expected * NANO)} "
+                    f"of {usd(limit.amount)}."
+                )
+        for limit in limits:
+            self.in_flight[limit.scope] += 1
+        return None
+
+    def release(self, limits: list[HardLimit]) -> None:
+        for limit in limits:
+            self.in_flight[limit.scope] -= 1
 
     # --- the background loops -------------------------------------------------------------
     async def reset(self, hard_limits: HardLimits, *, slack_seconds: float) -> None:

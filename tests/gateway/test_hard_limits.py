@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import openai
@@ -54,3 +56,28 @@ def test_calls_of_a_budget_not_marked_hard_limit_are_not_counted(gateway_server,
 
     assert len(provider.requests) == 3
     assert gateway_server.gateway.recorder.spend.totals == {}
+
+
+def test_calls_in_flight_expected_to_reach_the_limit_hold_back_the_next_one(
+    gateway_server, provider, api_key, team, prices
+):
+    BudgetFactory(team=team, monthly_amount=Decimal("100.00"), hard_limit=True)
+    prices_create()
+    spend = Spend()
+    spend.add(today_start(), "99.99", team=team)
+    spend.flush()
+    gateway_server.refresh()
+    client = openai_for(gateway_server, api_key.raw_key)
+    client.chat.completions.create(model="gpt-4o", messages=HI)  # $99.995750 counted; $0.005750 a call here
+
+    provider.delay = 1.0
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        under_way = pool.submit(client.chat.completions.create, model="gpt-4o", messages=HI)
+        while len(provider.requests) < 2:
+            time.sleep(0.01)
+        with pytest.raises(openai.RateLimitError, match=r"spent by the calls in flight: \$100.00 counted and 1 calls"):
+            client.chat.completions.create(model="gpt-4o", messages=HI)
+        under_way.result()
+
+    assert len(provider.requests) == 2
+    assert gateway_server.gateway.recorder.spend.in_flight[("team", team.pk)] == 0
