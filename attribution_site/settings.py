@@ -450,6 +450,8 @@ GATEWAY_REDIS_URL = env.str(
 )
 GATEWAY_REFRESH_SECONDS = env.float("GATEWAY_REFRESH_SECONDS", default=1.0)
 GATEWAY_BUDGET_REFRESH_SECONDS = env.float("GATEWAY_BUDGET_REFRESH_SECONDS", default=30.0)
+# How often each gateway process reads every process's counted spend of the hard limits.
+GATEWAY_SPEND_POLL_SECONDS = env.float("GATEWAY_SPEND_POLL_SECONDS", default=0.2)
 GATEWAY_DRAIN_INTERVAL_SECONDS = env.float("GATEWAY_DRAIN_INTERVAL_SECONDS", default=1.0)
 GATEWAY_DRAIN_BATCH = env.int("GATEWAY_DRAIN_BATCH", default=500)
 # A drainer that dies holding the drain lock holds the list back for at most this long.

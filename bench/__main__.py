@@ -1,6 +1,7 @@
 """`python -m bench [--smoke] [ingest|rollup|pages|otlp|gateway …|profile]`: run the benchmarks (ingest,
-rollup, pages, otlp and gateway by default), check their results and record them in docs/benchmarks.md;
-`--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path."""
+rollup, pages, otlp, gateway and runaway by default), check their results and record them in docs/benchmarks.md;
+`--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path, `profile gateway`
+the gateway under load."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .config import config_load
 from .cpu import quiet_wait
 from .database import bench_environment, django_start, parts_clear
 
-PARTS = ("ingest", "rollup", "pages", "otlp", "gateway")
+PARTS = ("ingest", "rollup", "pages", "otlp", "gateway", "runaway")
 # Above this many busy cores before a part starts, its figures are flagged as unreliable.
 BUSY_WARNING_CORES = 0.25
 
@@ -28,18 +29,23 @@ def main() -> None:
     unknown = sorted(set(args.parts) - {*PARTS, "profile"})
     if unknown:
         parser.error(f"unknown part {', '.join(unknown)}: choose from {', '.join(PARTS)}, or profile")
-    if "profile" in args.parts and args.parts != ["profile"]:
-        parser.error("profile runs on its own")
+    if "profile" in args.parts and args.parts not in (["profile"], ["profile", "gateway"]):
+        parser.error("profile runs on its own (`profile` for ingestion, `profile gateway` for the gateway)")
     config = config_load(smoke=args.smoke)
     record = not (args.no_record or args.smoke)
     started = time.monotonic()
     size = "smoke sizes, nothing recorded" if config.smoke else "full sizes"
     print(f"== bench database {config.database} ({size}): recreate, migrate, load prices", flush=True)
     django_start(config, fresh=True)
-    if parts == ["profile"]:
-        from .profile import profile_run
+    if "profile" in args.parts:
+        if "gateway" in args.parts:
+            from .gateway_profile import profile_gateway_run
 
-        profile_run()
+            profile_gateway_run(bench_environment(config), config.redis_url)
+        else:
+            from .profile import profile_run
+
+            profile_run()
         return
     from .report import machine_describe, results_record
 
@@ -68,6 +74,11 @@ def main() -> None:
 
             print("== page benchmark", flush=True)
             results[part] = pages_run(config)
+        elif part == "runaway":
+            from .runaway import runaway_run
+
+            print("== runaway against a hard limit", flush=True)
+            runaway_figures = runaway_run(config, bench_environment(config))
         else:
             from .gateway import gateway_run
 
@@ -77,14 +88,22 @@ def main() -> None:
     if results:
         results_record(results, background, record=record)
     if "gateway" in parts:
-        from datetime import UTC, datetime
-
         from .gateway import gateway_record
-        from .report import commit_describe
 
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-        head = [stamp, commit_describe(), machine_describe(), f"{background['gateway']:.2f}"]
-        gateway_record(gateway_figures, head=head, record=record)
+        gateway_record(gateway_figures, head=_head(background["gateway"]), record=record)
+    if "runaway" in parts:
+        from .runaway import runaway_record
+
+        runaway_record(runaway_figures, head=_head(background["runaway"]), record=record)
+
+
+def _head(busy_cores: float) -> list[str]:
+    from datetime import UTC, datetime
+
+    from .report import commit_describe, machine_describe
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    return [stamp, commit_describe(), machine_describe(), f"{busy_cores:.2f}"]
 
 
 def _background_check(patience_s: int) -> float:

@@ -60,6 +60,8 @@ class Config:
     # OpenTelemetry and the gateway
     otlp_spans: int
     gateway_requests: int
+    gateway_seconds: float  # per wrk run
+    gateway_peers: bool  # Portkey and LiteLLM too (installed on first use)
 
     @property
     def database_url(self) -> str:
@@ -84,6 +86,7 @@ SMOKE = {
     "BENCH_PAGES_REQUESTS": 3,
     "BENCH_OTLP_SPANS": 2_000,
     "BENCH_GATEWAY_REQUESTS": 40,
+    "BENCH_GATEWAY_SECONDS": 1,
 }
 
 
@@ -134,4 +137,6 @@ def config_load(*, smoke: bool = False) -> Config:
         pages_seconds=size("BENCH_PAGES_SECONDS", 40),
         otlp_spans=size("BENCH_OTLP_SPANS", 100_000),
         gateway_requests=size("BENCH_GATEWAY_REQUESTS", 2_000),
+        gateway_seconds=size("BENCH_GATEWAY_SECONDS", 10),
+        gateway_peers=False if smoke else os.environ.get("BENCH_GATEWAY_PEERS", "1") != "0",
     )

@@ -34,13 +34,14 @@ async def app(scope, receive, send) -> None:
             break
     request = orjson.loads(body) if body else {}
     response_id = f"{_prefix}{next(_ids)}"
+    model = request.get("model") or MODEL  # echoed, so the runaway benchmark can price its calls apart
     if not request.get("stream"):
         payload = orjson.dumps(
             {
                 "id": response_id,
                 "object": "chat.completion",
                 "created": 1,
-                "model": MODEL,
+                "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
                 "usage": USAGE,
             }
@@ -50,7 +51,7 @@ async def app(scope, receive, send) -> None:
         await send({"type": "http.response.body", "body": payload})
         return
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
-    base = {"id": response_id, "object": "chat.completion.chunk", "created": 1, "model": MODEL}
+    base = {"id": response_id, "object": "chat.completion.chunk", "created": 1, "model": model}
     for index in range(STREAM_CHUNKS):
         chunk = {**base, "choices": [{"index": 0, "delta": {"content": f"w{index} "}, "finish_reason": None}]}
         await send({"type": "http.response.body", "body": b"data: " + orjson.dumps(chunk) + b"\n\n", "more_body": True})

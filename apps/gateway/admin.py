@@ -1,4 +1,4 @@
-"""Admin for provider credentials: the key is typed in once, stored encrypted and never shown again."""
+"""Admin for provider credentials (the key is typed in once, stored encrypted and never shown again) and model rules."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 
 from .credentials import credential_encrypt
-from .models import ProviderCredential
+from .models import ModelRule, ProviderCredential
 
 
 class ProviderCredentialForm(forms.ModelForm):
@@ -45,3 +45,26 @@ class ProviderCredentialAdmin(admin.ModelAdmin):
     form = ProviderCredentialForm
     list_display = ("provider", "team", "key_hint", "organization", "project", "updated_at")
     list_filter = ("provider",)
+
+
+@admin.register(ModelRule)
+class ModelRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "mode",
+        "team",
+        "product",
+        "environment",
+        "feature",
+        "max_output_tokens",
+        "over_cap",
+        "active",
+    )
+    list_filter = ("mode", "active", "team")
+    search_fields = ("name", "allowed_models", "denied_models")
+    fieldsets = (
+        (None, {"fields": ("name", "mode", "active")}),
+        ("Applies to calls of (empty: any)", {"fields": ("team", "product", "environment", "feature")}),
+        ("Models", {"fields": ("allowed_models", "denied_models")}),
+        ("Output", {"fields": ("max_output_tokens", "over_cap")}),
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
+from django.conf import settings
 
 from .errors import Refused
 from .forms import FormFields
+from .paths import FORM_PATHS, Route
 
 
 class ClientGone(Exception):
@@ -85,6 +87,9 @@ async def _rest(receive, limits: BodyLimits, first: bytes, form: FormFields | No
             return
 
 
+CAP_NAMES = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+
+
 @dataclass
 class RequestFacts:
     """What the gateway needs from a request body: the model, whether it streams, the end user."""
@@ -94,6 +99,7 @@ class RequestFacts:
     customer: str = ""
     usage_requested: bool = True  # an OpenAI chat or completions stream asked for its usage chunk
     stream_options_sent: bool = False
+    caps: dict[str, int] = field(default_factory=dict)  # max_tokens & co., as sent (apps.gateway.rules)
 
 
 def json_facts(*, provider: str, body: bytes) -> RequestFacts:
@@ -117,6 +123,11 @@ def json_facts(*, provider: str, body: bytes) -> RequestFacts:
         customer=customer.strip() if isinstance(customer, str) else "",
         usage_requested=isinstance(options, dict) and bool(options.get("include_usage")),
         stream_options_sent="stream_options" in payload,
+        caps={
+            name: payload[name]
+            for name in CAP_NAMES
+            if type(payload.get(name)) is int  # not a bool, a float or a string: the provider refuses those
+        },
     )
 
 
@@ -131,3 +142,38 @@ def usage_requested(body: bytes, *, facts: RequestFacts) -> bytes:
     options = payload.get("stream_options")
     payload["stream_options"] = {**(options if isinstance(options, dict) else {}), "include_usage": True}
     return orjson.dumps(payload)
+
+
+@dataclass
+class Incoming:
+    """A call's request as read: its body (whole, or streaming to the provider), what a JSON body
+    says, the multipart form parsed as it passes, and the announced length."""
+
+    body: bytes | AsyncIterator[bytes]
+    facts: RequestFacts
+    form: FormFields | None
+    length: int | None
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    value = headers.get("content-length", "")
+    return int(value) if value.isdigit() else None
+
+
+async def request_read(receive, *, route: Route, headers: dict[str, str]) -> Incoming:
+    """A recorded JSON endpoint's body read whole (the policies need its model, stream flag and
+    end user); any other body opened to stream, within the size and time limits."""
+    limits = BodyLimits(
+        max_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        timeout_seconds=settings.GATEWAY_BODY_TIMEOUT_SECONDS,
+        deadline=asyncio.get_running_loop().time() + settings.GATEWAY_BODY_TIMEOUT_SECONDS,
+    )
+    length = _content_length(headers)
+    if length is not None and length > limits.max_bytes:
+        raise limits.too_large()
+    form = FormFields.of(headers.get("content-type", "")) if route.path in FORM_PATHS and route.endpoint else None
+    if route.endpoint and form is None:
+        body = await body_read(receive, limits=limits)
+        return Incoming(body=body, facts=json_facts(provider=route.provider, body=body), form=None, length=length)
+    body = await body_open(receive, limits=limits, form=form)
+    return Incoming(body=body, facts=RequestFacts(), form=form, length=length)

@@ -57,3 +57,75 @@ class ProviderCredential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} key …{self.key_hint} ({self.team or 'organisation'})"
+
+
+class ModelRule(models.Model):
+    """Which models a workload may call, and how much output it may ask for, checked by the gateway
+    before a call is forwarded. A rule applies to a call matching every scope it names (team,
+    product, environment, feature); one naming none applies to every call."""
+
+    class Mode(models.TextChoices):
+        ENFORCE = "enforce", "Enforce: refuse the call (403)"
+        WARN = "warn", "Warn: let it through, flag its event and count it"
+
+    class OverCap(models.TextChoices):
+        REFUSE = "refuse", "Refuse the call"
+        CLAMP = "clamp", "Lower the request to the cap"
+
+    name = models.CharField(max_length=100, unique=True, help_text="Named in every refusal and warning.")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True, related_name="model_rules")
+    product = models.ForeignKey(
+        "org.Product", on_delete=models.CASCADE, null=True, blank=True, related_name="model_rules"
+    )
+    environment = models.ForeignKey(
+        "org.Environment", on_delete=models.CASCADE, null=True, blank=True, related_name="model_rules"
+    )
+    feature = models.CharField(max_length=128, blank=True, help_text="A feature tag, as events store it.")
+    allowed_models = models.TextField(
+        blank=True,
+        help_text="Model patterns, one per line or comma-separated, `*` as a wildcard (e.g. gpt-4o-mini*, "
+        "claude-haiku-*). Empty: every model not denied.",
+    )
+    denied_models = models.TextField(blank=True, help_text="Model patterns refused even when allowed.")
+    max_output_tokens = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Cap on max_tokens / max_completion_tokens / max_output_tokens. A request without "
+        "one asks for the provider's default and is held to the cap only when clamping.",
+    )
+    over_cap = models.CharField(max_length=8, choices=OverCap.choices, default=OverCap.REFUSE)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.ENFORCE)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def patterns(text: str) -> list[str]:
+        return [p.strip().lower() for p in text.replace(",", "\n").splitlines() if p.strip()]
+
+
+class ModelRuleHit(models.Model):
+    """How many calls a model rule refused, warned about or clamped, per day and team charged."""
+
+    class Outcome(models.TextChoices):
+        REFUSED = "refused"
+        WARNED = "warned"
+        CLAMPED = "clamped"
+
+    rule = models.ForeignKey(ModelRule, on_delete=models.CASCADE, related_name="hits")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="model_rule_hits")
+    day = models.DateField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "team", "day", "outcome"], name="unique_model_rule_hit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.outcome} ×{self.count} ({self.team}, {self.day})"

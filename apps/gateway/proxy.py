@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from datetime import date
 
 import httpx
 import redis
@@ -20,22 +21,25 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from apps.org.registry import registry
+from apps.pricing.rating import catalog
 from apps.usage.keys import ApiKeyInfo, api_keys
 from apps.usage.tagging import tags_resolve
-from attribution_site.redis_outage import redis_client
+from attribution_site.redis_outage import redis_client, redis_url_down
 
-from .bodies import BodyLimits, ClientGone, RequestFacts, body_open, body_read, json_facts, usage_requested
-from .credentials import credential_for, provider_credentials
+from .bodies import ClientGone, Incoming, request_read, usage_requested
+from .credentials import Credential, credential_for, provider_credentials
 from .errors import Refused, error_send
 from .forms import FormFields
 from .keys import KeyFinder
 from .outage import unavailable_send
-from .paths import FORM_PATHS, PathRefused, Route, route_resolve
+from .paths import PathRefused, Route, route_resolve
 from .policy import TAG_HEADERS, policy_check, request_tags
 from .recording import CallRecord, EventNotStored, Recorder
 from .relay import HOP_BY_HOP, response_relay
-from .selectors import hard_limits_exhausted
-from .services import gateway_events_drain
+from .rules import body_clamped, model_rules, requested_caps, rules_check
+from .selectors import HardLimits, hard_limits_in_force
+from .services import gateway_events_drain, model_rule_hits_add
+from .spend import slack_seconds
 from .usage import CallUsage
 
 logger = logging.getLogger(__name__)
@@ -73,17 +77,22 @@ def _raw_key(headers: dict[str, str]) -> str:
 
 def _snapshots_read():
     close_old_connections()
-    return api_keys.get(), registry.get(), provider_credentials.get()
+    return api_keys.get(), registry.get(), provider_credentials.get(), catalog.get(), model_rules.get()
 
 
-def _budgets_read():
+def _budgets_read() -> HardLimits:
     close_old_connections()
-    return hard_limits_exhausted(today=timezone.now().date())
+    return hard_limits_in_force(today=timezone.now().date())
 
 
-def _content_length(headers: dict[str, str]) -> int | None:
-    value = headers.get("content-length", "")
-    return int(value) if value.isdigit() else None
+def _route_check(route: Route) -> None:
+    if not route.allowed:
+        raise Refused(
+            403,
+            "endpoint_not_allowed",
+            f"{route.method} {route.path} is not recorded by the gateway, so it is refused before it can "
+            "spend. An admin can let it through with GATEWAY_PASSTHROUGH.",
+        )
 
 
 class Gateway:
@@ -112,11 +121,15 @@ class Gateway:
             }
             self.key_finder = KeyFinder()
             self.recorder = Recorder(settings.GATEWAY_REDIS_URL)
+            self.rule_hits: Counter[tuple[int, int, date, str]] = Counter()
+            self.hard_limits = HardLimits(limits={}, complete_until=timezone.now())
             self.exhausted: dict = {}
             await self.refresh(budgets=True)
             self._tasks = [
                 asyncio.create_task(self._every(settings.GATEWAY_REFRESH_SECONDS, self.refresh)),
                 asyncio.create_task(self._every(settings.GATEWAY_BUDGET_REFRESH_SECONDS, self.budgets_refresh)),
+                asyncio.create_task(self._every(settings.GATEWAY_SPEND_POLL_SECONDS, self.spend_poll)),
+                asyncio.create_task(self._every(settings.GATEWAY_REFRESH_SECONDS, self.rule_hits_flush)),
             ]
             if settings.GATEWAY_REDIS_URL:
                 self._drain_client = redis_client(settings.GATEWAY_REDIS_URL)
@@ -128,6 +141,8 @@ class Gateway:
         for task in self._tasks:
             task.cancel()
         if self.started:
+            with contextlib.suppress(Exception):
+                await self.rule_hits_flush()
             await self.recorder.close()
             await self.client.aclose()
             self.key_finder.close()
@@ -142,7 +157,7 @@ class Gateway:
                 logger.exception("Gateway background job %s failed", job.__name__)
 
     async def refresh(self, *, budgets: bool = False) -> None:
-        keys, self.registry, self.credentials = await asyncio.to_thread(_snapshots_read)
+        keys, self.registry, self.credentials, self.prices, self.model_rules = await asyncio.to_thread(_snapshots_read)
         if keys is not self.keys:
             self.key_finder.forget_unknown()  # a key made since it was found unknown works at once
         self.keys = keys
@@ -150,7 +165,40 @@ class Gateway:
             await self.budgets_refresh()
 
     async def budgets_refresh(self) -> None:
-        self.exhausted = await asyncio.to_thread(_budgets_read)
+        """Re-read the hard limits and the rollups' spend, and reset the live counts to it (apps.gateway.spend)."""
+        hard_limits = await asyncio.to_thread(_budgets_read)
+        try:
+            await self.recorder.spend.reset(
+                hard_limits, slack_seconds=slack_seconds(settings.GATEWAY_DRAIN_INTERVAL_SECONDS)
+            )
+        except (redis.RedisError, OSError):
+            logger.warning("Redis is unreachable: hard limits are held to the rollups' spend and this process's calls")
+        self.hard_limits = hard_limits
+        self.spend_counted()
+
+    async def spend_poll(self) -> None:
+        """Every process's counted spend of the hard limits, read a few times a second."""
+        if not self.hard_limits.limits or self.recorder.redis is None or redis_url_down(self.recorder.redis_url):
+            return
+        try:
+            await self.recorder.spend.poll(self.hard_limits)
+        except (redis.RedisError, OSError):
+            return
+        self.spend_counted()
+
+    async def rule_hits_flush(self) -> None:
+        """Add the model rules' hits counted since the last flush to the database (the team page reads them)."""
+        if not self.rule_hits:
+            return
+        hits, self.rule_hits = self.rule_hits, Counter()
+        try:
+            await asyncio.to_thread(model_rule_hits_add, hits=hits)
+        except Exception:
+            self.rule_hits.update(hits)  # the database is down: kept for the next flush
+            raise
+
+    def spend_counted(self) -> None:
+        self.exhausted = self.recorder.spend.exhausted(self.hard_limits)
 
     async def drain(self) -> int:
         try:
@@ -180,8 +228,63 @@ class Gateway:
             pass  # left before sending its whole request: nothing completed upstream
 
     async def _call(self, scope, receive, send, route: Route, *, started_at: float, clock: float) -> None:
-        provider = route.provider
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        key = await self._key_find(headers)
+        _route_check(route)
+        incoming = await request_read(receive, route=route, headers=headers)
+        sent = request_tags(headers=headers, body_customer=incoming.facts.customer)
+        resolved = tags_resolve(key=key, sent=sent, reg=self.registry)
+        attributes = self._policies_apply(route=route, key=key, resolved=resolved, incoming=incoming)
+        hide_usage = (
+            route.endpoint in USAGE_CHUNK_ENDPOINTS and incoming.facts.stream and not incoming.facts.usage_requested
+        )
+        if hide_usage:
+            incoming.body = usage_requested(incoming.body, facts=incoming.facts)
+        credential = credential_for(self.credentials, provider=route.provider, team_id=resolved.charged_team_id)
+        request = self._upstream_request(scope, route=route, incoming=incoming, credential=credential)
+        record = self._record_for(
+            route=route,
+            key=key,
+            incoming=incoming,
+            sent=sent,
+            attributes=attributes,
+            resolved=resolved,
+            started_at=started_at,
+            clock=clock,
+        )
+        if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
+            await unavailable_send(send, provider=route.provider)
+            return
+        reserved = self._admit(record)
+        try:
+            response = await self._send(request, record=record, form=incoming.form)
+            try:
+                await response_relay(
+                    send,
+                    receive,
+                    response,
+                    provider=route.provider,
+                    secret=credential.key,
+                    record=record,
+                    hide_usage=hide_usage,
+                )
+            finally:
+                await response.aclose()
+        finally:
+            self.recorder.spend.release(reserved)
+
+    def _admit(self, record: CallRecord | None) -> list:
+        """Hold a call drawing on hard limits to the calls already in flight (apps.gateway.spend):
+        refused (429) when they are expected to reach a limit; else the limits it is in flight on."""
+        if record is None or not record.limits or settings.GATEWAY_BUDGET_POLICY != "enforce":
+            return []
+        refusal = self.recorder.spend.admit(record.limits)
+        if refusal:
+            raise Refused(429, "budget_exhausted", refusal)
+        return record.limits
+
+    async def _key_find(self, headers: dict[str, str]) -> ApiKeyInfo:
+        """The call's project key, or Refused 401 (none, unknown) / 403 (revoked)."""
         raw_key = _raw_key(headers)
         key = await self.key_finder.find(raw_key=raw_key, snapshot=self.keys) if raw_key else None
         if key is None:
@@ -192,70 +295,77 @@ class Gateway:
             )
         if key.revoked:
             raise Refused(403, "revoked_api_key", "This API key is revoked.")
-        if not route.allowed:
-            raise Refused(
-                403,
-                "endpoint_not_allowed",
-                f"{route.method} {route.path} is not recorded by the gateway, so it is refused before it can "
-                "spend. An admin can let it through with GATEWAY_PASSTHROUGH.",
-            )
-        limits = BodyLimits(
-            max_bytes=settings.GATEWAY_MAX_BODY_BYTES,
-            timeout_seconds=settings.GATEWAY_BODY_TIMEOUT_SECONDS,
-            deadline=asyncio.get_running_loop().time() + settings.GATEWAY_BODY_TIMEOUT_SECONDS,
-        )
-        length = _content_length(headers)
-        if length is not None and length > limits.max_bytes:
-            raise limits.too_large()
-        form = FormFields.of(headers.get("content-type", "")) if route.path in FORM_PATHS and route.endpoint else None
-        facts = RequestFacts()
-        body: bytes | AsyncIterator[bytes]
-        if route.endpoint and form is None:
-            body = await body_read(receive, limits=limits)
-            facts = json_facts(provider=provider, body=body)
-        else:
-            body = await body_open(receive, limits=limits, form=form)
-        sent = request_tags(headers=headers, body_customer=facts.customer)
-        resolved = tags_resolve(key=key, sent=sent, reg=self.registry)
-        attributes = policy_check(resolved=resolved, exhausted=self.exhausted, spends=route.spends)
-        hide_usage = route.endpoint in USAGE_CHUNK_ENDPOINTS and facts.stream and not facts.usage_requested
-        if hide_usage:
-            body = usage_requested(body, facts=facts)
+        return key
 
-        credential = credential_for(self.credentials, provider=provider, team_id=resolved.charged_team_id)
-        upstream_headers = [(n, v) for n, v in scope["headers"] if n.lower() not in DROPPED_REQUEST_HEADERS]
-        upstream_headers += [*credential.headers(provider), (b"accept-encoding", b"identity")]
-        if not isinstance(body, bytes) and length is not None:
-            upstream_headers.append((b"content-length", str(length).encode()))
+    def _policies_apply(self, *, route: Route, key: ApiKeyInfo, resolved, incoming: Incoming) -> dict[str, str]:
+        """The team rule, tag policy, hard limits and model rules (which may clamp the body); raises
+        Refused for a call they refuse, else returns the warnings its event carries."""
+        attributes = policy_check(resolved=resolved, exhausted=self.exhausted, spends=route.spends)
+        if self.model_rules and route.endpoint and incoming.form is None:
+            incoming.body = self._model_rules_apply(
+                route=route, key=key, resolved=resolved, facts=incoming.facts, body=incoming.body, attributes=attributes
+            )
+        return attributes
+
+    def _upstream_request(self, scope, *, route: Route, incoming: Incoming, credential: Credential) -> httpx.Request:
+        """The provider's request: the client's headers less the dropped ones, the credential's own."""
+        headers = [(n, v) for n, v in scope["headers"] if n.lower() not in DROPPED_REQUEST_HEADERS]
+        headers += [*credential.headers(route.provider), (b"accept-encoding", b"identity")]
+        if not isinstance(incoming.body, bytes) and incoming.length is not None:
+            headers.append((b"content-length", str(incoming.length).encode()))
         query = scope.get("query_string", b"")
-        url = self.upstreams[provider] + route.upstream_path + (f"?{query.decode('latin-1')}" if query else "")
+        url = self.upstreams[route.provider] + route.upstream_path + (f"?{query.decode('latin-1')}" if query else "")
         try:
-            request = self.client.build_request(route.method, url, headers=upstream_headers, content=body)
+            return self.client.build_request(route.method, url, headers=headers, content=incoming.body)
         except (httpx.InvalidURL, ValueError) as exc:
             raise Refused(400, "invalid_request", f"The request cannot be forwarded: {exc}.") from None
-        record = None
-        if route.endpoint:
-            record = CallRecord(
-                gateway=self,
-                key=key,
-                provider=provider,
-                request_model=facts.model,
-                sent=sent,
-                attributes=attributes,
-                started_at=started_at,
-                clock=clock,
-                call=CallUsage(provider=provider, endpoint=route.endpoint),
-            )
-        if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
-            await unavailable_send(send, provider=provider)
-            return
-        response = await self._send(request, record=record, form=form)
-        try:
-            await response_relay(
-                send, receive, response, provider=provider, secret=credential.key, record=record, hide_usage=hide_usage
-            )
-        finally:
-            await response.aclose()
+
+    def _record_for(
+        self, *, route: Route, key: ApiKeyInfo, incoming: Incoming, sent, attributes, resolved, started_at, clock
+    ) -> CallRecord | None:
+        """The event a recorded endpoint's call will store (None for an unrecorded path)."""
+        if not route.endpoint:
+            return None
+        limits = (
+            self.hard_limits.drawn_on(product_id=resolved.product_id, team_id=resolved.charged_team_id)
+            if route.spends
+            else ()
+        )
+        return CallRecord(
+            gateway=self,
+            key=key,
+            provider=route.provider,
+            request_model=incoming.facts.model,
+            sent=sent,
+            attributes=attributes,
+            started_at=started_at,
+            clock=clock,
+            call=CallUsage(provider=route.provider, endpoint=route.endpoint),
+            limits=limits,
+        )
+
+    def _model_rules_apply(self, *, route, key, resolved, facts, body: bytes, attributes: dict) -> bytes:
+        """The body as the model rules let it go (clamped, or as sent); raises Refused for a call an
+        enforced rule refuses. Every hit is counted against the team charged (else the key's)."""
+        team_id = resolved.charged_team_id or key.team_id
+        day = timezone.now().date()
+
+        def count(rule_id: int, outcome: str) -> None:
+            self.rule_hits[(rule_id, team_id, day, outcome)] += 1
+
+        verdict = rules_check(
+            rules=self.model_rules,
+            resolved=resolved,
+            endpoint=route.endpoint,
+            model=facts.model,
+            caps=requested_caps(endpoint=route.endpoint, caps=facts.caps),
+            count=count,
+        )
+        if verdict.warnings:
+            attributes["gateway_warning_model_rule"] = "; ".join(verdict.warnings)[:256]
+        if verdict.clamp_to is not None:
+            body = body_clamped(body, endpoint=route.endpoint, cap=verdict.clamp_to)
+        return body
 
     async def _send(
         self, request: httpx.Request, *, record: CallRecord | None, form: FormFields | None

@@ -17,18 +17,21 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import orjson
 import redis
 from django.db import close_old_connections, connection
 
-from apps.pricing.rating import TokenCounts
+from apps.pricing.rating import TokenCounts, event_rate
 from apps.usage.event import Event, event_json
 from apps.usage.keys import ApiKeyInfo
 from attribution_site.redis_outage import async_redis_client, redis_url_down
 
+from .selectors import HardLimit
 from .services import EVENTS_LIST, gateway_events_ingest
+from .spend import SpendCounts, nanos_of
 
 logger = logging.getLogger(__name__)
 
@@ -88,18 +91,32 @@ class Recorder:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.redis = async_redis_client(redis_url) if redis_url else None
+        self.spend = SpendCounts(self.redis)
         self.direct = DirectWriter()
         # True from an event that could be stored nowhere until Redis or the database answers.
         self.unavailable = False
         self._probe: asyncio.Task | None = None
 
-    async def record(self, key: ApiKeyInfo, call_event: Event) -> None:
+    async def record(
+        self, key: ApiKeyInfo, call_event: Event, *, limits: Sequence[HardLimit] = (), nanos: int = 0
+    ) -> None:
         """Make the event durable in Redis, else in the database; raise EventNotStored if neither takes it.
-        Either way it travels as the events API's JSON, and ingestion validates it as it would any door's."""
+        Either way it travels as the events API's JSON, and ingestion validates it as it would any door's.
+        Its cost (`nanos`) is counted against the hard-limit budgets it draws on (`limits`) in the
+        same Redis transaction (apps.gateway.spend), else in this process."""
         event = event_json(call_event)
+        entry = orjson.dumps({"key_id": key.id, "event": event})
+        at = time.time()
         if self.redis is not None and not redis_url_down(self.redis_url):
             try:
-                await self.redis.rpush(EVENTS_LIST, orjson.dumps({"key_id": key.id, "event": event}))
+                if not limits:
+                    await self.redis.rpush(EVENTS_LIST, entry)
+                    return
+                async with self.redis.pipeline(transaction=True) as pipeline:
+                    pipeline.rpush(EVENTS_LIST, entry)
+                    await self.spend.count_queue(pipeline, limits=limits, nanos=nanos, at=at)
+                    _, totals = await pipeline.execute()
+                self.spend.counted(limits=limits, totals=totals, nanos=nanos)
                 return
             except (redis.RedisError, OSError):
                 # An RPUSH that timed out may have landed as well: the drain then ingests an event
@@ -110,6 +127,8 @@ class Recorder:
         except Exception as exc:
             self._storage_lost()
             raise EventNotStored(event["event_id"]) from exc
+        if limits:
+            self.spend.count_here(limits=limits, nanos=nanos, at=at)
 
     def _storage_lost(self) -> None:
         if not self.unavailable:
@@ -149,8 +168,11 @@ class Recorder:
 class CallRecord:
     """One call's event, built from its request and what the provider reported."""
 
-    def __init__(self, *, gateway, key, provider, request_model, sent, attributes, started_at, clock, call) -> None:
+    def __init__(
+        self, *, gateway, key, provider, request_model, sent, attributes, started_at, clock, call, limits=()
+    ) -> None:
         self.gateway = gateway
+        self.limits: list[HardLimit] = list(limits)  # the hard-limit budgets the call draws on
         self.key = key
         self.provider = provider
         self.request_model = request_model if isinstance(request_model, str) else ""
@@ -180,5 +202,18 @@ class CallRecord:
             usage_missing=usage_missing,
             attributes={name: str(value) for name, value in attributes.items()},
         )
+        nanos = 0
+        if self.limits:
+            rating = event_rate(
+                provider=event.provider,
+                model=event.model,
+                timestamp=event.timestamp,
+                tokens=tokens,
+                service_tier=event.service_tier,
+                prices=self.gateway.prices,
+            )
+            nanos = nanos_of(rating.billed_cost)
         # Raises EventNotStored: the caller then answers with an error (apps.gateway.outage).
-        await self.gateway.recorder.record(self.key, event)
+        await self.gateway.recorder.record(self.key, event, limits=self.limits, nanos=nanos)
+        if self.limits:
+            self.gateway.spend_counted()

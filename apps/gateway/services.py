@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import defaultdict
+from datetime import date
 
 import orjson
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from apps.org.models import Team
 from apps.usage.keys import ApiKeyInfo, api_keys
@@ -16,7 +17,7 @@ from apps.usage.models import ApiKey, UsageEvent
 from apps.usage.services import events_ingest
 
 from .credentials import credential_encrypt
-from .models import ProviderCredential
+from .models import ModelRuleHit, ProviderCredential
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,22 @@ def provider_credential_set(*, provider: str, team: Team | None, raw_key: str) -
     credential.full_clean()
     credential.save()
     return credential
+
+
+def model_rule_hits_add(*, hits: dict[tuple[int, int, date, str], int]) -> None:
+    """Add counted hits {(rule id, team id, day, outcome): calls} to ModelRuleHit, in one statement
+    that every gateway process may run at once (an upsert that adds to the stored count)."""
+    if not hits:
+        return
+    table = connection.ops.quote_name(ModelRuleHit._meta.db_table)
+    rows = [(rule_id, team_id, day, outcome, count) for (rule_id, team_id, day, outcome), count in hits.items()]
+    close_old_connections()
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {table} (rule_id, team_id, day, outcome, count) VALUES (%s, %s, %s, %s, %s) "
+            f"ON CONFLICT (rule_id, team_id, day, outcome) DO UPDATE SET count = {table}.count + EXCLUDED.count",
+            rows,
+        )
 
 
 def gateway_events_ingest(*, calls: list[tuple[ApiKeyInfo, dict]]) -> int:

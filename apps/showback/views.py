@@ -22,6 +22,7 @@ from apps.billing.tasks import refresh_dirty_days_later
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
+from apps.gateway.selectors import team_model_rule_counts
 from apps.insights.selectors import team_savings
 from apps.org.models import Team, TeamMembership
 from apps.org.selectors import teams_visible_to, user_can_view_team, user_sees_all_teams
@@ -98,6 +99,7 @@ def team_page(request, slug: str, period: MonthPeriod):
         "grains": charts.GRAINS,
         "can_acknowledge": _can_acknowledge(request.user, team),
         "savings": team_savings(user=request.user, team=team),
+        "model_rule_counts": team_model_rule_counts(team_id=team.id, start=period.start, end=period.end),
         "charts": {
             name: charts.to_html(figure)
             for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
