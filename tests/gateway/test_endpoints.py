@@ -9,6 +9,7 @@ from decimal import Decimal
 import anthropic
 import openai
 import pytest
+from django.db import OperationalError
 
 from apps.usage.models import UsageEvent
 
@@ -27,11 +28,18 @@ def _prices(prices):
 
 
 def _event_when_stored(**filters) -> UsageEvent:
-    deadline = time.monotonic() + 5
-    while not (found := UsageEvent.objects.filter(**filters)).exists():
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            if (found := UsageEvent.objects.filter(**filters)).exists():
+                return found.get()
+        except OperationalError as exc:
+            # The suite's SQLite database is shared in memory: while the gateway's thread writes,
+            # a read is refused at once ("table is locked") instead of waiting.
+            if "locked" not in str(exc):
+                raise
         assert time.monotonic() < deadline, f"no event {filters}"
         time.sleep(0.05)
-    return found.get()
 
 
 def test_a_response_is_recorded_with_cached_and_reasoning_tokens(openai_client):
