@@ -151,7 +151,19 @@ class ProviderReportAdmin(ReadOnlyAdmin):
 
 @admin.register(Reconciliation)
 class ReconciliationAdmin(ReadOnlyAdmin):
-    list_display = ("day", "provider", "team", "scopes", "billed", "recorded", "remainder", "over_recorded", "cause")
+    list_display = (
+        "day",
+        "provider",
+        "basis",
+        "team",
+        "scopes",
+        "billed",
+        "recorded",
+        "remainder",
+        "over_recorded",
+        "not_billed",
+        "cause",
+    )
     list_filter = ("provider",)
     date_hierarchy = "day"
 

@@ -16,6 +16,9 @@ from .crypto import secret_decrypt, secret_encrypt
 # The model name of spend the provider billed and no event recorded, in rollups and breakdowns:
 # a team's model breakdown shows it as a line of its own.
 PROVIDER_ONLY = "reported by provider only"
+# The model name of spend events recorded beyond the bill: a negative line on the team that
+# recorded it, so every total equals the bill (apps.billing.services.day_reconcile).
+NOT_BILLED = "recorded, not billed"
 
 
 class ProviderAccount(models.Model):
@@ -178,6 +181,10 @@ class Reconciliation(models.Model):
     compares the bill with the rollup rows it sits next to.
     """
 
+    class Basis(models.TextChoices):
+        SCOPE = "scope", "Per provider scope"
+        TEAM = "team", "Per team (events without a scope)"
+
     day = models.DateField()
     provider = models.CharField(max_length=64)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, related_name="+")
@@ -186,7 +193,18 @@ class Reconciliation(models.Model):
     billed = MoneyField()
     recorded = MoneyField()
     remainder = MoneyField(help_text="Billed beyond what events recorded: enters the rollups.")
-    over_recorded = MoneyField(help_text="Recorded beyond the bill: flagged, never written off.")
+    over_recorded = MoneyField(help_text="Recorded beyond the bill, with its cause.")
+    not_billed = MoneyField(
+        default=0,
+        help_text="The over-recording that enters the rollups as a negative 'recorded, not billed' line on "
+        "the team that recorded it, so totals equal the bill (0 while the provider's day is still running).",
+    )
+    basis = models.CharField(
+        max_length=8,
+        choices=Basis.choices,
+        default=Basis.TEAM,
+        help_text="Compared per provider scope (events named it), or per team (events without a scope).",
+    )
     usage_priced = MoneyField(null=True, help_text="The usage report's tokens priced with the price table.")
     is_partial = models.BooleanField(default=False)
     cause = models.TextField(blank=True)

@@ -24,6 +24,8 @@ class ReconciliationDay:
     recorded: Decimal
     remainder: Decimal
     over_recorded: Decimal
+    not_billed: Decimal
+    basis: str
     usage_priced: Decimal | None
     is_partial: bool
     cause: str
@@ -41,7 +43,9 @@ class ProviderReconciliation:
     recorded: Decimal = ZERO
     remainder: Decimal = ZERO
     over_recorded: Decimal = ZERO
+    not_billed: Decimal = ZERO
     remainder_by_team: dict[str, Decimal] = field(default_factory=dict)
+    not_billed_by_team: dict[str, Decimal] = field(default_factory=dict)
     days: list[ReconciliationDay] = field(default_factory=list)
 
     @property
@@ -50,8 +54,9 @@ class ProviderReconciliation:
 
     @property
     def attributed_total(self) -> Decimal:
-        """What the rollups now hold for this provider's reconciled days: events plus remainder."""
-        return self.recorded + self.remainder
+        """What the rollups now hold for this provider's reconciled days: events, plus the remainder,
+        less what was recorded and not billed. It equals the bill but for days still running."""
+        return self.recorded + self.remainder - self.not_billed
 
     @property
     def balances(self) -> bool:
@@ -85,10 +90,11 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
     percent = ReconciliationSettings.current().threshold_percent
     providers: dict[str, ProviderReconciliation] = {}
     remainder_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    not_billed_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     rows = list(
         Reconciliation.objects.filter(day__gte=start, day__lte=end)
         .select_related("team", "product")
-        .order_by("provider", "day", F("team__slug").asc(nulls_last=True))
+        .order_by("provider", "day", "basis", "scopes", F("team__slug").asc(nulls_last=True))
     )
     spends = day_spends(rows)
     for r in rows:
@@ -97,9 +103,12 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
         p.recorded += r.recorded
         p.remainder += r.remainder
         p.over_recorded += r.over_recorded
+        p.not_billed += r.not_billed
         team = r.team.slug if r.team else None
         if r.remainder:
             remainder_by_team[r.provider][team or "unattributed"] += r.remainder
+        if r.not_billed:
+            not_billed_by_team[r.provider][team or "unattributed"] += r.not_billed
         p.days.append(
             ReconciliationDay(
                 day=r.day,
@@ -110,6 +119,8 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
                 recorded=r.recorded,
                 remainder=r.remainder,
                 over_recorded=r.over_recorded,
+                not_billed=r.not_billed,
+                basis=r.basis,
                 usage_priced=r.usage_priced,
                 is_partial=r.is_partial,
                 cause=r.cause,
@@ -120,4 +131,5 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
         )
     for provider, p in providers.items():
         p.remainder_by_team = dict(sorted(remainder_by_team[provider].items()))
+        p.not_billed_by_team = dict(sorted(not_billed_by_team[provider].items()))
     return list(providers.values())

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.org.models import Product, Team
+from apps.pricing.fields import from_nanos, to_nanos
 from apps.pricing.money import ZERO
 from apps.pricing.rating import event_rate
 from apps.usage.models import DirtyMark
@@ -165,22 +166,127 @@ def over_recorded_cause(*, billed: Decimal, recorded: Decimal, usage_priced: Dec
     )
 
 
-def _cause(*, over: Decimal, partial: bool, billed: Decimal, recorded: Decimal, usage_priced: Decimal | None) -> str:
+def _cause(
+    *,
+    over: Decimal,
+    partial: bool,
+    billed: Decimal,
+    recorded: Decimal,
+    usage_priced: Decimal | None,
+    unbilled_scope: str,
+) -> str:
     if not over:
         return ""
     if partial:
-        return "The provider's day was not over when pulled: its bill is still growing. Pull it again tomorrow."
+        return (
+            "The provider's day was not over when pulled: its bill is still growing, so the events stand as "
+            "recorded until it is pulled again tomorrow."
+        )
+    if unbilled_scope:
+        return (
+            f"The bill has no line for scope {unbilled_scope} this day: events named a workspace or project the "
+            "provider did not bill (check the provider scope of the keys or credentials that sent them)."
+        )
     return over_recorded_cause(billed=billed, recorded=recorded, usage_priced=usage_priced)
 
 
-def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal]) -> list[Reconciliation]:
+def split_largest_remainder(total: Decimal, weights: dict) -> dict:
+    """`total` split in proportion to `weights`, in whole nano-dollars, the leftover nano-dollars going
+    to the largest remainders (ties by key): the parts add up to `total` exactly."""
+    whole = sum(to_nanos(w) for w in weights.values())
+    if not whole:
+        return {key: ZERO for key in weights}
+    units = to_nanos(total)
+    parts = {key: divmod(units * to_nanos(w), whole) for key, w in weights.items()}
+    leftover = units - sum(q for q, _ in parts.values())
+    ranked = sorted(parts, key=lambda k: (-parts[k][1], str(k)))
+    extra = {key: 1 if i < leftover else 0 for i, key in enumerate(ranked)}
+    return {key: from_nanos(parts[key][0] + extra[key]) for key in weights}
+
+
+def _compare(
+    *,
+    day: date,
+    provider: str,
+    billed: Decimal,
+    recorded_by_team: dict[int | None, Decimal],
+    target: ScopeMapping | None,
+    scopes: set[str],
+    partial: bool,
+    basis: str,
+    unbilled_scope: str = "",
+) -> list[Reconciliation]:
+    """One comparison of a bill with the events recorded against it. Billed beyond the recorded is a
+    remainder for the target (the mapped team, or unattributed); recorded beyond the bill is split
+    over the teams that recorded it, each with its share of the bill, so every team's negative
+    "recorded, not billed" line is its own over-recording."""
+    recorded = sum(recorded_by_team.values(), ZERO)
+    if not billed and not recorded:
+        return []
+    scopes = {s for s in scopes if s}
+    priced = _usage_priced(provider, day, scopes)
+    over = max(recorded - billed, ZERO)
+    cause = _cause(
+        over=over,
+        partial=partial,
+        billed=billed,
+        recorded=recorded,
+        usage_priced=priced,
+        unbilled_scope=unbilled_scope,
+    )
+    common = {
+        "day": day,
+        "provider": provider,
+        "scopes": ", ".join(sorted(scopes))[:1024],
+        "basis": basis,
+        "usage_priced": priced,
+        "is_partial": partial,
+        "cause": cause,
+    }
+    target_team = target.team_id if target else None
+    target_product = target.product_id if target else None
+    if not over:
+        return [
+            Reconciliation(
+                **common,
+                team_id=target_team,
+                product_id=target_product,
+                billed=billed,
+                recorded=recorded,
+                remainder=billed - recorded,
+                over_recorded=ZERO,
+                not_billed=ZERO,
+            )
+        ]
+    recording = {team: amount for team, amount in recorded_by_team.items() if amount} or {target_team: ZERO}
+    shares = split_largest_remainder(billed, recording)
+    return [
+        Reconciliation(
+            **common,
+            team_id=team,
+            product_id=target_product if team == target_team else None,
+            billed=shares[team],
+            recorded=amount,
+            remainder=ZERO,
+            over_recorded=amount - shares[team],
+            # A day still running keeps its events as recorded: its bill has not caught up yet.
+            not_billed=ZERO if partial else amount - shares[team],
+        )
+        for team, amount in sorted(recording.items(), key=lambda item: (item[0] is None, item[0] or 0))
+    ]
+
+
+def day_reconcile(*, day: date, recorded: dict[tuple[str, str, int | None], Decimal]) -> list[Reconciliation]:
     """Compare each provider's bill for the day with what events recorded; replace the day's rows.
 
-    `recorded` is the events' billed cost per (provider, team id) from the day's rollup rows. Each
-    provider's lines are grouped by target: a mapped team (its scopes), or the unmapped rest,
-    which is compared with everything recorded for teams no billed scope maps to. Only providers
-    billed that day (`day_billed_providers`) are reconciled. Returns the rows, whose `remainder`
-    the rollup rebuild adds as provider-only spend.
+    `recorded` is the events' billed cost per (provider, provider scope, team id) from the day's
+    rollup rows. A scope that events named is compared on its own: its bill lines against its
+    events, whatever team sent them. The bill's other lines are grouped by target (a mapped team,
+    or the unmapped rest) and compared with the events that named no scope: a mapped team's with
+    its own, the unmapped rest's with every other team's. Each recorded cent and each billed cent
+    is in exactly one comparison, so the rollups (events, remainders, "recorded, not billed"
+    lines) add up to the bill. Only providers billed that day (`day_billed_providers`) are
+    reconciled. Returns the rows, whose `remainder` and `not_billed` the rollup rebuild adds.
     """
     Reconciliation.objects.filter(day=day).delete()
     by_provider: dict[str, list[BillingLine]] = {p: [] for p in day_billed_providers(day=day)}
@@ -189,47 +295,64 @@ def day_reconcile(*, day: date, recorded: dict[tuple[str, int | None], Decimal])
     mappings: dict[str, dict[str, ScopeMapping]] = defaultdict(dict)
     for m in ScopeMapping.objects.filter(provider__in=by_provider):
         mappings[m.provider][m.scope] = m
-    rows = []
+    running = day >= timezone.now().date()
+    rows: list[Reconciliation] = []
     for provider, provider_lines in sorted(by_provider.items()):
+        scoped: dict[str, dict[int | None, Decimal]] = defaultdict(dict)
+        unscoped: dict[int | None, Decimal] = {}
+        for (p, scope, team_id), amount in recorded.items():
+            if p == provider:
+                (scoped[scope] if scope else unscoped)[team_id] = amount
+        # Scopes events named: bill and events compared per scope.
+        for scope in sorted(scoped):
+            lines = [line for line in provider_lines if line.scope == scope]
+            target = mappings[provider].get(scope) or next(
+                (t for t in (_line_target(line, mappings[provider]) for line in lines) if t), None
+            )
+            rows += _compare(
+                day=day,
+                provider=provider,
+                billed=sum((line.billed_cost for line in lines), ZERO),
+                recorded_by_team=scoped[scope],
+                target=target,
+                scopes={scope},
+                partial=any(line.is_partial for line in lines) or (not lines and running),
+                basis=Reconciliation.Basis.SCOPE,
+                unbilled_scope="" if lines else scope,
+            )
+        # The rest of the bill: per mapped team, against the events without a scope.
         groups: dict[int | None, dict] = {}
         for line in provider_lines:
+            if line.scope and line.scope in scoped:
+                continue
             mapping = _line_target(line, mappings[provider])
             team_id = mapping.team_id if mapping else None
-            group = groups.setdefault(team_id, {"billed": ZERO, "scopes": set(), "products": set(), "partial": False})
+            group = groups.setdefault(team_id, {"billed": ZERO, "scopes": set(), "targets": [], "partial": False})
             group["billed"] += line.billed_cost
             group["scopes"].add(line.scope)
-            group["products"].add(mapping.product_id if mapping else None)
+            group["targets"].append(mapping)
             group["partial"] |= line.is_partial
-        if not groups:  # pulled, and billed nothing: anything recorded is beyond the bill
-            running = day >= timezone.now().date()
-            groups[None] = {"billed": ZERO, "scopes": set(), "products": {None}, "partial": running}
         mapped = {t for t in groups if t is not None}
+        if None not in groups and any(t not in mapped for t in unscoped):
+            # Events without a scope, on teams no billed line maps to: the bill has nothing for them.
+            groups[None] = {"billed": ZERO, "scopes": set(), "targets": [None], "partial": running}
         for team_id, group in groups.items():
             if team_id is None:
-                rec = sum((v for (p, t), v in recorded.items() if p == provider and t not in mapped), ZERO)
+                by_team = {t: v for t, v in unscoped.items() if t not in mapped}
             else:
-                rec = recorded.get((provider, team_id), ZERO)
-            billed = group["billed"]
-            if not billed and not rec:
-                continue
-            scopes = {s for s in group["scopes"] if s}
-            priced = _usage_priced(provider, day, scopes)
-            over = max(rec - billed, ZERO)
-            products = group["products"]
-            rows.append(
-                Reconciliation(
-                    day=day,
-                    provider=provider,
-                    team_id=team_id,
-                    product_id=products.pop() if len(products) == 1 else None,
-                    scopes=", ".join(sorted(scopes))[:1024],
-                    billed=billed,
-                    recorded=rec,
-                    remainder=max(billed - rec, ZERO),
-                    over_recorded=over,
-                    usage_priced=priced,
-                    is_partial=group["partial"],
-                    cause=_cause(over=over, partial=group["partial"], billed=billed, recorded=rec, usage_priced=priced),
-                )
+                by_team = {team_id: unscoped.get(team_id, ZERO)}
+            products = {m.product_id if m else None for m in group["targets"]}
+            target = group["targets"][0] if len(products) == 1 else None
+            if target is None and team_id is not None:
+                target = ScopeMapping(provider=provider, team_id=team_id)  # the team, no single product
+            rows += _compare(
+                day=day,
+                provider=provider,
+                billed=group["billed"],
+                recorded_by_team=by_team,
+                target=target,
+                scopes=group["scopes"],
+                partial=group["partial"],
+                basis=Reconciliation.Basis.TEAM,
             )
     return Reconciliation.objects.bulk_create(rows)

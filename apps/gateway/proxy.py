@@ -245,6 +245,7 @@ class Gateway:
                 started_at=started_at,
                 clock=clock,
                 call=CallUsage(provider=provider, endpoint=route.endpoint),
+                scope=credential.scope,
             )
         if record is not None and self.recorder.unavailable:  # its event could be stored nowhere
             await unavailable_send(send, provider=provider)
