@@ -60,6 +60,17 @@ class ReconciliationDaySerializer(serializers.Serializer):
     cause = serializers.CharField()
 
 
+class RealisedDiscountSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    billed = serializers.DecimalField(**MONEY)
+    listed = serializers.DecimalField(**MONEY, help_text="The same usage at list price, as the provider reports it.")
+    realised_percent = serializers.DecimalField(max_digits=7, decimal_places=2)
+    table_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=2, help_text="The negotiated discount the price table applies."
+    )
+    gap = serializers.DecimalField(max_digits=7, decimal_places=2, help_text="Percentage points between the two.")
+
+
 class ProviderReconciliationSerializer(serializers.Serializer):
     provider = serializers.CharField()
     billed = serializers.DecimalField(**MONEY)
@@ -73,6 +84,7 @@ class ProviderReconciliationSerializer(serializers.Serializer):
     remainder_by_team = serializers.DictField(child=serializers.DecimalField(**MONEY))
     not_billed_by_team = serializers.DictField(child=serializers.DecimalField(**MONEY))
     days = ReconciliationDaySerializer(many=True)
+    discounts = RealisedDiscountSerializer(many=True, help_text="Per model, from the lines that carry a list price.")
 
 
 class MonthReconciliationSerializer(serializers.Serializer):

@@ -28,6 +28,10 @@ class ProviderAccount(models.Model):
         ANTHROPIC = "anthropic", "Anthropic"
         OPENAI = "openai", "OpenAI"
 
+    class CostApi(models.TextChoices):
+        ANALYTICS = "analytics", "Usage and Cost Analytics API (beta)"
+        LEGACY = "legacy", "Cost report (legacy)"
+
     DEFAULT_BASES = {Provider.ANTHROPIC: "https://api.anthropic.com", Provider.OPENAI: "https://api.openai.com"}
 
     provider = models.CharField(max_length=16, choices=Provider.choices)
@@ -41,6 +45,16 @@ class ProviderAccount(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    cost_api = models.CharField(
+        max_length=16,
+        choices=CostApi.choices,
+        default=CostApi.ANALYTICS,
+        help_text="Anthropic: which report the bill is pulled from. The analytics API gives cost per API key, "
+        "person and service tier with list prices; an organisation without it falls back to the legacy report.",
+    )
+    cost_api_note = models.TextField(
+        blank=True, editable=False, help_text="Why the last pull used another report than the one chosen."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "name"], name="unique_provider_account_name")]
@@ -114,6 +128,10 @@ class BillingLine(models.Model):
     model = models.CharField(max_length=128, blank=True)
     billed_cost = MoneyField()
     effective_cost = MoneyField()
+    list_cost = MoneyField(null=True, blank=True, help_text="Before discounts, where the report gives it.")
+    api_key_id = models.CharField(max_length=255, blank=True, help_text="The provider's API key id, where given.")
+    service_tier = models.CharField(max_length=16, blank=True)
+    person = models.CharField(max_length=255, blank=True, help_text="The user or service account billed, where given.")
     is_partial = models.BooleanField(default=False, help_text="The provider's day was not over when pulled.")
 
     class Meta:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import F, Sum
 
 from apps.pricing.money import ZERO
+from apps.pricing.rating import catalog
 
 from .models import BillingLine, ProviderReport, Reconciliation, ReconciliationSettings
 
@@ -47,6 +48,8 @@ class ProviderReconciliation:
     remainder_by_team: dict[str, Decimal] = field(default_factory=dict)
     not_billed_by_team: dict[str, Decimal] = field(default_factory=dict)
     days: list[ReconciliationDay] = field(default_factory=list)
+    discounts: list[RealisedDiscount] = field(default_factory=list)
+    threshold_percent: Decimal = Decimal("2")
 
     @property
     def difference(self) -> Decimal:
@@ -129,7 +132,66 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
                 ),
             )
         )
+    for d in realised_discounts(start=start, end=end):
+        p = providers.setdefault(d.provider, ProviderReconciliation(provider=d.provider))
+        p.discounts.append(d)
     for provider, p in providers.items():
+        p.threshold_percent = percent
         p.remainder_by_team = dict(sorted(remainder_by_team[provider].items()))
         p.not_billed_by_team = dict(sorted(not_billed_by_team[provider].items()))
     return list(providers.values())
+
+
+@dataclass
+class RealisedDiscount:
+    """What the provider charged a model against its list price (the analytics API gives both),
+    beside the discount the price table applies."""
+
+    provider: str
+    model: str
+    day: date | None  # None: the whole period
+    billed: Decimal
+    listed: Decimal
+    table_percent: Decimal
+
+    @property
+    def realised_percent(self) -> Decimal:
+        if not self.listed:
+            return Decimal("0.00")
+        return ((self.listed - self.billed) * 100 / self.listed).quantize(Decimal("0.01"))
+
+    @property
+    def gap(self) -> Decimal:
+        """Percentage points between the realised discount and the price table's."""
+        return abs(self.realised_percent - self.table_percent)
+
+
+def realised_discounts(*, start: date, end: date, by_day: bool = False) -> list[RealisedDiscount]:
+    """Per provider and model (and day, `by_day`), the discount the bill's list prices show, from
+    the lines that carry a list price, with the negotiated discount the price table applies then."""
+    keys = ("provider", "model", "day") if by_day else ("provider", "model")
+    rows = (
+        BillingLine.objects.filter(day__gte=start, day__lte=end, list_cost__isnull=False)
+        .exclude(model="")
+        .values(*keys)
+        .annotate(billed=Sum("billed_cost"), listed=Sum("list_cost"))
+        .order_by(*keys)
+    )
+    prices = catalog.get()
+    found = []
+    for r in rows:
+        day = r.get("day")
+        at = datetime.combine(day or end, time(12), tzinfo=UTC)
+        model = prices.resolve(r["provider"], r["model"]) or r["model"]
+        factor = prices.discount_factor(r["provider"], model, at)
+        found.append(
+            RealisedDiscount(
+                provider=r["provider"],
+                model=r["model"],
+                day=day,
+                billed=r["billed"],
+                listed=r["listed"],
+                table_percent=((1 - factor) * 100).quantize(Decimal("0.01")),
+            )
+        )
+    return found

@@ -18,7 +18,7 @@ from apps.usage.models import DirtyMark
 from apps.usage.selectors import closed_months, first_open_month, month_start
 
 from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ScopeMapping, UsageLine
-from .pulls import PULLS, ProviderPullError
+from .pulls import PULLS, ProviderPullError, Report, anthropic_analytics_pull
 from .selectors import day_billed_providers
 
 
@@ -60,9 +60,7 @@ def account_sync(*, account: ProviderAccount, start: date, end: date) -> tuple[i
                 f"No admin key for {account.base_url}: enter it in the admin (a key is sent only to the API base "
                 "it was entered for, so changing the base asks for it again)."
             )
-        report = PULLS[account.provider](
-            base_url=account.base_url, api_key=api_key, start=start, end=end + timedelta(days=1)
-        )
+        report, note = _report_pull(account=account, api_key=api_key, start=start, end=end + timedelta(days=1))
     except (ProviderPullError, ValueError) as exc:
         ProviderAccount.objects.filter(pk=account.pk).update(last_error=str(exc), last_error_at=timezone.now())
         raise ProviderPullError(str(exc)) from exc
@@ -85,6 +83,10 @@ def account_sync(*, account: ProviderAccount, start: date, end: date) -> tuple[i
                 model=r.model[:128],
                 billed_cost=r.amount,
                 effective_cost=r.amount,
+                list_cost=r.list_amount,
+                api_key_id=r.api_key_id[:255],
+                service_tier=r.service_tier[:16],
+                person=r.person[:255],
                 is_partial=r.is_partial,
             )
             for r in report.costs
@@ -96,9 +98,33 @@ def account_sync(*, account: ProviderAccount, start: date, end: date) -> tuple[i
             if start <= r.day <= end
         )
         account.last_synced_at, account.last_error, account.last_error_at = timezone.now(), "", None
-        account.save(update_fields=["last_synced_at", "last_error", "last_error_at"])
+        account.cost_api_note = note
+        account.save(update_fields=["last_synced_at", "last_error", "last_error_at", "cost_api_note"])
         days_mark_dirty(days=old_days | {r.day for r in report.costs if start <= r.day <= end})
     return len(report.costs), len(report.usage)
+
+
+# The analytics API answers these when the organisation or key may not use it (yet).
+_ANALYTICS_UNAVAILABLE = (400, 403, 404)
+
+
+def _report_pull(*, account: ProviderAccount, api_key: str, start: date, end: date) -> tuple[Report, str]:
+    """The account's report for `start`..`end` (exclusive), and a note when another report than
+    the chosen one had to be pulled: Anthropic's analytics API, falling back to the legacy cost
+    report when the API refuses (400, 403, 404)."""
+    if account.provider == ProviderAccount.Provider.ANTHROPIC and account.cost_api == ProviderAccount.CostApi.ANALYTICS:
+        try:
+            return anthropic_analytics_pull(base_url=account.base_url, api_key=api_key, start=start, end=end), ""
+        except ProviderPullError as exc:
+            if exc.status not in _ANALYTICS_UNAVAILABLE:
+                raise
+            note = (
+                f"The Usage and Cost Analytics API refused this organisation's key (HTTP {exc.status}), so the "
+                f"legacy cost report was pulled instead ({timezone.now():%Y-%m-%d %H:%M} UTC): cost per API key, "
+                "person and list price is not available until it is."
+            )
+            return PULLS[account.provider](base_url=account.base_url, api_key=api_key, start=start, end=end), note
+    return PULLS[account.provider](base_url=account.base_url, api_key=api_key, start=start, end=end), ""
 
 
 def scope_map(*, provider: str, scope: str, team: Team, product: Product | None = None) -> ScopeMapping:
@@ -120,7 +146,10 @@ def provider_days_mark_dirty(*, provider: str) -> None:
 
 
 def _line_target(line: BillingLine, mappings: dict[str, ScopeMapping]) -> ScopeMapping | None:
-    """The scope's own mapping first, then the first of its `key=value` tags that is mapped."""
+    """The line's API key's mapping first (the analytics API's lines name it), then its scope's,
+    then the first of its `key=value` tags that is mapped."""
+    if line.api_key_id and line.api_key_id in mappings:
+        return mappings[line.api_key_id]
     if line.scope in mappings:
         return mappings[line.scope]
     for key, value in sorted(line.tags.items()):

@@ -244,10 +244,10 @@ WORKLOADS = (
              product="invoice-extraction", calls_per_day=100, weekend=0.2, input_growth=0.5),
     # Coding agents: developers' sessions, each task one person's, charged to their team.
     Workload("coding-agent", "search-api", "coding-agent", _w((SONNET, 0.8), (OPUS, 0.2)), 30000, 900,
-             environment="development", agent="claude-code", steps=(3, 10), calls_per_day=30, weekend=0.1,
+             agent="claude-code", steps=(3, 10), calls_per_day=30, weekend=0.1,
              cached_prefix=20000, cache_hit=0.85, context_growth=2000, people=SEARCH_DEVELOPERS),
     Workload("coding-agent", "support-bot", "coding-agent", _w((SONNET, 1)), 25000, 700,
-             environment="development", agent="claude-code", steps=(3, 8), calls_per_day=12, weekend=0.1,
+             agent="claude-code", steps=(3, 8), calls_per_day=12, weekend=0.1,
              cached_prefix=15000, cache_hit=0.85, context_growth=1500, people=SUPPORT_DEVELOPERS),
     # A fix already made: routine ticket summaries moved from Opus to Haiku (see FIXED_SAVING).
     Workload("ticket-summary", "support-bot", FIXED_FEATURE, _w((OPUS, 1)), 1200, 150,
