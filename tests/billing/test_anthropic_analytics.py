@@ -86,6 +86,7 @@ def test_every_request_names_the_beta_the_groups_and_daily_buckets(analytics_acc
     account_sync(account=analytics_account, start=date(2026, 10, 1), end=date(2026, 10, 1))
 
     path, query, headers = fake_api.requests[0]
+    assert path == COST
     assert headers["anthropic-beta"] == ANALYTICS_BETA and headers["x-api-key"] == "sk-ant-admin-test"
     groups = [v for k, v in query if k == "group_by[]"]
     assert groups == ["workspace_id", "api_key_id", "model", "service_tier", "actor", "cost_type", "token_type"]
