@@ -11,15 +11,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.org.models import Product, Team
-from apps.pricing.fields import from_nanos, to_nanos
 from apps.pricing.money import ZERO
 from apps.pricing.rating import event_rate
 from apps.usage.models import DirtyMark
 from apps.usage.selectors import closed_months, first_open_month, month_start
 
+from .key_split import report_costs_split_by_key
 from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ScopeMapping, UsageLine
 from .pulls import PULLS, ProviderPullError, Report, anthropic_analytics_pull
 from .selectors import day_billed_providers
+from .splitting import split_largest_remainder
 
 
 def days_mark_dirty(*, days: set[date]) -> None:
@@ -124,7 +125,10 @@ def _report_pull(*, account: ProviderAccount, api_key: str, start: date, end: da
                 "person and list price is not available until it is."
             )
             return PULLS[account.provider](base_url=account.base_url, api_key=api_key, start=start, end=end), note
-    return PULLS[account.provider](base_url=account.base_url, api_key=api_key, start=start, end=end), ""
+    report = PULLS[account.provider](base_url=account.base_url, api_key=api_key, start=start, end=end)
+    if account.provider == ProviderAccount.Provider.OPENAI:  # its costs come per project, its usage per key
+        report.costs = report_costs_split_by_key(provider=account.provider, report=report)
+    return report, ""
 
 
 def scope_map(*, provider: str, scope: str, team: Team, product: Product | None = None) -> ScopeMapping:
@@ -217,20 +221,6 @@ def _cause(
             "provider did not bill (check the provider scope of the keys or credentials that sent them)."
         )
     return over_recorded_cause(billed=billed, recorded=recorded, usage_priced=usage_priced)
-
-
-def split_largest_remainder(total: Decimal, weights: dict) -> dict:
-    """`total` split in proportion to `weights`, in whole nano-dollars, the leftover nano-dollars going
-    to the largest remainders (ties by key): the parts add up to `total` exactly."""
-    whole = sum(to_nanos(w) for w in weights.values())
-    if not whole:
-        return {key: ZERO for key in weights}
-    units = to_nanos(total)
-    parts = {key: divmod(units * to_nanos(w), whole) for key, w in weights.items()}
-    leftover = units - sum(q for q, _ in parts.values())
-    ranked = sorted(parts, key=lambda k: (-parts[k][1], str(k)))
-    extra = {key: 1 if i < leftover else 0 for i, key in enumerate(ranked)}
-    return {key: from_nanos(parts[key][0] + extra[key]) for key in weights}
 
 
 def _compare(
