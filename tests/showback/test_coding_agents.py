@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
+from apps.billing.models import BillingLine
 from apps.org.models import Person
 from apps.rollups.services import day_rebuild
 from apps.showback.selectors.people import team_coding_agents
@@ -95,3 +96,24 @@ def test_finance_sees_the_organisations_top_spenders(client, finance, people):
 
     section = page[page.index('id="top-spenders"') :]
     assert section.index("Dana Scully") < section.index("member@example.com") < section.index(outsider.get_full_name())
+
+
+def test_what_the_provider_billed_a_person_is_shown_beside_their_events(team, lead, people):
+    for cents in ("2.5", "1"):
+        BillingLine.objects.create(
+            source="api",
+            provider="anthropic",
+            day=date(2026, 10, 3),
+            scope="wrkspc_a",
+            person="Dana@example.com",
+            billed_cost=Decimal(cents),
+            effective_cost=Decimal(cents),
+        )
+
+    dana = team_coding_agents(team=team, period=PERIOD, user=lead)[0]
+
+    assert (dana.name, dana.spend, dana.provider_billed) == (
+        "Dana Scully",
+        Decimal("10.000000000"),
+        Decimal("3.500000000"),
+    )

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.db.models.functions import Lower
 
+from apps.billing.models import BillingLine
 from apps.org.models import Team
 from apps.org.people import people_info, team_people
 from apps.org.selectors import user_leads_team, user_sees_all_teams
@@ -30,6 +31,13 @@ class PersonSpend:
     previous: Decimal = ZERO  # the same days of last month
     active_days: int = 0
     models: list[tuple[str, Decimal]] = field(default_factory=list)  # spend per model, largest first
+    # What the provider's own report (Anthropic's analytics `actor`) billed to the person: seat
+    # products such as Claude Code send no events, so this is beside `spend`, not part of it.
+    provider_billed: Decimal = ZERO
+
+    @property
+    def rank(self) -> Decimal:
+        return max(self.spend, self.provider_billed)
 
     @property
     def cost_per_active_day(self) -> Decimal | None:
@@ -75,9 +83,16 @@ def people_spend(*, period: MonthPeriod, identifiers: set[str] | None = None) ->
         r["person"]: r["cost"]
         for r in _rows(previous_start, previous_end, lowered).values("person").annotate(cost=Sum("billed_cost"))
     }
-    info = people_info(set(models) | set(previous))
+    billed_lines = BillingLine.objects.filter(day__gte=period.start, day__lte=period.end).exclude(person="")
+    if lowered is not None:
+        billed_lines = billed_lines.annotate(low=Lower("person")).filter(low__in=lowered)
+    billed = {r["person"]: r["cost"] for r in billed_lines.values("person").annotate(cost=Sum("billed_cost"))}
+    known = {p.lower(): p for p in (*models, *previous)}
+    billed = {known.get(p.lower(), p): cost for p, cost in billed.items()}
+    everyone = set(models) | set(previous) | set(billed)
+    info = people_info(everyone)
     slugs = dict(Team.objects.values_list("id", "slug"))
-    for person in set(models) | set(previous):
+    for person in everyone:
         spent = sorted(models[person].items(), key=lambda item: (-item[1], item[0]))
         found[person] = PersonSpend(
             identifier=person,
@@ -86,6 +101,7 @@ def people_spend(*, period: MonthPeriod, identifiers: set[str] | None = None) ->
             spend=sum((c for _, c in spent), ZERO),
             previous=previous.get(person, ZERO),
             models=spent,
+            provider_billed=billed.get(person, ZERO),
         )
     for r in days:
         found[r["person"]].active_days = r["days"]
@@ -93,7 +109,7 @@ def people_spend(*, period: MonthPeriod, identifiers: set[str] | None = None) ->
 
 
 def _ranked(people: dict[str, PersonSpend]) -> list[PersonSpend]:
-    return sorted((p for p in people.values() if p.spend), key=lambda p: (-p.spend, p.identifier))
+    return sorted((p for p in people.values() if p.rank), key=lambda p: (-p.rank, p.identifier))
 
 
 def team_coding_agents(*, team: Team, period: MonthPeriod, user) -> list[PersonSpend]:
