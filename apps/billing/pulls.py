@@ -36,6 +36,7 @@ class CostRow:
     api_key_id: str = ""
     service_tier: str = ""
     person: str = ""  # the user or service account the analytics API attributes the cost to
+    person_name: str = ""  # the user's full name, as the analytics API gives it
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,13 @@ def _analytics_tier(value: str | None) -> str:
     return _TIERS.get(value or "", value or "standard")
 
 
+def _actor_name(actor: dict | None) -> str:
+    """A user actor's full name; none for a deleted account ("Deleted User") or other actors."""
+    if not actor or actor.get("type") != "user_actor" or actor.get("deleted"):
+        return ""
+    return actor.get("name") or ""
+
+
 def _actor_person(actor: dict | None) -> str:
     """The person an analytics row's actor names: a user's email (else their id) or a service
     account's id; an API key or a federated identity is no person."""
@@ -285,6 +293,7 @@ def anthropic_analytics_pull(*, base_url: str, api_key: str, start: date, end: d
                         api_key_id=group.get("api_key_id") or "",
                         service_tier=_analytics_tier(group.get("service_tier")),
                         person=_actor_person(group.get("actor")),
+                        person_name=_actor_name(group.get("actor")),
                     )
                 )
             usage = [*window, *groups, ("limit", "1000")]

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from apps.org.models import Product, Team
+from apps.org.models import Person, Product, Team
 from apps.pricing.money import ZERO
 from apps.pricing.rating import event_rate
 from apps.usage.models import DirtyMark
@@ -98,11 +98,23 @@ def account_sync(*, account: ProviderAccount, start: date, end: date) -> tuple[i
             for r in report.usage
             if start <= r.day <= end
         )
+        _people_name(report)
         account.last_synced_at, account.last_error, account.last_error_at = timezone.now(), "", None
         account.cost_api_note = note
         account.save(update_fields=["last_synced_at", "last_error", "last_error_at", "cost_api_note"])
         days_mark_dirty(days=old_days | {r.day for r in report.costs if start <= r.day <= end})
     return len(report.costs), len(report.usage)
+
+
+def _people_name(report: Report) -> None:
+    """Give the people the analytics API named a display name, where none is set yet (emails
+    compare case-insensitively, as apps.org.people does)."""
+    names = {r.person[:255]: r.person_name[:255] for r in report.costs if r.person and r.person_name}
+    for identifier, name in names.items():
+        person = Person.objects.filter(identifier__iexact=identifier).first() or Person(identifier=identifier)
+        if not person.display_name:
+            person.display_name = name
+            person.save()
 
 
 # The analytics API answers these when the organisation or key may not use it (yet).

@@ -19,6 +19,7 @@ from apps.billing.models import PROVIDER_ONLY, BillingLine, ProviderAccount, Usa
 from apps.billing.services import account_sync, scope_map
 from apps.budgets.models import Anomaly
 from apps.budgets.reconciliation import discount_check
+from apps.org.models import Person
 from apps.rollups.models import DailyRollup
 from apps.rollups.services import day_rebuild
 from tests.factories import ModelPriceFactory, NegotiatedDiscountFactory
@@ -187,3 +188,9 @@ def test_a_realised_discount_within_the_threshold_raises_nothing(analytics_accou
     account_sync(account=analytics_account, start=date(2026, 10, 1), end=date(2026, 10, 1))
 
     assert discount_check(since=date(2026, 10, 1), until=date(2026, 10, 1)) == []
+
+
+def test_the_actors_name_becomes_the_persons_display_name(analytics_account, fake_api, report):
+    account_sync(account=analytics_account, start=date(2026, 10, 1), end=date(2026, 10, 1))
+
+    assert Person.objects.get(identifier="ada@example.com").display_name == "Ada"

@@ -48,3 +48,26 @@ def test_a_call_without_a_scoped_credential_takes_the_keys_scope(gateway_server,
     openai_client.chat.completions.create(model="gpt-4o", messages=HI)
 
     assert UsageEvent.objects.get().provider_scope == "proj_from_key"
+
+
+def test_the_person_header_names_who_made_the_call(openai_client, provider):
+    openai_client.chat.completions.create(
+        model="gpt-4o", messages=HI, extra_headers={"X-Attribution-Person": "ada@example.com"}
+    )
+
+    headers = {name.lower() for name in provider.requests[0]["headers"]}
+    assert "x-attribution-person" not in headers  # never forwarded upstream
+    assert UsageEvent.objects.get().person == "ada@example.com"
+
+
+def test_a_clients_scope_header_does_not_beat_the_credentials_scope(gateway_server, anthropic_client, team):
+    credential = provider_credential_set(provider="anthropic", team=team, raw_key="sk-ant-search-1111")
+    credential.provider_scope = "wrkspc_search"
+    credential.save()
+    gateway_server.refresh()
+
+    anthropic_client.messages.create(
+        model="claude-test-4", max_tokens=5, messages=HI, extra_headers={"X-Attribution-Provider-Scope": "wrkspc_x"}
+    )
+
+    assert UsageEvent.objects.get().provider_scope == "wrkspc_search"
