@@ -36,7 +36,14 @@ class ProviderAccountForm(forms.ModelForm):
 
     class Meta:
         model = ProviderAccount
-        fields = ("provider", "name", "new_api_key", "api_base", "is_active")
+        fields = ("provider", "name", "new_api_key", "api_base", "cost_api", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cost_api"].required = False  # Anthropic only: left out, the account keeps its choice
+
+    def clean_cost_api(self) -> str:
+        return self.cleaned_data.get("cost_api") or self.instance.cost_api
 
     def _post_clean(self):
         super()._post_clean()  # the instance now has the submitted provider and API base
@@ -60,8 +67,18 @@ class ProviderAccountForm(forms.ModelForm):
 @admin.register(ProviderAccount)
 class ProviderAccountAdmin(admin.ModelAdmin):
     form = ProviderAccountForm
-    list_display = ("name", "provider", "api_base", "is_active", "last_synced_at", "last_error_at", "last_error")
-    readonly_fields = ("last_synced_at", "last_error", "last_error_at")
+    list_display = (
+        "name",
+        "provider",
+        "api_base",
+        "cost_api",
+        "is_active",
+        "last_synced_at",
+        "last_error_at",
+        "last_error",
+        "cost_api_note",
+    )
+    readonly_fields = ("last_synced_at", "last_error", "last_error_at", "cost_api_note")
 
     def get_fields(self, request, obj=None):
         return (*ProviderAccountForm.Meta.fields, *self.readonly_fields)
@@ -151,7 +168,19 @@ class ProviderReportAdmin(ReadOnlyAdmin):
 
 @admin.register(Reconciliation)
 class ReconciliationAdmin(ReadOnlyAdmin):
-    list_display = ("day", "provider", "team", "scopes", "billed", "recorded", "remainder", "over_recorded", "cause")
+    list_display = (
+        "day",
+        "provider",
+        "basis",
+        "team",
+        "scopes",
+        "billed",
+        "recorded",
+        "remainder",
+        "over_recorded",
+        "not_billed",
+        "cause",
+    )
     list_filter = ("provider",)
     date_hierarchy = "day"
 

@@ -36,18 +36,39 @@ class MonthSerializer(serializers.Serializer):
 
 class ReconciliationDaySerializer(serializers.Serializer):
     day = serializers.DateField()
-    team = serializers.CharField(allow_null=True, help_text="The mapped team; null for unmapped scopes.")
+    team = serializers.CharField(
+        allow_null=True,
+        help_text="The mapped team the remainder goes to, or the team that recorded beyond the bill; "
+        "null: unattributed.",
+    )
     product = serializers.CharField(allow_null=True)
     scopes = serializers.CharField()
     billed = serializers.DecimalField(**MONEY)
     recorded = serializers.DecimalField(**MONEY)
     difference = serializers.DecimalField(**MONEY)
     remainder = serializers.DecimalField(**MONEY, help_text="Entered the rollups as provider-only spend.")
-    over_recorded = serializers.DecimalField(**MONEY, help_text="Flagged with its cause, never written off.")
+    over_recorded = serializers.DecimalField(**MONEY, help_text="Recorded beyond the bill, with its cause.")
+    not_billed = serializers.DecimalField(
+        **MONEY,
+        help_text="Entered the rollups as a negative 'recorded, not billed' line on this team "
+        "(0 while the provider's day is still running).",
+    )
+    basis = serializers.CharField(help_text="scope: compared per provider scope; team: events without a scope.")
     usage_priced = serializers.DecimalField(**MONEY, allow_null=True)
     is_partial = serializers.BooleanField()
     exceeds_threshold = serializers.BooleanField()
     cause = serializers.CharField()
+
+
+class RealisedDiscountSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    billed = serializers.DecimalField(**MONEY)
+    listed = serializers.DecimalField(**MONEY, help_text="The same usage at list price, as the provider reports it.")
+    realised_percent = serializers.DecimalField(max_digits=7, decimal_places=2)
+    table_percent = serializers.DecimalField(
+        max_digits=7, decimal_places=2, help_text="The negotiated discount the price table applies."
+    )
+    gap = serializers.DecimalField(max_digits=7, decimal_places=2, help_text="Percentage points between the two.")
 
 
 class ProviderReconciliationSerializer(serializers.Serializer):
@@ -63,10 +84,13 @@ class ProviderReconciliationSerializer(serializers.Serializer):
     difference = serializers.DecimalField(**MONEY)
     remainder = serializers.DecimalField(**MONEY)
     over_recorded = serializers.DecimalField(**MONEY)
+    not_billed = serializers.DecimalField(**MONEY)
     attributed_total = serializers.DecimalField(**MONEY)
     balances = serializers.BooleanField()
     remainder_by_team = serializers.DictField(child=serializers.DecimalField(**MONEY))
+    not_billed_by_team = serializers.DictField(child=serializers.DecimalField(**MONEY))
     days = ReconciliationDaySerializer(many=True)
+    discounts = RealisedDiscountSerializer(many=True, help_text="Per model, from the lines that carry a list price.")
 
 
 class MonthReconciliationSerializer(serializers.Serializer):

@@ -16,6 +16,9 @@ from .crypto import secret_decrypt, secret_encrypt
 # The model name of spend the provider billed and no event recorded, in rollups and breakdowns:
 # a team's model breakdown shows it as a line of its own.
 PROVIDER_ONLY = "reported by provider only"
+# The model name of spend events recorded beyond the bill: a negative line on the team that
+# recorded it, so every total equals the bill (apps.billing.services.day_reconcile).
+NOT_BILLED = "recorded, not billed"
 
 
 class ProviderAccount(models.Model):
@@ -24,6 +27,10 @@ class ProviderAccount(models.Model):
     class Provider(models.TextChoices):
         ANTHROPIC = "anthropic", "Anthropic"
         OPENAI = "openai", "OpenAI"
+
+    class CostApi(models.TextChoices):
+        ANALYTICS = "analytics", "Usage and Cost Analytics API (beta)"
+        LEGACY = "legacy", "Cost report (legacy)"
 
     DEFAULT_BASES = {Provider.ANTHROPIC: "https://api.anthropic.com", Provider.OPENAI: "https://api.openai.com"}
 
@@ -38,6 +45,16 @@ class ProviderAccount(models.Model):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    cost_api = models.CharField(
+        max_length=16,
+        choices=CostApi.choices,
+        default=CostApi.ANALYTICS,
+        help_text="Anthropic: which report the bill is pulled from. The analytics API gives cost per API key, "
+        "person and service tier with list prices; an organisation without it falls back to the legacy report.",
+    )
+    cost_api_note = models.TextField(
+        blank=True, editable=False, help_text="Why the last pull used another report than the one chosen."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "name"], name="unique_provider_account_name")]
@@ -111,6 +128,10 @@ class BillingLine(models.Model):
     model = models.CharField(max_length=128, blank=True)
     billed_cost = MoneyField()
     effective_cost = MoneyField()
+    list_cost = MoneyField(null=True, blank=True, help_text="Before discounts, where the report gives it.")
+    api_key_id = models.CharField(max_length=255, blank=True, help_text="The provider's API key id, where given.")
+    service_tier = models.CharField(max_length=16, blank=True)
+    person = models.CharField(max_length=255, blank=True, help_text="The user or service account billed, where given.")
     is_partial = models.BooleanField(default=False, help_text="The provider's day was not over when pulled.")
 
     class Meta:
@@ -178,6 +199,10 @@ class Reconciliation(models.Model):
     compares the bill with the rollup rows it sits next to.
     """
 
+    class Basis(models.TextChoices):
+        SCOPE = "scope", "Per provider scope"
+        TEAM = "team", "Per team (events without a scope)"
+
     day = models.DateField()
     provider = models.CharField(max_length=64)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, related_name="+")
@@ -186,7 +211,18 @@ class Reconciliation(models.Model):
     billed = MoneyField()
     recorded = MoneyField()
     remainder = MoneyField(help_text="Billed beyond what events recorded: enters the rollups.")
-    over_recorded = MoneyField(help_text="Recorded beyond the bill: flagged, never written off.")
+    over_recorded = MoneyField(help_text="Recorded beyond the bill, with its cause.")
+    not_billed = MoneyField(
+        default=0,
+        help_text="The over-recording that enters the rollups as a negative 'recorded, not billed' line on "
+        "the team that recorded it, so totals equal the bill (0 while the provider's day is still running).",
+    )
+    basis = models.CharField(
+        max_length=8,
+        choices=Basis.choices,
+        default=Basis.TEAM,
+        help_text="Compared per provider scope (events named it), or per team (events without a scope).",
+    )
     usage_priced = MoneyField(null=True, help_text="The usage report's tokens priced with the price table.")
     is_partial = models.BooleanField(default=False)
     cause = models.TextField(blank=True)

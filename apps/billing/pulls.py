@@ -17,7 +17,11 @@ CENTS = Decimal(100)
 
 
 class ProviderPullError(Exception):
-    """The provider did not answer with a report after the retries."""
+    """The provider did not answer with a report after the retries (`status`: its HTTP refusal, if any)."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,11 @@ class CostRow:
     model: str
     amount: Decimal
     is_partial: bool
+    list_amount: Decimal | None = None  # before discounts, where the report gives it
+    api_key_id: str = ""
+    service_tier: str = ""
+    person: str = ""  # the user or service account the analytics API attributes the cost to
+    person_name: str = ""  # the user's full name, as the analytics API gives it
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,9 @@ def _get(client: httpx.Client, path: str, params: list[tuple[str, str]]) -> http
                 retry_after = response.headers.get("retry-after", "")
                 wait = float(retry_after) if retry_after.isdigit() else delay * 2 ** (attempt - 1)
             elif response.status_code >= 400:
-                raise ProviderPullError(f"HTTP {response.status_code} from {path}: {response.text[:500]}")
+                raise ProviderPullError(
+                    f"HTTP {response.status_code} from {path}: {response.text[:500]}", status=response.status_code
+                )
             else:
                 return response
         if attempt < attempts:
@@ -214,6 +225,100 @@ def openai_pull(*, base_url: str, api_key: str, start: date, end: date) -> Repor
 
 
 PULLS = {"anthropic": anthropic_pull, "openai": openai_pull}
+
+# Anthropic's Usage and Cost Analytics API (beta): every request names the beta.
+ANALYTICS_BETA = "analytics-usage-cost-2026-08-24"
+ANALYTICS_MAX_DAYS = 31  # the longest range one request may span
+# Its service tiers as events name them; the on-demand and discounted variants are the same tier's spend.
+_TIERS = {"priority_on_demand": "priority", "flex_discount": "flex"}
+_ANALYTICS_GROUPS = ("workspace_id", "api_key_id", "model", "service_tier", "actor")
+
+
+def _analytics_tier(value: str | None) -> str:
+    return _TIERS.get(value or "", value or "standard")
+
+
+def _actor_name(actor: dict | None) -> str:
+    """A user actor's full name; none for a deleted account ("Deleted User") or other actors."""
+    if not actor or actor.get("type") != "user_actor" or actor.get("deleted"):
+        return ""
+    return actor.get("name") or ""
+
+
+def _actor_person(actor: dict | None) -> str:
+    """The person an analytics row's actor names: a user's email (else their id) or a service
+    account's id; an API key or a federated identity is no person."""
+    if not actor:
+        return ""
+    if actor.get("type") == "user_actor":
+        return actor.get("email_address") or actor.get("user_id") or ""
+    if actor.get("type") == "service_account_actor":
+        return actor.get("service_account_id") or ""
+    return ""
+
+
+def _windows(start: date, end: date) -> Iterator[tuple[date, date]]:
+    """`start`..`end` (exclusive) in ranges of at most ANALYTICS_MAX_DAYS days."""
+    while start < end:
+        until = min(start + timedelta(days=ANALYTICS_MAX_DAYS), end)
+        yield start, until
+        start = until
+
+
+def anthropic_analytics_pull(*, base_url: str, api_key: str, start: date, end: date) -> Report:
+    """Days `start` to `end` (exclusive) of the Usage and Cost Analytics API: cost by workspace, API
+    key, model, service tier and actor, split by cost and token type (`amount` after discount and
+    `list_amount` before, both in fractional cents), and token usage by the same groups. Field
+    names follow the `anthropic` SDK's BetaAnalyticsCostItem and BetaAnalyticsUsageItem."""
+    report = Report(pages={"analytics/cost": [], "analytics/usage": []})
+    headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION, "anthropic-beta": ANALYTICS_BETA}
+    groups = [("group_by[]", g) for g in _ANALYTICS_GROUPS]
+    with _client(base_url=base_url, headers=headers) as client:
+        for since, until in _windows(start, end):
+            window = [("starting_at", _rfc3339(since)), ("ending_at", _rfc3339(until)), ("time_bucket_width", "1d")]
+            costs = [*window, *groups, ("group_by[]", "cost_type"), ("group_by[]", "token_type"), ("limit", "1000")]
+            for item in _paged(client, "/v1/organizations/analytics/cost", costs, report.pages["analytics/cost"]):
+                group, cost = item.get("group") or {}, item["cost"]
+                model = group.get("model") or ""
+                kind = "/".join(k for k in (group.get("cost_type"), group.get("token_type")) if k)
+                report.costs.append(
+                    CostRow(
+                        day=datetime.fromisoformat(item["starting_at"]).date(),
+                        scope=group.get("workspace_id") or "",
+                        description=f"{model or 'no model'} {kind}".strip(),
+                        model=model,
+                        amount=Decimal(cost["amount"]) / CENTS,  # fractional cents
+                        list_amount=Decimal(cost["list_amount"]) / CENTS,
+                        is_partial=_is_partial(datetime.fromisoformat(item["ending_at"])),
+                        api_key_id=group.get("api_key_id") or "",
+                        service_tier=_analytics_tier(group.get("service_tier")),
+                        person=_actor_person(group.get("actor")),
+                        person_name=_actor_name(group.get("actor")),
+                    )
+                )
+            usage = [*window, *groups, ("limit", "1000")]
+            for item in _paged(client, "/v1/organizations/analytics/usage", usage, report.pages["analytics/usage"]):
+                group, tokens = item.get("group") or {}, item["usage"]
+                creation = tokens.get("cache_creation") or {}
+                write_5m = int(creation.get("ephemeral_5m_input_tokens") or 0)
+                write_1h = int(creation.get("ephemeral_1h_input_tokens") or 0)
+                read = int(tokens.get("cache_read_input_tokens") or 0)
+                report.usage.append(
+                    UsageRow(
+                        day=datetime.fromisoformat(item["starting_at"]).date(),
+                        scope=group.get("workspace_id") or "",
+                        api_key_id=group.get("api_key_id") or "",
+                        model=group.get("model") or "",
+                        service_tier=_analytics_tier(group.get("service_tier")),
+                        requests=int(tokens.get("requests") or 0),
+                        input_tokens=int(tokens.get("uncached_input_tokens") or 0) + read + write_5m + write_1h,
+                        output_tokens=int(tokens.get("output_tokens") or 0),
+                        cache_read_tokens=read,
+                        cache_write_tokens=write_5m + write_1h,
+                        cache_write_1h_tokens=write_1h,
+                    )
+                )
+    return report
 
 
 def day_after(day: date) -> date:

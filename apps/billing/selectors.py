@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from django.db.models import F, Max, Sum
 
 from apps.pricing.money import ZERO
+from apps.pricing.rating import catalog
 from apps.rollups.models import DailyRollup
 
 from .models import BillingLine, ProviderAccount, ProviderReport, Reconciliation, ReconciliationSettings, ScopeMapping
@@ -26,6 +27,8 @@ class ReconciliationDay:
     recorded: Decimal
     remainder: Decimal
     over_recorded: Decimal
+    not_billed: Decimal
+    basis: str
     usage_priced: Decimal | None
     is_partial: bool
     cause: str
@@ -43,10 +46,14 @@ class ProviderReconciliation:
     recorded: Decimal = ZERO
     remainder: Decimal = ZERO
     over_recorded: Decimal = ZERO
+    not_billed: Decimal = ZERO
     remainder_by_team: dict[str, Decimal] = field(default_factory=dict)
+    not_billed_by_team: dict[str, Decimal] = field(default_factory=dict)
     days: list[ReconciliationDay] = field(default_factory=list)
     has_bill: bool = True
     last_pulled: datetime | None = None
+    discounts: list[RealisedDiscount] = field(default_factory=list)
+    threshold_percent: Decimal = Decimal("2")
 
     @property
     def difference(self) -> Decimal:
@@ -54,8 +61,9 @@ class ProviderReconciliation:
 
     @property
     def attributed_total(self) -> Decimal:
-        """What the rollups now hold for this provider's reconciled days: events plus remainder."""
-        return self.recorded + self.remainder
+        """What the rollups now hold for this provider's reconciled days: events, plus the remainder,
+        less what was recorded and not billed. It equals the bill but for days still running."""
+        return self.recorded + self.remainder - self.not_billed
 
     @property
     def balances(self) -> bool:
@@ -91,10 +99,11 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
     percent = ReconciliationSettings.current().threshold_percent
     providers: dict[str, ProviderReconciliation] = {}
     remainder_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    not_billed_by_team: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     rows = list(
         Reconciliation.objects.filter(day__gte=start, day__lte=end)
         .select_related("team", "product")
-        .order_by("provider", "day", F("team__slug").asc(nulls_last=True))
+        .order_by("provider", "day", "basis", "scopes", F("team__slug").asc(nulls_last=True))
     )
     spends = day_spends(rows)
     for r in rows:
@@ -103,9 +112,12 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
         p.recorded += r.recorded
         p.remainder += r.remainder
         p.over_recorded += r.over_recorded
+        p.not_billed += r.not_billed
         team = r.team.slug if r.team else None
         if r.remainder:
             remainder_by_team[r.provider][team or "unattributed"] += r.remainder
+        if r.not_billed:
+            not_billed_by_team[r.provider][team or "unattributed"] += r.not_billed
         p.days.append(
             ReconciliationDay(
                 day=r.day,
@@ -116,6 +128,8 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
                 recorded=r.recorded,
                 remainder=r.remainder,
                 over_recorded=r.over_recorded,
+                not_billed=r.not_billed,
+                basis=r.basis,
                 usage_priced=r.usage_priced,
                 is_partial=r.is_partial,
                 cause=r.cause,
@@ -124,8 +138,13 @@ def month_reconciliation(*, start: date, end: date) -> list[ProviderReconciliati
                 ),
             )
         )
+    for d in realised_discounts(start=start, end=end):
+        p = providers.setdefault(d.provider, ProviderReconciliation(provider=d.provider))
+        p.discounts.append(d)
     for provider, p in providers.items():
+        p.threshold_percent = percent
         p.remainder_by_team = dict(sorted(remainder_by_team[provider].items()))
+        p.not_billed_by_team = dict(sorted(not_billed_by_team[provider].items()))
     for provider, recorded in _recorded_by_provider(start=start, end=end).items():
         if provider not in providers:
             providers[provider] = ProviderReconciliation(provider=provider, recorded=recorded, has_bill=False)
@@ -156,8 +175,10 @@ def last_pulls() -> dict[str, datetime]:
 
 
 def line_mapping(line: BillingLine, mappings: dict[str, ScopeMapping]) -> ScopeMapping | None:
-    """The mapping a bill line follows: its scope's own first, then the first of its `key=value`
-    tags that is mapped."""
+    """The mapping a bill line follows: its API key's first (the analytics API's lines name it),
+    then its scope's, then the first of its `key=value` tags that is mapped."""
+    if line.api_key_id and line.api_key_id in mappings:
+        return mappings[line.api_key_id]
     if line.scope in mappings:
         return mappings[line.scope]
     for key, value in sorted(line.tags.items()):
@@ -189,3 +210,58 @@ def unmapped_scopes(*, start: date, end: date) -> list[UnmappedScope]:
             days[(line.provider, line.scope)].add(line.day)
     scopes = [UnmappedScope(provider=p, scope=s, billed=b, days=len(days[(p, s)])) for (p, s), b in billed.items()]
     return sorted(scopes, key=lambda u: (-u.billed, u.provider, u.scope))
+
+
+@dataclass
+class RealisedDiscount:
+    """What the provider charged a model against its list price (the analytics API gives both),
+    beside the discount the price table applies."""
+
+    provider: str
+    model: str
+    day: date | None  # None: the whole period
+    billed: Decimal
+    listed: Decimal
+    table_percent: Decimal
+
+    @property
+    def realised_percent(self) -> Decimal:
+        if not self.listed:
+            return Decimal("0.00")
+        return ((self.listed - self.billed) * 100 / self.listed).quantize(Decimal("0.01"))
+
+    @property
+    def gap(self) -> Decimal:
+        """Percentage points between the realised discount and the price table's."""
+        return abs(self.realised_percent - self.table_percent)
+
+
+def realised_discounts(*, start: date, end: date, by_day: bool = False) -> list[RealisedDiscount]:
+    """Per provider and model (and day, `by_day`), the discount the bill's list prices show, from
+    the lines that carry a list price, with the negotiated discount the price table applies then."""
+    keys = ("provider", "model", "day") if by_day else ("provider", "model")
+    rows = (
+        BillingLine.objects.filter(day__gte=start, day__lte=end, list_cost__isnull=False)
+        .exclude(model="")
+        .values(*keys)
+        .annotate(billed=Sum("billed_cost"), listed=Sum("list_cost"))
+        .order_by(*keys)
+    )
+    prices = catalog.get()
+    found = []
+    for r in rows:
+        day = r.get("day")
+        at = datetime.combine(day or end, time(12), tzinfo=UTC)
+        model = prices.resolve(r["provider"], r["model"]) or r["model"]
+        factor = prices.discount_factor(r["provider"], model, at)
+        found.append(
+            RealisedDiscount(
+                provider=r["provider"],
+                model=r["model"],
+                day=day,
+                billed=r["billed"],
+                listed=r["listed"],
+                table_percent=((1 - factor) * 100).quantize(Decimal("0.01")),
+            )
+        )
+    return found

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from apps.billing.models import Reconciliation, ReconciliationSettings
-from apps.billing.selectors import day_spends, exceeds_threshold
+from apps.billing.selectors import day_spends, exceeds_threshold, realised_discounts
 from apps.pricing.money import usd_exact
 
 from .anomalies import Driver
@@ -65,6 +65,48 @@ def reconciliation_check(*, since: date) -> list[Alert]:
             subject=f"reconciliation:{subject}",
             period=r.day.isoformat(),
             team=r.team,
+            message=explanation,
+            anomaly=anomaly,
+        )
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
+
+
+def discount_check(*, since: date, until: date) -> list[Alert]:
+    """Raise an anomaly and an alert, once each, for every provider, model and day whose realised
+    discount (the bill's amount against its list amount) differs from the price table's by more
+    than the threshold, in percentage points: a discount missing from the table, or one the
+    provider stopped giving."""
+    percent = ReconciliationSettings.current().threshold_percent
+    alerts = []
+    for d in realised_discounts(start=since, end=until, by_day=True):
+        if d.gap <= percent:
+            continue
+        expected = d.listed * (100 - d.table_percent) / 100
+        explanation = (
+            f"{d.provider} {d.model} on {d.day.isoformat()}: billed {usd_exact(d.billed)} against "
+            f"{usd_exact(d.listed)} at list price, a {d.realised_percent}% discount; the price table applies "
+            f"{d.table_percent}%. Update the negotiated discount, or ask the provider why it changed."
+        )
+        subject = f"discount:{d.provider}:{d.model}"
+        anomaly, _ = Anomaly.objects.record(
+            dimension=Anomaly.Dimension.RECONCILIATION,
+            subject=subject,
+            team=None,
+            day=d.day,
+            amount=abs(d.billed - expected),
+            baseline=expected,
+            drivers=[Driver("model", d.model, abs(d.billed - expected), Decimal(1))],
+            explanation=explanation,
+        )
+        from .services import alert_raise  # services imports this module
+
+        alert = alert_raise(
+            kind=Alert.Kind.ANOMALY,
+            subject=f"reconciliation:{subject}",
+            period=d.day.isoformat(),
+            team=None,
             message=explanation,
             anomaly=anomaly,
         )

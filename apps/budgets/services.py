@@ -20,7 +20,7 @@ from attribution_site.periods import MonthPeriod
 
 from .detection import anomalies_detect_daily, anomalies_detect_hourly
 from .models import Alert, Anomaly, Delivery, Webhook
-from .reconciliation import RECONCILIATION_LOOKBACK_DAYS, reconciliation_check
+from .reconciliation import RECONCILIATION_LOOKBACK_DAYS, discount_check, reconciliation_check
 from .selectors import budget_status, budgets_in_force
 
 
@@ -139,6 +139,7 @@ def spend_check(*, now: datetime | None = None) -> list[Alert]:
     now = now or timezone.now()
     raised = [*budgets_check(today=now.date()), *anomalies_check(now=now)]
     raised += reconciliation_check(since=now.date() - timedelta(days=RECONCILIATION_LOOKBACK_DAYS))
+    raised += discount_check(since=now.date() - timedelta(days=RECONCILIATION_LOOKBACK_DAYS), until=now.date())
     deliveries_resend_stalled(now=now)
     return raised
 

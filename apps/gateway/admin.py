@@ -19,7 +19,7 @@ class ProviderCredentialForm(forms.ModelForm):
 
     class Meta:
         model = ProviderCredential
-        fields = ("provider", "team", "organization", "project")
+        fields = ("provider", "team", "organization", "project", "provider_scope")
 
     def clean(self):
         cleaned = super().clean()
@@ -43,7 +43,7 @@ class ProviderCredentialForm(forms.ModelForm):
 @admin.register(ProviderCredential)
 class ProviderCredentialAdmin(admin.ModelAdmin):
     form = ProviderCredentialForm
-    list_display = ("provider", "team", "key_hint", "organization", "project", "updated_at")
+    list_display = ("provider", "team", "key_hint", "organization", "project", "provider_scope", "updated_at")
     list_filter = ("provider",)
 
 

@@ -38,6 +38,7 @@ class Credential:
     key: str
     organization: str = ""
     project: str = ""
+    scope: str = ""  # the provider scope the key bills to (apps.gateway.recording stores it on the event)
 
     def headers(self, provider: str) -> list[tuple[bytes, bytes]]:
         if not self.key:
@@ -60,6 +61,7 @@ def _build() -> dict[tuple[str, int | None], Credential]:
                 key=credential_decrypt(credential.encrypted_key),
                 organization=credential.organization,
                 project=credential.project,
+                scope=credential.provider_scope or (credential.project if credential.provider == "openai" else ""),
             )
         except (InvalidToken, ImproperlyConfigured):
             # Encrypted under another GATEWAY_CREDENTIALS_KEY: the next fallback is used instead.

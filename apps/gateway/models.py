@@ -34,6 +34,13 @@ class ProviderCredential(models.Model):
         blank=True,
         help_text="OpenAI only: sent as OpenAI-Project (a client's own header is never forwarded).",
     )
+    provider_scope = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The workspace (Anthropic) or project (OpenAI) this key bills to, stored on every call's "
+        "event for reconciliation. OpenAI: blank uses the project above; the provider's openai-project "
+        "response header wins over both.",
+    )
     encrypted_key = models.TextField(editable=False)
     key_hint = models.CharField(max_length=16, editable=False, help_text="The key's last characters.")
     updated_at = models.DateTimeField(auto_now=True)

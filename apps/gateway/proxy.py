@@ -246,6 +246,7 @@ class Gateway:
             route=route,
             key=key,
             incoming=incoming,
+            credential=credential,
             sent=sent,
             attributes=attributes,
             resolved=resolved,
@@ -321,7 +322,17 @@ class Gateway:
             raise Refused(400, "invalid_request", f"The request cannot be forwarded: {exc}.") from None
 
     def _record_for(
-        self, *, route: Route, key: ApiKeyInfo, incoming: Incoming, sent, attributes, resolved, started_at, clock
+        self,
+        *,
+        route: Route,
+        key: ApiKeyInfo,
+        incoming: Incoming,
+        credential: Credential,
+        sent,
+        attributes,
+        resolved,
+        started_at,
+        clock,
     ) -> CallRecord | None:
         """The event a recorded endpoint's call will store (None for an unrecorded path)."""
         if not route.endpoint:
@@ -342,6 +353,7 @@ class Gateway:
             clock=clock,
             call=CallUsage(provider=route.provider, endpoint=route.endpoint),
             limits=limits,
+            scope=credential.scope,
         )
 
     def _model_rules_apply(self, *, route, key, resolved, facts, body: bytes, attributes: dict) -> bytes:

@@ -169,7 +169,7 @@ class CallRecord:
     """One call's event, built from its request and what the provider reported."""
 
     def __init__(
-        self, *, gateway, key, provider, request_model, sent, attributes, started_at, clock, call, limits=()
+        self, *, gateway, key, provider, request_model, sent, attributes, started_at, clock, call, limits=(), scope=""
     ) -> None:
         self.gateway = gateway
         self.limits: list[HardLimit] = list(limits)  # the hard-limit budgets the call draws on
@@ -182,6 +182,9 @@ class CallRecord:
         self.clock = clock
         self.call = call
         self.first_byte_ms: int | None = None
+        # The provider scope the call bills to: the credential's, or OpenAI's openai-project response
+        # header (apps.gateway.relay). The gateway knows it better than a client's header.
+        self.scope = scope
 
     async def save(self, *, outcome: str, usage_missing: bool) -> None:
         call = self.call
@@ -195,7 +198,7 @@ class CallRecord:
             provider=self.provider,
             model=(call.model or self.request_model or "unknown")[:128],
             tokens=tokens,  # whatever usage the provider reported, whatever the outcome (a stream cut off, a 5xx)
-            tags=dict(self.sent),
+            tags={**self.sent, "provider_scope": self.scope} if self.scope else dict(self.sent),
             service_tier=call.tier,
             outcome=outcome[:32],
             latency_ms=round((time.perf_counter() - self.clock) * 1000),

@@ -45,6 +45,8 @@ async def response_relay(
     send, receive, response: httpx.Response, *, provider: str, secret: str, record: CallRecord | None, hide_usage: bool
 ) -> None:
     headers = response_headers(response)
+    if record is not None and provider == "openai" and response.headers.get("openai-project"):
+        record.scope = response.headers["openai-project"].strip()[:255]  # what OpenAI bills the call to
     if response.status_code >= 400:
         await _error(send, response, headers, provider=provider, secret=secret, record=record)
     elif record is None:

@@ -6,7 +6,17 @@ from django.contrib import admin
 
 from apps.closing.changes import registry_change
 
-from .models import CustomerAccount, Environment, GroupMapping, Product, TagAlias, TagPolicy, Team, TeamMembership
+from .models import (
+    CustomerAccount,
+    Environment,
+    GroupMapping,
+    Person,
+    Product,
+    TagAlias,
+    TagPolicy,
+    Team,
+    TeamMembership,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -108,3 +118,12 @@ class TagAliasAdmin(RegistryAdmin):
 @admin.register(TagPolicy)
 class TagPolicyAdmin(admin.ModelAdmin):
     list_display = ("environment", "required_tags")
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    """Who events name as `person`, and their team when their login does not say it."""
+
+    list_display = ("identifier", "display_name", "team")
+    list_filter = ("team",)
+    search_fields = ("identifier", "display_name")

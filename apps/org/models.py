@@ -204,3 +204,35 @@ class GroupMapping(models.Model):
             raise ValidationError({"team": "Choose the team this group's people are members or leads of."})
         if self.role not in self.TEAM_ROLES and self.team_id is not None:
             raise ValidationError({"team": f"Leave the team blank: {self.role} is not a team role."})
+
+
+class Person(models.Model):
+    """Someone events name as `person` (a developer's coding agent, a seat user), and their team.
+
+    A person maps to a team here (admin, or `manage.py map_person`), else through their login: the
+    user whose email is the identifier, and that user's team (apps.org.people.person_teams).
+    """
+
+    identifier = models.CharField(
+        max_length=255, unique=True, help_text="As events name the person: an email or the provider's user id."
+    )
+    display_name = models.CharField(max_length=255, blank=True)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="people",
+        help_text="Blank: the team of the login with this email.",
+    )
+
+    class Meta:
+        ordering = ["identifier"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.display_name or self.identifier
+
+    def save(self, *args, **kwargs):
+        self.identifier = self.identifier.strip()
+        super().save(*args, **kwargs)

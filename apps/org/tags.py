@@ -33,6 +33,12 @@ TAGS = {
     "customer": Tag(128, kind="id", help="Your customer's external id."),
     "agent": Tag(128),
     "trace_id": Tag(128, kind="opaque", help="Groups the calls of one request or agent task."),
+    # Who made the call (a developer's coding agent, a seat user): an email or the provider's user id.
+    "person": Tag(255, kind="id", help="Who made the call: an email or the provider's user id."),
+    # The workspace or project the provider bills the call to: reconciliation compares per scope.
+    "provider_scope": Tag(
+        255, kind="opaque", help="The Anthropic workspace id or OpenAI project id the provider bills the call to."
+    ),
 }
 EVENT_TAGS = tuple(TAGS)
 # Tag → the longest value stored. A tag policy may require any of them.

@@ -47,6 +47,10 @@ class DailyRollup(models.Model):
     adjusts_month = models.CharField(
         max_length=7, blank=True, help_text="YYYY-MM of the closed month these late events adjust; blank for most."
     )
+    # Reconciliation compares the bill with events per provider scope (apps.billing.services.day_reconcile).
+    provider_scope = models.CharField(max_length=255, blank=True)
+    # Who made the calls (email or provider user id): the team page's Coding agents section.
+    person = models.CharField(max_length=255, blank=True)
 
     requests = models.PositiveBigIntegerField()
     errors = models.PositiveBigIntegerField()
@@ -74,6 +78,7 @@ class DailyRollup(models.Model):
             models.Index(fields=["day"], condition=GAPS, name="rollup_gaps_day"),
             models.Index(fields=["api_key", "day"], condition=GAPS, name="rollup_gaps_key_day"),
             models.Index(fields=["day"], condition=models.Q(usage_missing__gt=0), name="rollup_usage_missing_day"),
+            models.Index(fields=["person", "day"], condition=~models.Q(person=""), name="rollup_person_day"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 
-from apps.billing.models import PROVIDER_ONLY, BillingLine
+from apps.billing.models import NOT_BILLED, PROVIDER_ONLY, BillingLine
 from apps.billing.selectors import day_billed_providers
 from apps.billing.services import day_reconcile
 from apps.org.models import Environment, Product
@@ -35,6 +35,8 @@ _GRAIN = (
     "agent",
     "missing_tags",
     "adjusts_month",
+    "provider_scope",
+    "person",
 )
 _SUMS = (
     "input_tokens",
@@ -166,8 +168,10 @@ def day_rebuild(*, day: date) -> int:
     return rows
 
 
-def _provider_only_rows(day: date, remainders: dict[tuple, Decimal], adjusts_month: str = "") -> list[DailyRollup]:
-    """Rollup rows (no API key) of spend only the provider reported, per (provider, team, product)."""
+def _provider_only_rows(day: date, amounts: dict[tuple, Decimal], adjusts_month: str = "") -> list[DailyRollup]:
+    """Rollup rows (no API key) of what reconciliation adds per (provider, team, product, model): spend
+    only the provider reported (`PROVIDER_ONLY`, positive) and spend events recorded beyond the bill
+    (`NOT_BILLED`, negative)."""
     zero = {f: 0 for f in ("requests", "errors", "traces", "unpriced", *_SUMS[:5])}
     return [
         DailyRollup(
@@ -177,42 +181,47 @@ def _provider_only_rows(day: date, remainders: dict[tuple, Decimal], adjusts_mon
             unattributed_reason="" if team_id else DailyRollup.Unattributed.PROVIDER,
             product_id=product_id,
             provider=provider,
-            model=PROVIDER_ONLY,
-            model_family=PROVIDER_ONLY,
+            model=model,
+            model_family=model,
             adjusts_month=adjusts_month,
             list_cost=amount,
             billed_cost=amount,
             cache_savings=0,
             **zero,
         )
-        for (provider, team_id, product_id), amount in sorted(remainders.items(), key=str)
+        for (provider, team_id, product_id, model), amount in sorted(amounts.items(), key=str)
         if amount
     ]
 
 
 def _day_remainders(day: date) -> dict[tuple, Decimal]:
     """Reconcile the day's bills with the spend its events recorded (late events booked on it for
-    a closed month are that month's, not this day's): the provider-only remainder per target."""
+    a closed month are that month's, not this day's): what each target's rollups gain (the
+    provider-only remainder) or lose (recorded, not billed)."""
     # Most days of most providers have no bill yet: sum only what a bill will be compared with.
     billed = day_billed_providers(day=day)
     rows = DailyRollup.objects.filter(day=day, provider__in=billed, api_key__isnull=False, adjusts_month="")
     recorded = (
         {
-            (r["provider"], r["team_id"]): r["cost"]
-            for r in rows.values("provider", "team_id").annotate(cost=Sum("billed_cost"))
+            (r["provider"], r["provider_scope"], r["team_id"]): r["cost"]
+            for r in rows.values("provider", "provider_scope", "team_id").annotate(cost=Sum("billed_cost"))
         }
         if billed
         else {}
     )
-    remainders: dict[tuple, Decimal] = defaultdict(Decimal)
+    amounts: dict[tuple, Decimal] = defaultdict(Decimal)
     for r in day_reconcile(day=day, recorded=recorded):
-        remainders[(r.provider, r.team_id, r.product_id)] += r.remainder
-    return remainders
+        if r.remainder:
+            amounts[(r.provider, r.team_id, r.product_id, PROVIDER_ONLY)] += r.remainder
+        if r.not_billed:
+            amounts[(r.provider, r.team_id, r.product_id, NOT_BILLED)] -= r.not_billed
+    return amounts
 
 
 def _provider_only_add(day: date) -> None:
     """Add what providers billed beyond the day's events as rows of their own (no API key), on
-    the team the billed scope maps to or unattributed, so every total includes it.
+    the team the billed scope maps to or unattributed, and what events recorded beyond the bill as
+    negative rows on the teams that recorded it, so every total equals the bill.
 
     On the first day of the first open month after closed ones, a closed month's bill that changed
     after the close enters as an adjustment of that month (as a late event does): its remainder now
@@ -227,8 +236,8 @@ def _provider_only_add(day: date) -> None:
             Q(day__gte=month, day__lt=next_month(month), adjusts_month="")
             | Q(adjusts_month=f"{month:%Y-%m}", day__lt=day)
         )
-        for r in booked.values("provider", "team_id", "product_id").annotate(cost=Sum("billed_cost")):
-            delta[(r["provider"], r["team_id"], r["product_id"])] -= r["cost"]
+        for r in booked.values("provider", "team_id", "product_id", "model").annotate(cost=Sum("billed_cost")):
+            delta[(r["provider"], r["team_id"], r["product_id"], r["model"])] -= r["cost"]
         rows += _provider_only_rows(day, delta, adjusts_month=f"{month:%Y-%m}")
     DailyRollup.objects.bulk_create(rows)
 

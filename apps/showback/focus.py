@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import F, Sum
 
 from apps.allocation.models import AllocationResult, SharedCostRule
-from apps.billing.models import PROVIDER_ONLY
+from apps.billing.models import NOT_BILLED, PROVIDER_ONLY
 from apps.rollups.models import DailyRollup
 
 from .exports import text_cell
@@ -109,6 +109,10 @@ def _base(month_start: date, day: date) -> dict:
     }
 
 
+# x_ReportedBy of reconciliation's rows: the bill's remainder, and the negative over-recording.
+_REPORTED_BY = {PROVIDER_ONLY: "provider only", NOT_BILLED: "events, not billed"}
+
+
 def _usage_rows(month_start: date) -> Iterator[list]:
     rows = (
         DailyRollup.objects.filter(day__gte=month_start, day__lt=_month_end(month_start))
@@ -122,7 +126,8 @@ def _usage_rows(month_start: date) -> Iterator[list]:
     )
     for r in rows.iterator(chunk_size=2000):
         issuer, service = PROVIDERS.get(r["provider"], (r["provider"], r["provider"]))
-        provider_only = r["model"] == PROVIDER_ONLY
+        # Reconciliation's rows (no events behind them): spend only the bill has, or events' beyond it.
+        provider_only = r["model"] in (PROVIDER_ONLY, NOT_BILLED)
         tags = {
             "team": r["team__slug"] or "",
             "product": r["product__slug"] or "",
@@ -151,7 +156,7 @@ def _usage_rows(month_start: date) -> Iterator[list]:
             "SubAccountId": r["team__slug"] or "",
             "SubAccountName": r["team__name"] or "",
             "Tags": json.dumps(tags, sort_keys=True),
-            "x_ReportedBy": "provider only" if provider_only else "events",
+            "x_ReportedBy": _REPORTED_BY.get(r["model"], "events"),
         }
 
 

@@ -34,6 +34,7 @@ from .selectors import team as selectors
 from .selectors.drilldown import FIELDS as DRILL_FIELDS
 from .selectors.drilldown import DrillQuery, team_drilldown
 from .selectors.incidents import incidents_for
+from .selectors.people import team_coding_agents, top_spenders
 from .selectors.team_page import team_page as team_page_data
 
 
@@ -100,6 +101,7 @@ def team_page(request, slug: str, period: MonthPeriod):
         "can_acknowledge": _can_acknowledge(request.user, team),
         "savings": team_savings(user=request.user, team=team),
         "model_rule_counts": team_model_rule_counts(team_id=team.id, start=period.start, end=period.end),
+        "coding_agents": team_coding_agents(team=team, period=period, user=request.user),
         "charts": {
             name: charts.to_html(figure)
             for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
@@ -189,6 +191,7 @@ def overview(request, period: MonthPeriod):
         "unmapped_scopes": unmapped_scopes(start=period.start, end=period.month_end),
         "teams": Team.objects.order_by("name"),
         "mapped": request.GET.get("mapped", "")[:255],
+        "top_spenders": top_spenders(period=period),
         "projection_months": [month for month, _ in next(iter(projection.values()), [])],
         "charts": {
             "burn": charts.to_html(charts.outlook_burn(org_outlook, budget)),

@@ -25,6 +25,30 @@ class _ApiKeyForm(forms.ModelForm):
         for field, kind in TAG_KINDS.items():
             for tag, value in (getattr(self.instance, field) or {}).items():
                 self.initial.setdefault(f"{kind}_{tag}", value)
+        scopes = self.instance.provider_scopes or {}
+        self.initial.setdefault("provider_scopes_text", "\n".join(f"{p}={s}" for p, s in sorted(scopes.items())))
+
+    provider_scopes_text = forms.CharField(
+        label="Provider scopes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One PROVIDER=SCOPE a line, e.g. anthropic=wrkspc_01…: the workspace or project the key's "
+        "traffic to that provider bills to. Reconciliation compares the bill with events per scope.",
+    )
+
+    def clean_provider_scopes_text(self):
+        scopes = {}
+        for line in (self.cleaned_data.get("provider_scopes_text") or "").splitlines():
+            if not line.strip():
+                continue
+            provider, sep, scope = line.partition("=")
+            if not sep or not provider.strip() or not scope.strip():
+                raise forms.ValidationError(f"Write PROVIDER=SCOPE, one a line; got {line.strip()!r}.")
+            if provider.strip() in scopes:
+                raise forms.ValidationError(f"One scope per provider: {provider.strip()!r} is given twice.")
+            scopes[provider.strip()] = scope.strip()
+        self.instance.provider_scopes = scopes
+        return scopes
 
     def clean_team(self):
         """A key is created for, or moved to, a team only by one of its leads or a superuser."""
@@ -75,6 +99,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 "fields": ("chargeable_teams",),
                 "description": "Without a pinned team, a key charges its own team and the teams listed here; "
                 "a call or event naming any other team, or a product of another team, is refused.",
+            },
+        ),
+        (
+            "Provider scopes",
+            {
+                "fields": ("provider_scopes_text",),
+                "description": "Where the provider bills this key's traffic: "
+                "events without a scope of their own get it.",
             },
         ),
         ("Pinned tags", {"fields": [f"pinned_{tag}" for tag in EVENT_TAGS], "description": "Forced on every event."}),

@@ -26,6 +26,7 @@ class ApiKeyInfo:
     revoked_at: datetime | None
     expires_at: datetime | None
     chargeable_teams: tuple[str, ...] = ()  # slugs of the other teams an unpinned key may charge
+    provider_scopes: dict[str, str] | None = None  # provider → the scope its traffic bills to
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyInfo:
@@ -39,6 +40,7 @@ class ApiKeyInfo:
             revoked_at=key.revoked_at,
             expires_at=key.expires_at,
             chargeable_teams=tuple(team.slug for team in key.chargeable_teams.all()),
+            provider_scopes=dict(key.provider_scopes),
         )
 
     @property

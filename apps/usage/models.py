@@ -47,6 +47,12 @@ class ApiKey(models.Model):
         blank=True,
         help_text='Tags used when an event leaves them out, e.g. {"environment": "production"}.',
     )
+    provider_scopes = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The provider scope this key's traffic bills to, per provider, e.g. "
+        '{"anthropic": "wrkspc_01…"}: an event without a provider_scope of its own gets its provider\'s.',
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -79,6 +85,17 @@ class ApiKey(models.Model):
                 raise ValidationError(
                     {name: f"Unknown tags: {', '.join(unknown)}. Choose from {', '.join(EVENT_TAGS)}."}
                 )
+        scopes = self.provider_scopes
+        limit = TAGS["provider_scope"].max_length
+        if not isinstance(scopes, dict) or not all(
+            isinstance(p, str) and p and isinstance(v, str) and v.strip() and len(v) <= limit for p, v in scopes.items()
+        ):
+            raise ValidationError(
+                {
+                    "provider_scopes": f"Give an object of providers to scope ids (at most {limit} characters), "
+                    'e.g. {"anthropic": "wrkspc_01"}.'
+                }
+            )
 
     def set_new_key(self) -> str:
         """Give this key a fresh secret and return it; the caller shows it once."""

@@ -24,6 +24,15 @@ def fake_api():
 
 @pytest.fixture
 def anthropic_account(db, fake_api):
+    """An account pulling the legacy cost report (tests/billing/test_anthropic_analytics.py: the new API)."""
+    account = ProviderAccount(provider="anthropic", name="main", api_base=fake_api.url, cost_api="legacy")
+    account.api_key = "sk-ant-admin-test"
+    account.save()
+    return account
+
+
+@pytest.fixture
+def analytics_account(db, fake_api):
     account = ProviderAccount(provider="anthropic", name="main", api_base=fake_api.url)
     account.api_key = "sk-ant-admin-test"
     account.save()

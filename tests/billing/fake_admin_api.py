@@ -9,6 +9,10 @@ from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+# Anthropic's Usage and Cost Analytics API refuses a request that does not name its beta.
+ANALYTICS_PREFIX = "/v1/organizations/analytics/"
+ANALYTICS_BETA = "analytics-usage-cost-2026-08-24"
+
 
 class FakeAdminApi:
     """Serves `pages[path]` one page per request, following the `page` cursor it hands out.
@@ -36,6 +40,11 @@ class FakeAdminApi:
                         time.sleep(api.stall_seconds)
                         return
                     self._send(failure, {"error": {"type": "rate_limit_error"}})
+                    return
+                beta = self.headers.get("anthropic-beta", "")
+                if url.path.startswith(ANALYTICS_PREFIX) and ANALYTICS_BETA not in beta.split(","):
+                    error = {"type": "invalid_request_error", "message": f"Send anthropic-beta: {ANALYTICS_BETA}."}
+                    self._send(400, {"type": "error", "error": error})
                     return
                 pages = api.pages.get(url.path)
                 if pages is None:
@@ -141,3 +150,48 @@ def openai_usage(project: str, model: str, *, input_tokens: int, output_tokens: 
         "model": model,
         "batch": False,
     }
+
+
+def analytics_cost(
+    day: str,
+    next_day: str,
+    *,
+    cents: str,
+    list_cents: str,
+    workspace: str | None = "wrkspc_a",
+    api_key: str | None = "apikey_01",
+    model: str | None = "claude-sonnet-4",
+    tier: str | None = "standard",
+    actor: dict | None = None,
+    token_type: str | None = "uncached_input_tokens",
+) -> dict:
+    """One row of GET /v1/organizations/analytics/cost (the SDK's BetaAnalyticsCostItem)."""
+    return {
+        "starting_at": f"{day}T00:00:00Z",
+        "ending_at": f"{next_day}T00:00:00Z",
+        "group": {
+            "workspace_id": workspace,
+            "api_key_id": api_key,
+            "model": model,
+            "service_tier": tier,
+            "actor": actor,
+            "cost_type": "tokens" if token_type else "web_search",
+            "token_type": token_type,
+        },
+        "cost": {"amount": cents, "list_amount": list_cents, "currency": "USD", "requests": None},
+    }
+
+
+def analytics_usage(day: str, next_day: str, *, workspace: str = "wrkspc_a", tier: str = "standard", **tokens):
+    """One row of GET /v1/organizations/analytics/usage (the SDK's BetaAnalyticsUsageItem)."""
+    usage = {
+        "uncached_input_tokens": tokens.get("uncached", 0),
+        "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": tokens.get("write_5m", 0)},
+        "cache_read_input_tokens": tokens.get("read", 0),
+        "output_tokens": tokens.get("output", 0),
+        "requests": tokens.get("requests", 1),
+        "server_tool_use": {"web_search_requests": 0},
+        "total_tokens": sum(v for k, v in tokens.items() if k != "requests"),
+    }
+    group = {"workspace_id": workspace, "api_key_id": "apikey_01", "model": "claude-sonnet-4", "service_tier": tier}
+    return {"starting_at": f"{day}T00:00:00Z", "ending_at": f"{next_day}T00:00:00Z", "group": group, "usage": usage}

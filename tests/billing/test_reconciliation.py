@@ -1,4 +1,4 @@
-"""Reconciliation inside the rollup rebuild: the remainder enters the rollups, over-recording is flagged."""
+"""Reconciliation inside the rollup rebuild: the remainder enters the rollups, over-recording is a negative line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from apps.allocation.selectors import costs_report
-from apps.billing.models import PROVIDER_ONLY, BillingLine, ProviderReport, Reconciliation, UsageLine
+from apps.billing.models import NOT_BILLED, PROVIDER_ONLY, BillingLine, ProviderReport, Reconciliation, UsageLine
 from apps.billing.services import scope_map
 from apps.rollups.models import DailyBreakdown, DailyRollup
 from apps.rollups.services import day_rebuild
@@ -72,16 +72,42 @@ def test_a_mapped_scope_puts_the_remainder_on_its_team_and_product(team, other_t
     assert _total() == Decimal("7.250000000")
 
 
-def test_recorded_beyond_the_bill_is_flagged_and_kept(team):
+def test_recorded_beyond_the_bill_is_a_negative_line_on_the_team_that_recorded_it(team):
     _event(team, "5")
     _line("wrkspc_a", "4")
 
     day_rebuild(day=DAY)
 
     rec = Reconciliation.objects.get()
-    assert (rec.remainder, rec.over_recorded) == (Decimal("0E-9"), Decimal("1.000000000"))
+    assert (rec.remainder, rec.over_recorded, rec.not_billed) == (
+        Decimal("0E-9"),
+        Decimal("1.000000000"),
+        Decimal("1.000000000"),
+    )
     assert "No usage report" in rec.cause
     assert not DailyRollup.objects.filter(model=PROVIDER_ONLY).exists()
+    negative = DailyRollup.objects.get(model=NOT_BILLED)
+    assert (negative.team_id, negative.api_key_id, negative.billed_cost) == (team.id, None, Decimal("-1.000000000"))
+    assert _total() == Decimal("4.000000000")
+
+
+def test_a_partial_day_keeps_its_over_recording_as_recorded(team):
+    _event(team, "5")
+    BillingLine.objects.create(
+        source="api",
+        provider="anthropic",
+        day=DAY,
+        scope="wrkspc_a",
+        billed_cost=Decimal("4"),
+        effective_cost=Decimal("4"),
+        is_partial=True,
+    )
+
+    day_rebuild(day=DAY)
+
+    rec = Reconciliation.objects.get()
+    assert (rec.over_recorded, rec.not_billed) == (Decimal("1.000000000"), Decimal("0E-9"))
+    assert rec.cause.startswith("The provider's day was not over")
     assert _total() == Decimal("5.000000000")
 
 
@@ -163,3 +189,4 @@ def test_a_pulled_day_the_provider_billed_nothing_flags_what_events_recorded(tea
     rec = Reconciliation.objects.get()
     assert (rec.billed, rec.recorded, rec.over_recorded) == (Decimal("0E-9"), Decimal("0.25"), Decimal("0.25"))
     assert rec.cause.startswith("No usage report")
+    assert _total() == Decimal("0E-9")

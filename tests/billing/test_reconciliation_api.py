@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from apps.billing.models import PROVIDER_ONLY, BillingLine, ReconciliationSettings
+from apps.billing.models import NOT_BILLED, PROVIDER_ONLY, BillingLine, ReconciliationSettings
 from apps.billing.services import scope_map
 from apps.rollups.services import day_rebuild
 from tests.factories import ApiKeyFactory, UsageEventFactory
@@ -17,16 +17,22 @@ URL = "/api/v1/reconciliation?month=2026-10"
 
 
 @pytest.fixture
-def reconciled_month(team):
-    for day, cost in ((1, "10"), (2, "20")):
+def reconciled_month(team, other_team):
+    """docs/reconciliation.md's worked example: search's workspace is mapped, billing's is not."""
+    events = ((1, team, "wrkspc_search", "10"), (1, other_team, "wrkspc_billing", "5"))
+    events += ((2, team, "wrkspc_search", "20"), (2, other_team, "wrkspc_billing", "3"))
+    for day, owner, scope, cost in events:
         UsageEventFactory(
-            api_key=ApiKeyFactory(team=team),
+            api_key=ApiKeyFactory(team=owner, provider_scopes={"anthropic": scope}),
             timestamp=datetime(2026, 10, day, 9, tzinfo=UTC),
-            team=team,
+            team=owner,
+            provider_scope=scope,
             billed_cost=Decimal(cost),
             list_cost=Decimal(cost),
         )
-    for day, scope, cost in ((1, "wrkspc_search", "10.1"), (1, "wrkspc_other", "0.05"), (2, "wrkspc_search", "19")):
+    bill = ((1, "wrkspc_search", "10.1"), (1, "wrkspc_billing", "5.05"))
+    bill += ((2, "wrkspc_search", "19"), (2, "wrkspc_billing", "3"))
+    for day, scope, cost in bill:
         BillingLine.objects.create(
             source="api",
             provider="anthropic",
@@ -68,25 +74,43 @@ def test_it_gives_billed_recorded_difference_and_the_remainders_team(admin_user,
 
     (anthropic,) = body["providers"]
     assert (anthropic["billed"], anthropic["recorded"], anthropic["difference"]) == (
-        "29.150000000",
-        "30.000000000",
+        "37.150000000",
+        "38.000000000",
         "-0.850000000",
     )
-    assert (anthropic["remainder"], anthropic["over_recorded"]) == ("0.150000000", "1.000000000")
+    assert (anthropic["remainder"], anthropic["over_recorded"], anthropic["not_billed"]) == (
+        "0.150000000",
+        "1.000000000",
+        "1.000000000",
+    )
     assert anthropic["remainder_by_team"] == {"search": "0.100000000", "unattributed": "0.050000000"}
-    assert anthropic["balances"] is False
+    assert anthropic["not_billed_by_team"] == {"search": "1.000000000"}
+    assert (anthropic["attributed_total"], anthropic["balances"]) == ("37.150000000", True)
     over = [d for d in anthropic["days"] if d["over_recorded"] != "0.000000000"]
-    assert [(d["day"], d["team"], d["exceeds_threshold"]) for d in over] == [("2026-10-02", "search", True)]
+    assert [(d["day"], d["team"], d["scopes"], d["exceeds_threshold"]) for d in over] == [
+        ("2026-10-02", "search", "wrkspc_search", True)
+    ]
     assert over[0]["cause"].startswith("No usage report")
 
 
 def test_the_threshold_is_an_admin_setting(admin_user, reconciled_month):
-    # Day one: search is $0.10 short of $10.15 (0.99%), the unmapped scope $0.05 (0.49%).
+    # Day one: search is $0.10 short of $15.15 (0.66%), the unmapped workspace $0.05 (0.33%).
     ReconciliationSettings.objects.create(threshold_percent=Decimal("0.5"))
 
     days = _client(admin_user).get(URL).json()["providers"][0]["days"]
 
-    assert [(d["team"], d["exceeds_threshold"]) for d in days] == [("search", True), (None, False), ("search", True)]
+    assert [(d["day"], d["team"], d["exceeds_threshold"]) for d in days] == [
+        ("2026-10-01", None, False),
+        ("2026-10-01", "search", True),
+        ("2026-10-02", None, False),
+        ("2026-10-02", "search", True),
+    ]
+
+
+def test_the_costs_total_equals_the_bill(admin_user, reconciled_month):
+    body = _client(admin_user).get("/api/v1/costs", {"start": "2026-10-01", "end": "2026-10-31"}).json()
+
+    assert body["total"]["total"] == "37.150000000"
 
 
 def test_the_overview_shows_the_invoice_reconciliation(client, finance, reconciled_month):
@@ -95,7 +119,7 @@ def test_the_overview_shows_the_invoice_reconciliation(client, finance, reconcil
     page = client.get("/overview/?month=2026-10").content.decode()
 
     assert 'id="invoice-reconciliation"' in page
-    assert "$29.15" in page and "recorded beyond the bill" in page
+    assert "$37.15" in page and "equals the bill" in page and "-$1.00" in page
 
 
 def test_the_team_page_shows_provider_only_spend_as_its_own_line(client, lead, reconciled_month):
@@ -103,4 +127,4 @@ def test_the_team_page_shows_provider_only_spend_as_its_own_line(client, lead, r
 
     page = client.get("/teams/search/?month=2026-10").content.decode()
 
-    assert PROVIDER_ONLY in page
+    assert PROVIDER_ONLY in page and NOT_BILLED in page

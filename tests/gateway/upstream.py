@@ -158,6 +158,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
+        if self.headers.get("openai-project"):  # as OpenAI does: the project the call billed to
+            self.send_header("openai-project", self.headers["openai-project"])
         self.end_headers()
         self.wfile.write(data)
 

@@ -25,9 +25,18 @@ from apps.org.selectors import FINANCE_GROUP, user_sees_all_teams
 from apps.rollups.models import DailyRollup
 from apps.showback.demo import demo_company_build, demo_logins_ensure
 from apps.showback.demo import services as demo_services
-from apps.showback.demo.company import CONSOLE_SCOPE, CONSOLE_SPEND, LEFT_RUNNING_FEATURE, RUNAWAY_AGENT
+from apps.showback.demo.company import (
+    CONSOLE_SCOPE,
+    CONSOLE_SPEND,
+    LEFT_RUNNING_FEATURE,
+    RUNAWAY_AGENT,
+    SEARCH_DEVELOPERS,
+)
+from apps.showback.selectors.people import team_coding_agents
 from apps.usage.models import UsageEvent
 from apps.usage.services import events_ingest
+from attribution_site.periods import MonthPeriod
+from tests.factories import UserFactory
 
 DAYS = 14
 SCALE = 0.1
@@ -173,6 +182,18 @@ def test_the_logins_have_their_roles(demo):
     assert (member.team.slug, member.role) == ("search", TeamMembership.Role.MEMBER)
 
 
+def test_the_search_teams_coding_agents_show_spend_per_person(demo, now):
+    search = Team.objects.get(slug="search")
+    period = MonthPeriod.parse(None, today=now.date())
+
+    rows = team_coding_agents(team=search, period=period, user=UserFactory(is_staff=True))
+
+    # At the tests' small scale not every developer has a session: those who do are the team's.
+    assert len(rows) >= 2 and {p.identifier for p in rows} <= set(SEARCH_DEVELOPERS)
+    # Without the demo logins (not built here) only the mapped developers have a team.
+    assert all(p.spend > 0 and p.active_days > 0 and p.team in ("search", None) for p in rows)
+
+
 @time_machine.travel(datetime(2026, 11, 20, 10, 30, tzinfo=UTC), tick=False)
 def test_if_empty_builds_nothing_the_second_time(db, settings, tmp_path):
     settings.ROLLUP_REFRESH_ON_INGEST = True
@@ -180,8 +201,8 @@ def test_if_empty_builds_nothing_the_second_time(db, settings, tmp_path):
     first = StringIO()
     call_command("seed_demo", "--if-empty", "--days", "3", "--scale", "0.05", stdout=first)
     stored = UsageEvent.objects.count()
-    assert stored == 337  # three days at 5% scale, to 10:30 on the last
-    assert "Demo company: 337 events stored (0 already" in first.getvalue()
+    assert stored == 345  # three days at 5% scale, to 10:30 on the last
+    assert "Demo company: 345 events stored (0 already" in first.getvalue()
 
     out = StringIO()
     call_command("seed_demo", "--if-empty", "--days", "3", "--scale", "0.05", stdout=out)

@@ -205,6 +205,8 @@ def test_an_event_shows_its_normalized_and_raw_tags(key_client, team, price, sen
         "customer": "cust_1",
         "agent": "planner",
         "trace_id": "t-1",
+        "person": "",
+        "provider_scope": "",
     }
 
 

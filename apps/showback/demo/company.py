@@ -80,6 +80,7 @@ class Workload:
     input_growth: float = 0.0
     switched_to: tuple[str, str] | None = None  # the model its calls moved to `switched_days` ago
     switched_days: int = 0
+    people: tuple[str, ...] = ()  # a coding agent's developers: each task is one person's (event `person`)
 
 
 TEAMS = (
@@ -118,6 +119,16 @@ KEYS = (
     KeySpec("legacy-batch", "platform", False, "production", may_charge=("search",)),
     KeySpec("notebooks", "insights", False, "development"),
 )
+
+# Developers whose coding agents send calls (the `person` of their events) and have no demo login,
+# mapped to their team by the admin mapping; the demo logins' emails map through their team.
+PEOPLE = (
+    ("dana@example.com", "Dana Scully", "search"),
+    ("li.wei@example.com", "Li Wei", "search"),
+    ("priya@example.com", "Priya Nair", "support"),
+)
+SEARCH_DEVELOPERS = ("member-search@example.com", "lead-search@example.com", "dana@example.com", "li.wei@example.com")
+SUPPORT_DEVELOPERS = ("lead-support@example.com", "priya@example.com")
 
 # A team spelling services still send, and the team it stands for.
 TEAM_ALIASES = (("search-team", "search"),)
@@ -238,6 +249,13 @@ WORKLOADS = (
              product="invoice-extraction", calls_per_day=60, weekend=0.2, error_rate=0.35),
     Workload("contracts", "billing-pipeline", "contract-summary", _w((SONNET, 1)), 8000, 300,
              product="invoice-extraction", calls_per_day=100, weekend=0.2, input_growth=0.5),
+    # Coding agents: developers' sessions, each task one person's, charged to their team.
+    Workload("coding-agent", "search-api", "coding-agent", _w((SONNET, 0.8), (OPUS, 0.2)), 30000, 900,
+             agent="claude-code", steps=(3, 10), calls_per_day=30, weekend=0.1,
+             cached_prefix=20000, cache_hit=0.85, context_growth=2000, people=SEARCH_DEVELOPERS),
+    Workload("coding-agent", "support-bot", "coding-agent", _w((SONNET, 1)), 25000, 700,
+             agent="claude-code", steps=(3, 8), calls_per_day=12, weekend=0.1,
+             cached_prefix=15000, cache_hit=0.85, context_growth=1500, people=SUPPORT_DEVELOPERS),
     # A fix already made: routine ticket summaries moved from Opus to Haiku (see FIXED_SAVING).
     Workload("ticket-summary", "support-bot", FIXED_FEATURE, _w((OPUS, 1)), 1200, 150,
              product="ticket-triage", calls_per_day=60, weekend=0.6, switched_to=HAIKU, switched_days=FIXED_DAYS_AGO),

@@ -163,6 +163,8 @@ def day_events(
     events = []
     for task in tasks:
         customer = workload.customer or (customers.pick(rng) if workload.customers else "")
+        # Drawn only where people are planted, so every other workload's events stay as they were.
+        person = rng.choice(workload.people) if workload.people else ""
         at = task.start
         for n in range(task.calls):
             if n:
@@ -175,6 +177,8 @@ def day_events(
             if workload.input_growth:
                 growth = (1 + workload.input_growth) ** ((day - first_day).days / 30)
                 event["input_tokens"] = int(event["input_tokens"] * growth)
+            if person:
+                event["person"] = person
             event["event_id"] = f"{task.id_prefix}-{task.first_number + n:05d}"
             events.append(event)
     return events

@@ -28,7 +28,7 @@ from apps.budgets.services import spend_check
 from apps.insights.detectors.routing import routing_detect
 from apps.insights.models import Opportunity, SavingsSettings
 from apps.insights.services import MEASURE_DAYS, opportunities_measure, opportunities_refresh
-from apps.org.models import CustomerAccount, Product, TagAlias, Team, TeamMembership
+from apps.org.models import CustomerAccount, Person, Product, TagAlias, Team, TeamMembership
 from apps.org.selectors import FINANCE_GROUP
 from apps.pricing.models import ModelPrice
 from apps.pricing.rating import catalog
@@ -251,6 +251,8 @@ def _registry_build(*, customers: list[company.CustomerSpec], first_day: date) -
     )  # fmt: skip
     for alias, target in company.TEAM_ALIASES:
         TagAlias.objects.get_or_create(dimension=TagAlias.Dimension.TEAM, alias=alias, defaults={"target": target})
+    for identifier, name, team in company.PEOPLE:  # the developers without a demo login
+        Person.objects.get_or_create(identifier=identifier, defaults={"display_name": name, "team": teams[team]})
     _rules_ensure(teams=teams, first_day=first_day)
     return {spec.name: _key_ensure(spec, teams[spec.team]) for spec in company.KEYS}
 

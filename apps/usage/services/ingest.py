@@ -87,7 +87,11 @@ def _event_row(
         service_tier=event.service_tier,
         prices=prices,
     )
-    tags = tags_resolve(key=key, sent=event.tags, reg=reg)
+    sent = event.tags
+    key_scope = (key.provider_scopes or {}).get(provider)
+    if key_scope and not sent.get("provider_scope"):  # the key names where its traffic bills
+        sent = {**sent, "provider_scope": key_scope}
+    tags = tags_resolve(key=key, sent=sent, reg=reg)
     if tags.forbidden:  # a team or product this key may not charge (apps.usage.tagging)
         raise EventRejected({name: [reason] for name, reason in tags.forbidden.items()})
     _check_stored_lengths({"provider": provider, **tags.values})
@@ -190,6 +194,7 @@ def api_key_create(
     name: str,
     pinned_tags: dict[str, str] | None = None,
     default_tags: dict[str, str] | None = None,
+    provider_scopes: dict[str, str] | None = None,
     created_by=None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is not stored and cannot be shown again.
@@ -201,7 +206,12 @@ def api_key_create(
             {"team": f"Only a lead of {team} (or a superuser) can create its API keys, and {created_by} is not one."}
         )
     key = ApiKey(
-        team=team, name=name, pinned_tags=pinned_tags or {}, default_tags=default_tags or {}, created_by=created_by
+        team=team,
+        name=name,
+        pinned_tags=pinned_tags or {},
+        default_tags=default_tags or {},
+        provider_scopes=provider_scopes or {},
+        created_by=created_by,
     )
     raw = key.set_new_key()
     key.full_clean()

@@ -1,4 +1,5 @@
-"""manage.py create_api_key --team TEAM --name NAME [--pin tag=value] [--default tag=value] [--created-by USERNAME]."""
+"""manage.py create_api_key --team TEAM --name NAME [--pin tag=value] [--default tag=value]
+[--provider-scope provider=scope] [--created-by USERNAME]."""
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -18,6 +19,13 @@ def _tag_pairs(pairs: list[str], option: str) -> dict[str, str]:
     return tags
 
 
+def _scope_pairs(pairs: list[str]) -> dict[str, str]:
+    scopes = _tag_pairs(pairs, "--provider-scope")
+    if len(scopes) < len(pairs):
+        raise CommandError("--provider-scope names one scope per provider; a provider was given twice.")
+    return scopes
+
+
 class Command(BaseCommand):
     help = "Create an API key for a team and print it once."
 
@@ -26,6 +34,13 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--pin", action="append", default=[], metavar="TAG=VALUE", help="Tag forced on events.")
         parser.add_argument("--default", action="append", default=[], metavar="TAG=VALUE", help="Tag used if absent.")
+        parser.add_argument(
+            "--provider-scope",
+            action="append",
+            default=[],
+            metavar="PROVIDER=SCOPE",
+            help="The workspace or project the key's traffic to PROVIDER bills to; repeat for each provider.",
+        )
         parser.add_argument(
             "--created-by",
             metavar="USERNAME",
@@ -49,6 +64,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 pinned_tags=_tag_pairs(options["pin"], "--pin"),
                 default_tags=_tag_pairs(options["default"], "--default"),
+                provider_scopes=_scope_pairs(options["provider_scope"]),
                 created_by=created_by,
             )
         except ValidationError as exc:

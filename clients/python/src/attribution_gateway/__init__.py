@@ -18,6 +18,8 @@ TAG_HEADERS = {
     "customer": "X-Attribution-Customer",
     "agent": "X-Attribution-Agent",
     "trace_id": "X-Attribution-Trace-Id",
+    "person": "X-Attribution-Person",  # who made the call: an email or the provider's user id
+    "provider_scope": "X-Attribution-Provider-Scope",  # used when the gateway's credential names none
 }
 _call_tags: ContextVar[dict[str, str] | None] = ContextVar("attribution_call_tags", default=None)
 
