@@ -110,7 +110,9 @@ def test_the_over_recording_is_a_negative_line_on_the_team_that_recorded_it(othe
     assert (row.team_id, row.billed_cost) == (other_team.id, Decimal("-0.500000000"))
 
     body = _client(finance).get("/api/v1/reconciliation?month=2026-10").json()
-    (anthropic,) = body["providers"]
+    anthropic, openai = body["providers"]
+    # OpenAI has spend and no bill: a line of its own, standing as recorded.
+    assert (openai["provider"], openai["has_bill"], openai["recorded"]) == ("openai", False, "3.000000000")
     assert (anthropic["billed"], anthropic["attributed_total"], anthropic["balances"]) == (
         "10.400000000",
         "10.400000000",
