@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import connection
 
 from attribution_site.celery import app as celery_app
+from tests.gateway.upstream import fake_provider_start
 
+from .processes import RedisServer
 from .web_server import database_url
 
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -98,3 +100,20 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A Redis server of the test's own, to stop and start."""
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def provider():
+    """The fake OpenAI and Anthropic upstream on loopback."""
+    server = fake_provider_start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -18,17 +18,9 @@ from apps.usage.keys import api_key_lookup
 from apps.usage.models import UsageEvent
 from tests.factories import ApiKeyFactory, EventPayloadFactory
 
-from .processes import RedisServer
 from .web_server import CLEARED, database_url
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

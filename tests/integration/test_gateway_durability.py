@@ -20,7 +20,6 @@ from apps.gateway.services import EVENTS_LIST, gateway_events_drain
 from apps.usage.models import UsageEvent
 from tests.factories import ApiKeyFactory, ModelPriceFactory
 from tests.gateway.server import free_port
-from tests.gateway.upstream import fake_provider_start
 
 from .web_server import CLEARED, database_url
 
@@ -35,14 +34,6 @@ def redis_client():
     yield client
     client.delete(EVENTS_LIST)
     client.close()
-
-
-@pytest.fixture
-def provider():
-    server = fake_provider_start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

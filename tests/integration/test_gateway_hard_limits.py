@@ -13,30 +13,14 @@ from django.utils import timezone
 
 from tests.budgets.spend import Spend, prices_create, today_start
 from tests.factories import ApiKeyFactory, BudgetFactory, ModelPriceFactory
-from tests.gateway.upstream import fake_provider_start
 
-from .processes import GatewayProcess, RedisServer
+from .processes import GatewayProcess
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 HI = [{"role": "user", "content": "Hi"}]
 # The fake provider's chat usage at $2.50 / $1.25 cached / $10 per million: $0.005750 a call.
 CALL_NANOS = 5_750_000
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def provider():
-    server = fake_provider_start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -10,17 +10,10 @@ from apps.gateway.services import EVENTS_LIST
 from tests.factories import ApiKeyFactory
 from tests.gateway.upstream import fake_provider_start
 
-from .processes import GatewayProcess, RedisServer
+from .processes import GatewayProcess
 from .traffic import Traffic, gateway_calls, stored_counts
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

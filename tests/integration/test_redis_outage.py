@@ -16,28 +16,12 @@ import pytest
 
 from apps.gateway.services import EVENTS_LIST
 from tests.factories import ApiKeyFactory, EventPayloadFactory
-from tests.gateway.upstream import fake_provider_start
 
-from .processes import GatewayProcess, RedisServer
+from .processes import GatewayProcess
 from .traffic import Traffic, event_posts, gateway_calls, stored_counts
 from .web_server import WebServer
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def provider():
-    server = fake_provider_start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

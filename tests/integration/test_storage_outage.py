@@ -16,30 +16,14 @@ from django.conf import settings
 
 from apps.usage.models import UsageEvent
 from tests.factories import ApiKeyFactory, EventPayloadFactory
-from tests.gateway.upstream import fake_provider_start
 from tests.usage.otlp.spans import chat, export_request, span
 
-from .processes import GatewayProcess, RedisServer, TcpRelay
+from .processes import GatewayProcess, TcpRelay
 from .web_server import WebServer
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def provider():
-    server = fake_provider_start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
