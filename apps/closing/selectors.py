@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Min, Sum
@@ -13,7 +13,8 @@ from apps.rollups.models import DailyRollup
 from apps.usage.models import ClosedMonth, UsageEvent
 from apps.usage.selectors import next_month
 
-from .models import CloseSettings
+from .checklist import month_total_spend
+from .models import CloseSettings, MonthClose, MonthReopening
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,36 @@ def months_due(*, today: date) -> list[date]:
             due.append(month)
         month = next_month(month)
     return due
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """What every page says about its month: open, or closed by whom, when and at what total."""
+
+    month: date
+    closed_at: datetime | None = None
+    closed_by: str = ""
+    total: Decimal | None = None
+    forced: bool = False
+    reopened_reason: str = ""  # an open month reopened by hand or by a change: the last reason
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+def month_status(month: date) -> MonthStatus:
+    month = month.replace(day=1)
+    closed = ClosedMonth.objects.select_related("closed_by").filter(month=month).first()
+    if closed is None:
+        reopening = MonthReopening.objects.filter(month=month, reclosed_at__isnull=True).first()
+        return MonthStatus(month=month, reopened_reason=reopening.reason if reopening else "")
+    record = MonthClose.objects.filter(month=month, closed_at=closed.closed_at).first()
+    return MonthStatus(
+        month=month,
+        closed_at=closed.closed_at,
+        closed_by=str(closed.closed_by) if closed.closed_by else "automatically",
+        # Closed before closes were recorded: its figures are frozen, so today's total is the one.
+        total=record.total if record else month_total_spend(month),
+        forced=bool(record and record.forced),
+    )

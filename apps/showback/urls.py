@@ -2,13 +2,15 @@
 
 from django.urls import path
 
-from . import views
+from . import month_close_views, views
 from .focus_api import FocusExportApi
 
 app_name = "showback"
 urlpatterns = [
     path("", views.home, name="home"),
     path("overview/", views.overview, name="overview"),
+    path("overview/close/", month_close_views.month_close_view, name="month-close"),
+    path("overview/reopen/", month_close_views.month_reopen_view, name="month-reopen"),
     path("overview.csv", views.overview_csv, name="overview-csv"),
     path("teams/<slug:slug>/", views.team_page, name="team"),
     path("teams/<slug:slug>/statement.csv", views.team_statement_csv, name="team-statement"),

@@ -118,6 +118,7 @@ def _team_drilldown(request, team: Team | None, period: MonthPeriod):
     drill = team_drilldown(team=team, query=query)
     context = {
         "team": team,
+        "period": MonthPeriod(month_start=query.start.replace(day=1), today=period.today),
         "who": team.name if team else "The organisation",
         "drill": drill,
         "shown": display.drilldown_shown(drill),
