@@ -13,6 +13,7 @@ from apps.billing.models import BillingLine
 from apps.closing.selectors import month_totals
 from apps.closing.services import month_close
 from apps.usage.models import UsageEvent
+from tests.browser import browser_page  # noqa: F401  (a fixture of the browser tests)
 from tests.rollups.events import event, ingest, refresh_dirty_days
 
 
