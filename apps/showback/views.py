@@ -174,6 +174,7 @@ def overview(request, period: MonthPeriod):
         "movers": org.overview_movers(end=period.end),
         "movers_start": period.end - timedelta(days=6),  # the week overview_movers compares
         "unpriced": org.overview_unpriced(period=period),
+        "unpriced_models": org.overview_unpriced_models(period=period),
         "usage_missing": usage_missing,
         "usage_missing_total": sum(k.calls for k in usage_missing),
         "anomalies": incidents_for(team=None, since=period.start, until=period.month_end),

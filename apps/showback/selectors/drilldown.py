@@ -74,6 +74,7 @@ class DrillRow:
     cost: Decimal
     requests: int
     link: str
+    unpriced: int = 0  # events rated $0.00 for want of a price, marked on the page
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Drilldown:
     tokens: int
     breakdowns: dict[str, list[DrillRow]]  # each dimension not yet filtered on, largest first
     labels: dict[str, str]  # each filter's value as a reader knows it
+    unpriced: int = 0
 
     @property
     def previous(self) -> DrillQuery:
@@ -102,7 +104,12 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
         rows = (
             rows.filter(**{f"{field}__isnull": True}) if not value and "__" in field else rows.filter(**{field: value})
         )
-    totals = rows.aggregate(cost=Sum("billed_cost"), n=Sum("requests"), t=Sum(F("input_tokens") + F("output_tokens")))
+    totals = rows.aggregate(
+        cost=Sum("billed_cost"),
+        n=Sum("requests"),
+        t=Sum(F("input_tokens") + F("output_tokens")),
+        unpriced=Sum("unpriced"),
+    )
     products = dict(Product.objects.values_list("slug", "name"))
     names = {"product": products}
     if query.filters.get("customer"):
@@ -114,7 +121,9 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
         if dimension in query.filters:
             continue
         found = list(
-            rows.values(field).annotate(cost=Sum("billed_cost"), n=Sum("requests")).order_by("-cost", field)[:TOP_ROWS]
+            rows.values(field)
+            .annotate(cost=Sum("billed_cost"), n=Sum("requests"), unpriced=Sum("unpriced"))
+            .order_by("-cost", field)[:TOP_ROWS]
         )
         if dimension == "customer":
             ids = {r[field] for r in found if r[field]}
@@ -129,6 +138,7 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
                 cost=r["cost"],
                 requests=r["n"],
                 link=query.link(**{dimension: r[field] or ""}),
+                unpriced=r["unpriced"],
             )
             for r in found
         ]
@@ -140,4 +150,5 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
         tokens=totals["t"] or 0,
         breakdowns=breakdowns,
         labels=labels,
+        unpriced=totals["unpriced"] or 0,
     )
