@@ -25,6 +25,7 @@ from attribution_site.periods import MonthPeriod
 from . import charts, display, exports
 from .selectors import overview as org
 from .selectors import team as selectors
+from .selectors.adjustments import month_adjustments
 from .selectors.drilldown import FIELDS as DRILL_FIELDS
 from .selectors.drilldown import DrillQuery, team_drilldown
 from .selectors.incidents import incidents_for
@@ -93,6 +94,7 @@ def team_page(request, slug: str, period: MonthPeriod):
         "grains": charts.GRAINS,
         "can_acknowledge": _can_acknowledge(request.user, team),
         "savings": team_savings(user=request.user, team=team),
+        "adjustments": month_adjustments(period=period, team=team),
         "charts": {
             name: charts.to_html(figure)
             for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
@@ -175,6 +177,7 @@ def overview(request, period: MonthPeriod):
         "movers_start": period.end - timedelta(days=6),  # the week overview_movers compares
         "unpriced": org.overview_unpriced(period=period),
         "unpriced_models": org.overview_unpriced_models(period=period),
+        "adjustments": month_adjustments(period=period),
         "usage_missing": usage_missing,
         "usage_missing_total": sum(k.calls for k in usage_missing),
         "anomalies": incidents_for(team=None, since=period.start, until=period.month_end),
