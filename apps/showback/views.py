@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from apps.billing.selectors import month_reconciliation
+from apps.budgets.changes import team_what_changed
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
@@ -27,7 +28,7 @@ from .selectors import overview as org
 from .selectors import team as selectors
 from .selectors.adjustments import month_adjustments
 from .selectors.drilldown import FIELDS as DRILL_FIELDS
-from .selectors.drilldown import DrillQuery, team_drilldown
+from .selectors.drilldown import DrillQuery, drill_daily, drill_what_changed, team_drilldown
 from .selectors.incidents import incidents_for
 from .selectors.team_page import team_page as team_page_data
 
@@ -95,6 +96,7 @@ def team_page(request, slug: str, period: MonthPeriod):
         "can_acknowledge": _can_acknowledge(request.user, team),
         "savings": team_savings(user=request.user, team=team),
         "adjustments": month_adjustments(period=period, team=team),
+        "changed": team_what_changed(team=team, start=period.start, end=period.end),
         "charts": {
             name: charts.to_html(figure)
             for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
@@ -118,6 +120,7 @@ def _team_drilldown(request, team: Team | None, period: MonthPeriod):
     except ValueError as exc:
         return error_page(request, str(exc))
     drill = team_drilldown(team=team, query=query)
+    daily = drill_daily(team=team, query=query)
     context = {
         "team": team,
         "period": MonthPeriod(month_start=query.start.replace(day=1), today=period.today),
@@ -125,6 +128,8 @@ def _team_drilldown(request, team: Team | None, period: MonthPeriod):
         "drill": drill,
         "shown": display.drilldown_shown(drill),
         "charts": {d: charts.to_html(charts.drill_bar(rows)) for d, rows in drill.breakdowns.items() if rows},
+        "trend": charts.to_html(charts.daily_trend(daily)),
+        "changed": drill_what_changed(team=team, query=query),
     }
     return render(request, "showback/team_drill.html", context)
 

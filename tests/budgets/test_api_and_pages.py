@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.budgets.models import Alert
+from apps.budgets.models import Alert, ChangeSettings
 from apps.budgets.services import alert_raise
 from tests.factories import AlertFactory, AnomalyFactory, BudgetFactory, ProductFactory
 
@@ -346,6 +346,7 @@ def test_check_spend_prints_the_new_alerts_then_none_the_second_time(
     month_of_spend, team, lead, django_capture_on_commit_callbacks
 ):
     BudgetFactory(team=team, monthly_amount=Decimal("10.00"), thresholds=[100])
+    ChangeSettings.objects.create(threshold_percent=None)  # budget alerts only (month changes: test_what_changed)
     first, second = io.StringIO(), io.StringIO()
 
     with django_capture_on_commit_callbacks(execute=True):
