@@ -49,10 +49,10 @@ run: install
 	# Beat's schedule in-process (spend checks, alerts, refreshes): there is no worker here. A
 	# background job of this shell ignores Ctrl-C, so the shell stops it on its way out, however
 	# uvicorn ended.
-	$(BIN)/python manage.py run_periodic & periodic=$$!; \
+	RERATE_IN_PERIODIC=true $(BIN)/python manage.py run_periodic & periodic=$$!; \
 	trap 'kill $$periodic 2>/dev/null; wait $$periodic 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM HUP; \
-	DJANGO_DEBUG=$(RUN_DEBUG) $(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
+	DJANGO_DEBUG=$(RUN_DEBUG) RERATE_IN_PERIODIC=true $(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
 
 test: install $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/pytest

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Min, Sum
+from django.db.models import Min, Q, Sum
 
 from apps.allocation.models import AllocationResult
 from apps.rollups.models import DailyRollup
@@ -83,3 +83,14 @@ def month_status(month: date) -> MonthStatus:
         total=record.total if record else month_total_spend(month),
         forced=bool(record and record.forced),
     )
+
+
+def rerate_months(*, provider: str, model: str, start: datetime) -> tuple[list[date], list[date]]:
+    """The months with the model's spend from `start` (every model of the provider for ""): those a
+    re-rating changes (open), and those it leaves unless closed months are rewritten (closed)."""
+    rows = DailyRollup.objects.filter(provider=provider, day__gte=start.date())
+    if model:
+        rows = rows.filter(Q(model=model) | Q(model_family=model))
+    months = sorted(rows.dates("day", "month"))
+    closed = set(ClosedMonth.objects.filter(month__in=months).values_list("month", flat=True))
+    return [m for m in months if m not in closed], [m for m in months if m in closed]
