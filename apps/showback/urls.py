@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import month_close_views, views
+from . import commitment_views, month_close_views, views
 from .focus_api import FocusExportApi
 
 app_name = "showback"
@@ -10,6 +10,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("overview/", views.overview, name="overview"),
     path("overview/close/", month_close_views.month_close_view, name="month-close"),
+    path("overview/commitment/", commitment_views.commitment_brief, name="commitment"),
+    path("overview/commitment.csv", commitment_views.commitment_csv, name="commitment-csv"),
     path("overview/reopen/", month_close_views.month_reopen_view, name="month-reopen"),
     path("overview.csv", views.overview_csv, name="overview-csv"),
     path("teams/<slug:slug>/", views.team_page, name="team"),
