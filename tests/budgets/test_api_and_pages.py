@@ -336,7 +336,7 @@ def test_the_overview_projects_each_providers_next_three_months(as_user, finance
 
     section = _section(as_user(finance).get("/overview/").content.decode(), "projection")
 
-    assert "<td>anthropic</td>" in section
+    assert '<td><a href="/overview/commitment/?provider=anthropic">anthropic</a></td>' in section
     for month, days in months:
         assert f"{month:%b %Y}</th>" in section
         assert f'<td class="num">${10 * days}.00</td>' in section
