@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# `make run` serves as production does (hashed static files cached for a year, the styled error
+# pages); `make run RUN_DEBUG=true` for Django's debug pages, with static files served unhashed.
+RUN_DEBUG ?= false
 
 .PHONY: install run test test-dates lint format bench bench-smoke worker clean screenshots mutation compat
 
@@ -38,12 +41,18 @@ $(FAKETIME):
 
 run: install
 	$(BIN)/python manage.py migrate --no-input
+	# Hashed, gzipped copies of the static files, which WhiteNoise serves (settings.STORAGES).
+	$(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	$(BIN)/python manage.py load_prices
 	$(BIN)/python manage.py dev_login --quiet
 	$(BIN)/python manage.py seed_demo --if-empty --url http://127.0.0.1:$(PORT)/
-	# Beat's schedule in-process (spend checks, alerts, refreshes): there is no worker here.
-	$(BIN)/python manage.py run_periodic & \
-	$(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
+	# Beat's schedule in-process (spend checks, alerts, refreshes): there is no worker here. A
+	# background job of this shell ignores Ctrl-C, so the shell stops it on its way out, however
+	# uvicorn ended.
+	RERATE_IN_PERIODIC=true $(BIN)/python manage.py run_periodic & periodic=$$!; \
+	trap 'kill $$periodic 2>/dev/null; wait $$periodic 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM HUP; \
+	DJANGO_DEBUG=$(RUN_DEBUG) RERATE_IN_PERIODIC=true $(BIN)/uvicorn attribution_site.asgi:application --host 127.0.0.1 --port $(PORT) --loop uvloop --http httptools --timeout-keep-alive 75
 
 test: install $(CHROMIUM) $(OIDC_PROVIDER)
 	$(BIN)/pytest

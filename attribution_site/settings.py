@@ -241,6 +241,13 @@ CELERY_BEAT_SCHEDULE = {
     # Providers finish a day's cost report hours after midnight UTC: pull the last days again daily.
     "sync-provider-costs": {"task": "billing.sync_provider_costs", "schedule": crontab(hour=6, minute=15)},
 }
+# Re-rating runs still pending (none are, where each is queued on commit) are taken every few seconds.
+CELERY_BEAT_SCHEDULE["rerate-pending"] = {"task": "usage.rerate_pending", "schedule": 5.0}
+# In-process only: a price saved in the admin leaves its re-rating to run_periodic (`make run` sets
+# this), so the save answers at once instead of re-pricing every event inside the request.
+RERATE_IN_PERIODIC = env_bool("RERATE_IN_PERIODIC", default=False)
+if RERATE_IN_PERIODIC and not CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured("RERATE_IN_PERIODIC is for the in-process mode: with a broker a worker re-rates.")
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
 
@@ -310,11 +317,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if PRODUCTION
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
+        # Hashed names and gzip copies, made by collectstatic (`make run`, the test session and the
+        # image run it): WhiteNoise serves them compressed and, hashed, cached for a year.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
 from apps.org.models import TeamMembership
@@ -13,6 +15,15 @@ from attribution_site.celery import app as celery_app
 
 from .factories import ApiKeyFactory, ModelPriceFactory, TeamFactory, TeamMembershipFactory, UserFactory
 from .webhook_receiver import receiver  # noqa: F401  (a fixture for every test)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def static_files_unhashed():
+    """Pages name their static files unhashed, found where they lie: the hashed, compressed copies
+    need a collectstatic first (tests/attribution_site/test_static_files.py runs one)."""
+    unhashed = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": unhashed}):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from apps.pricing.admin_columns import money_column
 
-from .models import Alert, Anomaly, Budget, Delivery, Webhook
+from .models import Alert, Anomaly, Budget, ChangeSettings, Delivery, Webhook
 
 
 class ThresholdsField(forms.CharField):
@@ -106,3 +106,11 @@ class AnomalyAdmin(ReadOnlyAdmin):
         "acknowledged_at",
     )
     list_filter = ("dimension", "team")
+
+
+@admin.register(ChangeSettings)
+class ChangeSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "threshold_percent", "min_change")
+
+    def has_add_permission(self, request):
+        return not ChangeSettings.objects.exists()  # one row

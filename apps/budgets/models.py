@@ -140,6 +140,7 @@ class Anomaly(models.Model):
         AGENT = "agent"
         ENVIRONMENT = "environment"
         RECONCILIATION = "reconciliation", "Provider bill vs recorded"
+        MONTH_CHANGE = "month_change", "Month so far vs the same days of last month"
 
     dimension = models.CharField(max_length=16, choices=Dimension.choices)
     subject = models.CharField(max_length=128, help_text="The team, product, feature, agent or environment.")
@@ -239,3 +240,30 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target}: {self.status}"
+
+
+class ChangeSettings(models.Model):
+    """One row: how far a team's month so far may rise on the same days of last month before it is
+    an anomaly (apps.budgets.changes.month_change_check)."""
+
+    threshold_percent = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        default=Decimal("20"),
+        help_text="A rise above this percentage raises an anomaly. Blank: never.",
+    )
+    min_change = MoneyField(default=Decimal("10"), help_text="Smaller rises (in dollars) raise nothing.")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "month change settings"
+
+    def __str__(self) -> str:
+        if self.threshold_percent is None:
+            return "Month changes raise no anomaly"
+        return f"Anomaly above +{self.threshold_percent}% and ${self.min_change:.2f}"
+
+    @classmethod
+    def current(cls) -> ChangeSettings:
+        return cls.objects.first() or cls()

@@ -18,6 +18,7 @@ from apps.org.selectors import FINANCE_GROUP
 from apps.pricing.money import usd
 from attribution_site.periods import MonthPeriod
 
+from .changes import month_change_check
 from .detection import anomalies_detect_daily, anomalies_detect_hourly
 from .models import Alert, Anomaly, Delivery, Webhook
 from .reconciliation import RECONCILIATION_LOOKBACK_DAYS, discount_check, reconciliation_check
@@ -140,6 +141,7 @@ def spend_check(*, now: datetime | None = None) -> list[Alert]:
     raised = [*budgets_check(today=now.date()), *anomalies_check(now=now)]
     raised += reconciliation_check(since=now.date() - timedelta(days=RECONCILIATION_LOOKBACK_DAYS))
     raised += discount_check(since=now.date() - timedelta(days=RECONCILIATION_LOOKBACK_DAYS), until=now.date())
+    raised += month_change_check(today=now.date())
     deliveries_resend_stalled(now=now)
     return raised
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -52,7 +53,8 @@ def history_rerate(
         first = start.astimezone(UTC).date().replace(day=1)
         _closed_reopen(first_month=first, last_month=None, by=by, reason=reason, change=change)
     run = rerate_run_create(reason=change[:300], provider=provider, model=model, start=start, end=None)
-    transaction.on_commit(lambda: rerate.delay(run.pk))
+    if not settings.RERATE_IN_PERIODIC:  # else run_periodic's rerate_pending takes it within seconds
+        transaction.on_commit(lambda: rerate.delay(run.pk))
     return run
 
 

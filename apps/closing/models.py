@@ -48,3 +48,32 @@ class CloseSettings(models.Model):
     def __str__(self) -> str:
         days = self.auto_close_after_days
         return "Months close by hand" if days is None else f"Months close {days} day(s) after they end"
+
+
+class MonthClose(models.Model):
+    """One close of a month, on record: who, when, from where, the total it closed at, and the open
+    items a forced close went past (with the reason given)."""
+
+    class Via(models.TextChoices):
+        PAGE = "page", "Overview page"
+        COMMAND = "command", "manage.py close_month"
+        ADMIN = "admin", "Admin"
+        AUTO = "auto", "Auto-close"
+
+    month = models.DateField(help_text="The month's first day.")
+    closed_at = models.DateTimeField(default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    via = models.CharField(max_length=8, choices=Via.choices)
+    total = MoneyField(help_text="The month's total spend (metered plus fixed costs) when it closed.")
+    forced = models.BooleanField(default=False, help_text="Closed past open checklist items.")
+    open_items = models.TextField(blank=True, help_text="The open items a forced close went past, one a line.")
+    reason = models.CharField(max_length=300, blank=True, help_text="Why a forced close went past them.")
+
+    class Meta:
+        ordering = ["-closed_at"]
+        get_latest_by = "closed_at"
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} closed {self.closed_at:%Y-%m-%d %H:%M}"

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Min, Sum
+from django.db.models import Min, Q, Sum
 
 from apps.allocation.models import AllocationResult
 from apps.rollups.models import DailyRollup
 from apps.usage.models import ClosedMonth, UsageEvent
 from apps.usage.selectors import next_month
 
-from .models import CloseSettings
+from .checklist import month_total_spend
+from .models import CloseSettings, MonthClose, MonthReopening
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,47 @@ def months_due(*, today: date) -> list[date]:
             due.append(month)
         month = next_month(month)
     return due
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    """What every page says about its month: open, or closed by whom, when and at what total."""
+
+    month: date
+    closed_at: datetime | None = None
+    closed_by: str = ""
+    total: Decimal | None = None
+    forced: bool = False
+    reopened_reason: str = ""  # an open month reopened by hand or by a change: the last reason
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+def month_status(month: date) -> MonthStatus:
+    month = month.replace(day=1)
+    closed = ClosedMonth.objects.select_related("closed_by").filter(month=month).first()
+    if closed is None:
+        reopening = MonthReopening.objects.filter(month=month, reclosed_at__isnull=True).first()
+        return MonthStatus(month=month, reopened_reason=reopening.reason if reopening else "")
+    record = MonthClose.objects.filter(month=month, closed_at=closed.closed_at).first()
+    return MonthStatus(
+        month=month,
+        closed_at=closed.closed_at,
+        closed_by=str(closed.closed_by) if closed.closed_by else "automatically",
+        # Closed before closes were recorded: its figures are frozen, so today's total is the one.
+        total=record.total if record else month_total_spend(month),
+        forced=bool(record and record.forced),
+    )
+
+
+def rerate_months(*, provider: str, model: str, start: datetime) -> tuple[list[date], list[date]]:
+    """The months with the model's spend from `start` (every model of the provider for ""): those a
+    re-rating changes (open), and those it leaves unless closed months are rewritten (closed)."""
+    rows = DailyRollup.objects.filter(provider=provider, day__gte=start.date())
+    if model:
+        rows = rows.filter(Q(model=model) | Q(model_family=model))
+    months = sorted(rows.dates("day", "month"))
+    closed = set(ClosedMonth.objects.filter(month__in=months).values_list("month", flat=True))
+    return [m for m in months if m not in closed], [m for m in months if m in closed]

@@ -3,6 +3,7 @@ close the months due by the auto-close setting."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import date, timedelta
 
@@ -16,8 +17,24 @@ from apps.usage.selectors import next_month
 from apps.usage.services import month_close_record
 from apps.usage.services.closing import close_lock
 
-from .models import MonthReopening
+from .checklist import OpenItem, month_open_items, month_total_spend
+from .models import MonthClose, MonthReopening
 from .selectors import month_totals, months_due
+
+logger = logging.getLogger(__name__)
+
+
+class MonthAlreadyClosed(ValidationError):
+    """Closing a closed month: the first close stands, and the message says who closed it when."""
+
+
+class MonthNotReady(ValidationError):
+    """The month has open checklist items and the close was not forced past them."""
+
+    def __init__(self, month: date, items: list[OpenItem]):
+        self.items = items
+        listed = "; ".join(str(item) for item in items)
+        super().__init__(f"{month:%Y-%m} has open items: {listed}. Resolve them, or force the close with a reason.")
 
 
 @transaction.atomic
@@ -72,12 +89,66 @@ def months_reopen(*, months: Iterable[date], by, reason: str, change: str) -> li
     return closed
 
 
+def closed_message(month: date) -> str:
+    closed = ClosedMonth.objects.select_related("closed_by").get(month=month)
+    who = f" by {closed.closed_by}" if closed.closed_by else ""
+    return f"{month:%Y-%m} is already closed{who} on {closed.closed_at:%Y-%m-%d %H:%M} UTC."
+
+
+@transaction.atomic
+def month_close_reviewed(
+    *, month: date, by=None, today: date, via: str, force: bool = False, reason: str = ""
+) -> MonthClose:
+    """Close a month through its checklist, on record: what the page, the command, the admin and
+    auto-close call. Open items stop the close unless `force`, which needs a reason and records the
+    items it went past. Raises MonthAlreadyClosed, MonthNotReady or ValidationError (not ended)."""
+    month = month.replace(day=1)
+    if force and not reason.strip():
+        raise ValidationError({"reason": "Give the reason the month closes with open items."})
+    close_lock(shared=False)  # taken again by month_close; held once the first time
+    if ClosedMonth.objects.filter(month=month).exists():
+        raise MonthAlreadyClosed(closed_message(month))
+    if next_month(month) - timedelta(days=1) >= today:
+        raise ValidationError(f"{month:%Y-%m} has not ended yet: a month closes once it is over.")
+    closed = month_close(month=month, by=by, today=today)  # its days refreshed: the checklist sees them
+    items = month_open_items(month)
+    if items and not force:
+        raise MonthNotReady(month, items)  # the atomic block rolls the close back
+    return MonthClose.objects.create(
+        month=month,
+        closed_at=closed.closed_at,
+        closed_by=by,
+        via=via,
+        total=month_total_spend(month),
+        forced=bool(items),
+        open_items="\n".join(str(item) for item in items),
+        reason=reason.strip()[:300] if items else "",
+    )
+
+
+@transaction.atomic
+def month_reopen(*, month: date, by, reason: str) -> MonthReopening:
+    """Reopen a closed month by hand, on record with who and why (its totals before are kept)."""
+    month = month.replace(day=1)
+    if not reason.strip():
+        raise ValidationError({"reason": "Give the reason the month is reopened."})
+    if not months_reopen(months=[month], by=by, reason=reason.strip(), change="reopened by hand"):
+        raise ValidationError(f"{month:%Y-%m} is not closed: there is nothing to reopen.")
+    return MonthReopening.objects.filter(month=month).latest("reopened_at")
+
+
 def months_auto_close(*, today: date) -> list[date]:
-    """Close every month due under the auto-close setting, oldest first; return those closed."""
-    due = months_due(today=today)
-    for month in due:
-        month_close(month=month, today=today)
-    return due
+    """Close every month due under the auto-close setting whose checklist is clear, oldest first;
+    return those closed. A month with open items stays open for finance to resolve or force."""
+    closed = []
+    for month in months_due(today=today):
+        try:
+            month_close_reviewed(month=month, today=today, via=MonthClose.Via.AUTO)
+        except MonthNotReady as exc:
+            logger.warning("Not closing %s automatically: %s", f"{month:%Y-%m}", exc.messages[0])
+            continue
+        closed.append(month)
+    return closed
 
 
 def today_utc() -> date:

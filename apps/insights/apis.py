@@ -40,6 +40,7 @@ class OpportunitiesApi(APIView):
         sentence = serializers.CharField()
         evidence = serializers.DictField()
         owner = serializers.CharField(source="owner.username", default=None)
+        due_on = serializers.DateField(allow_null=True, help_text="When the owner means to be done.")
         dismissed_reason = serializers.CharField()
         first_found = serializers.DateField()
         last_found = serializers.DateField()

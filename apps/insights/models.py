@@ -164,6 +164,7 @@ class Opportunity(models.Model):
     evidence = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    due_on = models.DateField(null=True, blank=True, help_text="When the owner means to have it done.")
     dismissed_reason = models.CharField(max_length=500, blank=True)
     dismissed_saving = MoneyField(null=True, blank=True)
     first_found = models.DateField(default=timezone.now)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db.models import BooleanField, Case, Count, Q, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from apps.org.models import Team, TeamMembership
 from apps.pricing.rating import catalog
@@ -151,25 +152,28 @@ def opportunities_visible(
 
 
 def savings_summary() -> dict:
-    """The organisation's open and accepted savings by lever and by team, and realised savings."""
-    live = Opportunity.objects.filter(status__in=[Opportunity.Status.OPEN, Opportunity.Status.ACCEPTED])
+    """The organisation's open and accepted savings by lever (as found, overlapping) and realised
+    savings. The totals that add up come from `apps.insights.combining` (the views add them)."""
+    live = Opportunity.objects.filter(status__in=[Opportunity.Status.OPEN, Opportunity.Status.ACCEPTED]).exclude(
+        lever=Opportunity.Lever.UNIT_COST_DRIFT
+    )
     labels = dict(Opportunity.Lever.choices)
     by_lever = [
         {"lever": labels[r["lever"]], "count": r["count"], "saving": r["saving"]}
         for r in live.values("lever").annotate(count=Count("id"), saving=Sum("monthly_saving")).order_by("-saving")
     ]
-    by_team = list(
-        live.values("team__slug", "team__name")
-        .annotate(count=Count("id"), saving=Sum("monthly_saving"))
-        .order_by("-saving")
-    )
     done = Opportunity.objects.filter(status=Opportunity.Status.DONE)
     return {
         "by_lever": by_lever,
-        "by_team": by_team,
-        "total": live.aggregate(s=Sum("monthly_saving"))["s"] or Decimal(0),
+        "found": live.aggregate(s=Sum("monthly_saving"))["s"] or Decimal(0),
         "realised": done.aggregate(s=Sum("realised_monthly_saving"))["s"] or Decimal(0),
         "done": list(done.select_related("team").order_by("-done_at")),
+        "alerts": list(
+            Opportunity.objects.filter(lever=Opportunity.Lever.UNIT_COST_DRIFT)
+            .exclude(status=Opportunity.Status.DISMISSED)
+            .select_related("team")
+            .order_by("-monthly_saving")
+        ),
     }
 
 
@@ -182,10 +186,13 @@ def can_act(user, team: Team) -> bool:
 
 def team_savings(*, user, team: Team) -> dict:
     """The team page's Savings section: its opportunities by dollars, and whether the user may act."""
+    from .combining import combined_savings  # combining reads this module's spend selectors
+
     rows = list(opportunities_visible(team_ids=[team.pk]))
-    live = [o for o in rows if o.status in (Opportunity.Status.OPEN, Opportunity.Status.ACCEPTED)]
+    combined = combined_savings(today=timezone.now().date(), team_ids=[team.pk])
     return {
         "opportunities": rows,
-        "total": sum((o.monthly_saving for o in live), start=0),
+        "combined": combined,
+        "total": sum((r.saving for r in combined), start=Decimal(0)),
         "can_act": can_act(user, team),
     }

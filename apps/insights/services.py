@@ -66,11 +66,21 @@ def _cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)
 
 
-def opportunity_accept(*, opportunity: Opportunity, owner) -> Opportunity:
+ACCEPT_DAYS = 30  # the due date an acceptance gets when the lead names none
+
+
+def opportunity_accept(*, opportunity: Opportunity, owner, due_on: date | None = None) -> Opportunity:
+    """The lead who accepts owns it, until `due_on` (30 days from today unless given)."""
+    if opportunity.lever == Opportunity.Lever.UNIT_COST_DRIFT:
+        raise LifecycleError("Unit-cost drift is an alert to look into, not a saving: dismiss it once explained.")
     if opportunity.status not in (Opportunity.Status.OPEN, Opportunity.Status.ACCEPTED):
         raise LifecycleError(f"A {opportunity.status} opportunity cannot be accepted.")
+    today = timezone.now().date()
+    if due_on is not None and due_on < today:
+        raise LifecycleError(f"due_on: {due_on} has passed; give a day from today on.")
     opportunity.status, opportunity.owner, opportunity.accepted_at = Opportunity.Status.ACCEPTED, owner, timezone.now()
-    opportunity.save(update_fields=["status", "owner", "accepted_at"])
+    opportunity.due_on = due_on or today + timedelta(days=ACCEPT_DAYS)
+    opportunity.save(update_fields=["status", "owner", "accepted_at", "due_on"])
     return opportunity
 
 
@@ -81,6 +91,15 @@ def opportunity_dismiss(*, opportunity: Opportunity, reason: str) -> Opportunity
         raise LifecycleError("A done opportunity cannot be dismissed.")
     opportunity.status, opportunity.dismissed_reason = Opportunity.Status.DISMISSED, reason.strip()
     opportunity.dismissed_saving = opportunity.monthly_saving
+    opportunity.save(update_fields=["status", "dismissed_reason", "dismissed_saving"])
+    return opportunity
+
+
+def opportunity_undismiss(*, opportunity: Opportunity) -> Opportunity:
+    """Undo a dismissal: the opportunity is open again, its reason cleared."""
+    if opportunity.status != Opportunity.Status.DISMISSED:
+        raise LifecycleError(f"A {opportunity.status} opportunity is not dismissed.")
+    opportunity.status, opportunity.dismissed_reason, opportunity.dismissed_saving = Opportunity.Status.OPEN, "", None
     opportunity.save(update_fields=["status", "dismissed_reason", "dismissed_saving"])
     return opportunity
 
@@ -131,7 +150,8 @@ def savings_digest_send() -> int:
     sent = 0
     live = [Opportunity.Status.OPEN, Opportunity.Status.ACCEPTED]
     for team in Team.objects.order_by("slug"):
-        top = list(Opportunity.objects.filter(team=team, status__in=live).order_by("-monthly_saving")[:3])
+        found = Opportunity.objects.filter(team=team, status__in=live).exclude(lever=Opportunity.Lever.UNIT_COST_DRIFT)
+        top = list(found.order_by("-monthly_saving")[:3])
         leads = (
             get_user_model()
             .objects.exclude(email="")

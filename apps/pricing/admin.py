@@ -4,8 +4,12 @@ through apps.closing.changes (open months, and closed ones when the editor ticks
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from apps.closing.changes import alias_change, price_change
+from apps.closing.selectors import rerate_months
+from apps.usage.models import RerateRun
 
 from .admin_columns import money_column
 from .models import ModelAlias, ModelPrice, NegotiatedDiscount
@@ -87,6 +91,30 @@ class RewriteClosedMonthsAdmin(admin.ModelAdmin):
 
 
 class PriceChangeAdmin(RewriteClosedMonthsAdmin):
+    readonly_fields = ("rerating",)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self.fieldsets:  # the default fieldset lists the read-only field already
+            return fieldsets
+        return [*fieldsets, ("Re-rating", {"fields": ("rerating",)})]
+
+    @admin.display(description="Re-rating")
+    def rerating(self, obj):
+        """Before saving, the months a save re-prices; then the runs' progress (the save only queues them)."""
+        if obj is None or obj.pk is None:
+            return "Saving re-prices the model's events from the effective date, in open months."
+        open_months, closed = rerate_months(provider=obj.provider, model=obj.model, start=obj.effective_from)
+        lines = [
+            "Saving re-prices: " + (", ".join(f"{m:%b %Y}" for m in open_months) or "no month with spend") + " (open)."
+        ]
+        if closed:
+            listed = ", ".join(f"{m:%b %Y}" for m in closed)
+            lines.append(f"Closed, re-priced only with “rewrite closed months” ticked: {listed}.")
+        runs = RerateRun.objects.filter(provider=obj.provider, model__in=[obj.model, ""]).order_by("-created_at")[:3]
+        lines += [run.progress for run in runs]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
     def history_change(self, obj, *, form=None, deleted: bool = False, **options) -> None:
         # An edit that moves the start later still re-prices from where it used to start.
         previous = form.initial.get("effective_from") if form is not None else None

@@ -141,6 +141,20 @@ def bar(
     return _figure(data, xaxis=_MONEY_AXIS, yaxis={"autorange": "reversed", "automargin": True})
 
 
+def daily_trend(days: Sequence[tuple[date, Decimal]]) -> Figure:
+    """A bar per day of a drill-down's range."""
+    data = [
+        {
+            "type": "bar",
+            "x": [d.isoformat() for d, _ in days],
+            "y": _money([c for _, c in days]),
+            "marker": {"color": BLUE},
+            "hovertemplate": "%{x|%-d %b}: %{y:$,.2f}<extra></extra>",
+        }
+    ]
+    return _figure(data, yaxis=_MONEY_AXIS, xaxis={"type": "date"})
+
+
 def monthly_totals(months: Sequence[date], totals: Sequence[Decimal], *, running: bool = False) -> Figure:
     """A bar per month; the running month, last, is hatched and labelled partial."""
     last = len(months) - 1

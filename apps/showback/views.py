@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from apps.billing.selectors import month_reconciliation, unmapped_scopes
 from apps.billing.services import scope_map
 from apps.billing.tasks import refresh_dirty_days_later
+from apps.budgets.changes import team_what_changed
 from apps.budgets.models import Alert, Anomaly
 from apps.budgets.selectors import organisation_budget_status, outlook, provider_projection
 from apps.budgets.services import anomaly_acknowledge
@@ -31,8 +32,9 @@ from attribution_site.periods import MonthPeriod
 from . import charts, display, exports
 from .selectors import overview as org
 from .selectors import team as selectors
+from .selectors.adjustments import month_adjustments
 from .selectors.drilldown import FIELDS as DRILL_FIELDS
-from .selectors.drilldown import DrillQuery, team_drilldown
+from .selectors.drilldown import DrillQuery, drill_daily, drill_what_changed, team_drilldown
 from .selectors.incidents import incidents_for
 from .selectors.people import team_coding_agents, top_spenders
 from .selectors.team_page import team_page as team_page_data
@@ -102,6 +104,8 @@ def team_page(request, slug: str, period: MonthPeriod):
         "savings": team_savings(user=request.user, team=team),
         "model_rule_counts": team_model_rule_counts(team_id=team.id, start=period.start, end=period.end),
         "coding_agents": team_coding_agents(team=team, period=period, user=request.user),
+        "adjustments": month_adjustments(period=period, team=team),
+        "changed": team_what_changed(team=team, start=period.start, end=period.end),
         "charts": {
             name: charts.to_html(figure)
             for name, figure in charts.team_charts(page, grain=grain, drill=_month_drill(period)).items()
@@ -125,12 +129,16 @@ def _team_drilldown(request, team: Team | None, period: MonthPeriod):
     except ValueError as exc:
         return error_page(request, str(exc))
     drill = team_drilldown(team=team, query=query)
+    daily = drill_daily(team=team, query=query)
     context = {
         "team": team,
+        "period": MonthPeriod(month_start=query.start.replace(day=1), today=period.today),
         "who": team.name if team else "The organisation",
         "drill": drill,
         "shown": display.drilldown_shown(drill),
         "charts": {d: charts.to_html(charts.drill_bar(rows)) for d, rows in drill.breakdowns.items() if rows},
+        "trend": charts.to_html(charts.daily_trend(daily)),
+        "changed": drill_what_changed(team=team, query=query),
     }
     return render(request, "showback/team_drill.html", context)
 
@@ -182,6 +190,8 @@ def overview(request, period: MonthPeriod):
         "movers": org.overview_movers(end=period.end),
         "movers_start": period.end - timedelta(days=6),  # the week overview_movers compares
         "unpriced": org.overview_unpriced(period=period),
+        "unpriced_models": org.overview_unpriced_models(period=period),
+        "adjustments": month_adjustments(period=period),
         "usage_missing": usage_missing,
         "usage_missing_total": sum(k.calls for k in usage_missing),
         "anomalies": incidents_for(team=None, since=period.start, until=period.month_end),

@@ -223,6 +223,7 @@ class RerateRun(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
 
@@ -232,6 +233,7 @@ class RerateRun(models.Model):
     start = models.DateTimeField()
     end = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    events_total = models.PositiveBigIntegerField(default=0, help_text="Events to check, counted when it began.")
     events_checked = models.PositiveBigIntegerField(default=0)
     events_changed = models.PositiveBigIntegerField(default=0)
     days_marked_dirty = models.PositiveIntegerField(default=0)
@@ -245,6 +247,17 @@ class RerateRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.status})"
+
+    @property
+    def progress(self) -> str:
+        """The line the price's admin page shows while it runs and after."""
+        what = f"{self.provider}{'/' + self.model if self.model else ''} from {self.start:%Y-%m-%d}"
+        if self.status == self.Status.PENDING:
+            return f"Re-rating {what}: queued."
+        counts = f"{self.events_checked:,} of {self.events_total:,} event(s) checked, {self.events_changed:,} re-priced"
+        if self.status == self.Status.FAILED:
+            return f"Re-rating {what} failed after {counts}: {self.error[:200]}"
+        return f"Re-rating {what}: {counts}{' (running)' if self.status == self.Status.RUNNING else ', done'}."
 
 
 class ClosedMonth(models.Model):

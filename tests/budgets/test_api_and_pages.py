@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.budgets.models import Alert
+from apps.budgets.models import Alert, ChangeSettings
 from apps.budgets.services import alert_raise
 from tests.factories import AlertFactory, AnomalyFactory, BudgetFactory, ProductFactory
 
@@ -336,7 +336,7 @@ def test_the_overview_projects_each_providers_next_three_months(as_user, finance
 
     section = _section(as_user(finance).get("/overview/").content.decode(), "projection")
 
-    assert "<td>anthropic</td>" in section
+    assert '<td><a href="/overview/commitment/?provider=anthropic">anthropic</a></td>' in section
     for month, days in months:
         assert f"{month:%b %Y}</th>" in section
         assert f'<td class="num">${10 * days}.00</td>' in section
@@ -346,6 +346,7 @@ def test_check_spend_prints_the_new_alerts_then_none_the_second_time(
     month_of_spend, team, lead, django_capture_on_commit_callbacks
 ):
     BudgetFactory(team=team, monthly_amount=Decimal("10.00"), thresholds=[100])
+    ChangeSettings.objects.create(threshold_percent=None)  # budget alerts only (month changes: test_what_changed)
     first, second = io.StringIO(), io.StringIO()
 
     with django_capture_on_commit_callbacks(execute=True):

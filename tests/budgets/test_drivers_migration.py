@@ -22,8 +22,17 @@ def _migrate(target):
     return executor.loader.project_state(target).apps
 
 
+@pytest.fixture
+def back_to_the_latest_migration():
+    """Later migrations of budgets must be applied again for the tests that follow."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes("budgets"))
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_old_reconciliation_anomaly_gets_a_scope_driver():
+def test_an_old_reconciliation_anomaly_gets_a_scope_driver(back_to_the_latest_migration):
     old_apps = _migrate(BEFORE)
     old_apps.get_model("budgets", "Anomaly").objects.create(
         dimension="reconciliation",

@@ -9,9 +9,11 @@ from typing import NamedTuple
 import pytest
 from django.utils import timezone
 
+from apps.billing.models import BillingLine
 from apps.closing.selectors import month_totals
 from apps.closing.services import month_close
 from apps.usage.models import UsageEvent
+from tests.browser import browser_page  # noqa: F401  (a fixture of the browser tests)
 from tests.rollups.events import event, ingest, refresh_dirty_days
 
 
@@ -43,6 +45,21 @@ def ledger(api_key, price, team, months) -> Months:
     ingest(api_key, event(day=months.closed_day, team="search"), event(day=months.open_day, team="search"))
     refresh_dirty_days()
     return months
+
+
+@pytest.fixture
+def bills(ledger) -> Months:
+    """The ledger's two months, each with anthropic's bill for its day: the checklist's bill item
+    is clear (the days are not rebuilt, so nothing is reconciled against it)."""
+    for day in (ledger.closed_day, ledger.open_day):
+        BillingLine.objects.create(
+            source=BillingLine.Source.FOCUS,
+            provider="anthropic",
+            day=day,
+            billed_cost=Decimal("0.0045"),
+            effective_cost=Decimal("0.0045"),
+        )
+    return ledger
 
 
 @pytest.fixture

@@ -78,3 +78,20 @@ def test_every_event_is_counted_once_across_the_months(closed_ledger, api_key):
     assert events_total == billed(closed_ledger.closed) + billed(closed_ledger.open)
     # $0.0045 on time, and three late events of 333 in, 7 out: $0.001104 each.
     assert billed(closed_ledger.open) == Decimal("0.007812000")
+
+
+def test_the_month_that_received_it_shows_it_as_an_adjustment_line(closed_ledger, api_key, lead, finance, as_user):
+    ingest(api_key, event(day=closed_ledger.closed_day, team="search", input_tokens=1_000_000, output_tokens=0))
+    refresh_dirty_days()
+    line = (
+        f"<td>Late events of {closed_ledger.closed:%B %Y} (closed)</td>"
+        '<td class="num"><span class="money">$3.00</span></td><td class="num">1</td>'
+    )
+
+    team_page = as_user(lead).get(f"/teams/search/?month={closed_ledger.open:%Y-%m}").content.decode()
+    overview = as_user(finance).get(f"/overview/?month={closed_ledger.open:%Y-%m}").content.decode()
+    closed_month = as_user(finance).get(f"/overview/?month={closed_ledger.closed:%Y-%m}").content.decode()
+
+    assert line in team_page
+    assert line in overview
+    assert 'id="adjustments"' not in closed_month

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
+from apps.insights.models import Opportunity
+from apps.insights.services import opportunity_accept
 from tests.factories import OpportunityFactory
 
 URL = "/api/v1/opportunities"
@@ -93,3 +96,13 @@ def test_bad_filters_are_refused_naming_the_field(finance, opportunities, params
 def test_a_filter_sent_empty_is_refused_rather_than_read_as_absent(key_client):
     response = key_client.get("/api/v1/opportunities", {"team": ""})
     assert (response.status_code, response.json()) == (400, {"team": ["May not be blank: leave it out instead."]})
+
+
+def test_an_accepted_opportunity_reads_with_its_owner_and_due_date(lead, member, opportunities):
+    routing = Opportunity.objects.get(team__slug="search", lever="routing")
+    opportunity_accept(opportunity=routing, owner=lead, due_on=date(2999, 1, 31))
+
+    rows = {r["lever"]: r for r in _client(member).get(URL).json()}
+
+    assert (rows["routing"]["owner"], rows["routing"]["due_on"]) == ("lead", "2999-01-31")
+    assert rows["caching"]["due_on"] is None

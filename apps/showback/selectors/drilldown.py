@@ -9,6 +9,8 @@ from urllib.parse import urlencode
 
 from django.db.models import F, Sum
 
+from apps.budgets.changes import DIMENSIONS as CHANGE_DIMENSIONS
+from apps.budgets.changes import WhatChanged, previous_same_days, rows_what_changed
 from apps.org.models import CustomerAccount, Product, Team
 from apps.pricing.money import ZERO
 from apps.rollups.models import DailyRollup
@@ -74,6 +76,7 @@ class DrillRow:
     cost: Decimal
     requests: int
     link: str
+    unpriced: int = 0  # events rated $0.00 for want of a price, marked on the page
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Drilldown:
     tokens: int
     breakdowns: dict[str, list[DrillRow]]  # each dimension not yet filtered on, largest first
     labels: dict[str, str]  # each filter's value as a reader knows it
+    unpriced: int = 0
 
     @property
     def previous(self) -> DrillQuery:
@@ -91,18 +95,54 @@ class Drilldown:
         return DrillQuery(start=self.query.start - span, end=self.query.end - span, filters=self.query.filters)
 
 
-def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
-    """The team's direct spend (None: the organisation's metered spend) in the query's days and
-    filters, broken down by every other tag."""
-    rows = DailyRollup.objects.filter(day__gte=query.start, day__lte=query.end)
+def drill_rows(*, team: Team | None, filters: dict[str, str], start: date, end: date):
+    """The rollup rows of the team (None: every team) between two days, narrowed by the filters."""
+    rows = DailyRollup.objects.filter(day__gte=start, day__lte=end)
     if team is not None:
         rows = rows.filter(team=team)
-    for dimension, value in query.filters.items():
+    for dimension, value in filters.items():
         field = FIELDS[dimension]
         rows = (
             rows.filter(**{f"{field}__isnull": True}) if not value and "__" in field else rows.filter(**{field: value})
         )
-    totals = rows.aggregate(cost=Sum("billed_cost"), n=Sum("requests"), t=Sum(F("input_tokens") + F("output_tokens")))
+    return rows
+
+
+def drill_daily(*, team: Team | None, query: DrillQuery) -> list[tuple[date, Decimal]]:
+    """The drill-down's direct spend day by day (days without spend at $0), for its trend."""
+    rows = drill_rows(team=team, filters=query.filters, start=query.start, end=query.end)
+    sums = dict(rows.values_list("day").annotate(cost=Sum("billed_cost")).order_by())
+    days = (query.end - query.start).days + 1
+    return [(day, sums.get(day, ZERO)) for day in (query.start + timedelta(days=n) for n in range(days))]
+
+
+def drill_what_changed(*, team: Team | None, query: DrillQuery) -> WhatChanged:
+    """The drill-down's days against the same days of the month before, split by the other tags."""
+    prev_start, prev_end = previous_same_days(query.start, query.end)
+    now_rows = drill_rows(team=team, filters=query.filters, start=query.start, end=query.end)
+    before_rows = drill_rows(team=team, filters=query.filters, start=prev_start, end=prev_end)
+    fields = [(d, FIELDS[d]) for d in CHANGE_DIMENSIONS if d not in query.filters]
+    return rows_what_changed(
+        now_rows=now_rows,
+        before_rows=before_rows,
+        fields=fields,
+        start=query.start,
+        end=query.end,
+        prev_start=prev_start,
+        prev_end=prev_end,
+    )
+
+
+def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
+    """The team's direct spend (None: the organisation's metered spend) in the query's days and
+    filters, broken down by every other tag."""
+    rows = drill_rows(team=team, filters=query.filters, start=query.start, end=query.end)
+    totals = rows.aggregate(
+        cost=Sum("billed_cost"),
+        n=Sum("requests"),
+        t=Sum(F("input_tokens") + F("output_tokens")),
+        unpriced=Sum("unpriced"),
+    )
     products = dict(Product.objects.values_list("slug", "name"))
     names = {"product": products}
     if query.filters.get("customer"):
@@ -114,7 +154,9 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
         if dimension in query.filters:
             continue
         found = list(
-            rows.values(field).annotate(cost=Sum("billed_cost"), n=Sum("requests")).order_by("-cost", field)[:TOP_ROWS]
+            rows.values(field)
+            .annotate(cost=Sum("billed_cost"), n=Sum("requests"), unpriced=Sum("unpriced"))
+            .order_by("-cost", field)[:TOP_ROWS]
         )
         if dimension == "customer":
             ids = {r[field] for r in found if r[field]}
@@ -129,6 +171,7 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
                 cost=r["cost"],
                 requests=r["n"],
                 link=query.link(**{dimension: r[field] or ""}),
+                unpriced=r["unpriced"],
             )
             for r in found
         ]
@@ -140,4 +183,5 @@ def team_drilldown(*, team: Team | None, query: DrillQuery) -> Drilldown:
         tokens=totals["t"] or 0,
         breakdowns=breakdowns,
         labels=labels,
+        unpriced=totals["unpriced"] or 0,
     )

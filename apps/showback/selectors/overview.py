@@ -212,6 +212,12 @@ def overview_movers(*, end: date, limit: int = 8) -> list[Mover]:
     return sorted((m for m in movers if m.increase > 0), key=lambda m: -m.increase)[:limit]
 
 
+def overview_unpriced_models(*, period: MonthPeriod) -> dict[str, int]:
+    """The models with events rated $0.00 for want of a price, and how many, for the mix's marks."""
+    rows = _breakdown("model", period.start, period.end).values("value").annotate(n=Sum("unpriced")).filter(n__gt=0)
+    return {r["value"]: r["n"] for r in rows}
+
+
 def overview_unpriced(*, period: MonthPeriod) -> int:
     return _breakdown("total", period.start, period.end).aggregate(n=Sum("unpriced"))["n"] or 0
 

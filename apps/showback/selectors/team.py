@@ -81,6 +81,7 @@ class BreakdownRow:
     tokens: int
     traces: int = 0
     is_production: bool = True
+    unpriced: int = 0  # events of a model with no price among `requests`: rated $0.00, marked on the page
 
     @property
     def cost_per_request(self) -> Decimal | None:
@@ -119,6 +120,7 @@ def team_breakdown(*, team: Team, period: MonthPeriod, dimension: str, limit: in
             n=Sum("requests"),
             tokens=Sum(F("input_tokens") + F("output_tokens")),
             traces=Sum("traces"),
+            unpriced=Sum("unpriced"),
         )
         .order_by("-cost", "value")
     )
@@ -139,6 +141,7 @@ def team_breakdown(*, team: Team, period: MonthPeriod, dimension: str, limit: in
             tokens=r["tokens"],
             traces=r["traces"],
             is_production=dimension != "environment" or r["value"] in production,
+            unpriced=r["unpriced"],
         )
         for r in rows
     ]

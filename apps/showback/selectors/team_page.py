@@ -39,6 +39,11 @@ class TeamPage:
         return self.period.end - timedelta(days=selectors.TREND_DAYS - 1)
 
     @property
+    def unpriced(self) -> int:
+        """Events of the month rated $0.00 for want of a price (the headline marks them)."""
+        return sum(r.unpriced for r in self.breakdowns.get("model", []))
+
+    @property
     def outlook(self):
         """The month's burn: against the budget's basis when there is one."""
         return self.budget.outlook if self.budget else self.headline.outlook

@@ -65,6 +65,8 @@ def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
         events = events.filter(Q(price__model=run.model) | Q(price__isnull=True) | Q(model__in=names))
     checked = changed = 0
     days = set()
+    run.events_total = events.count()
+    RerateRun.objects.filter(pk=run.pk).update(events_total=run.events_total)  # the admin's progress line
     for chunk in _chunks(events.order_by("id").iterator(chunk_size=RERATE_CHUNK)):
         stale = []
         for event in chunk:
@@ -90,6 +92,7 @@ def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
                 days_mark_dirty(e.day for e in stale)
             changed += len(stale)
             days.update(e.day for e in stale)
+        RerateRun.objects.filter(pk=run.pk).update(events_checked=checked, events_changed=changed)
     run.events_checked, run.events_changed, run.days_marked_dirty = checked, changed, len(days)
     run.status, run.finished_at = RerateRun.Status.DONE, timezone.now()
     run.save()
