@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from apps.billing.models import Reconciliation
+from apps.billing.models import BillingLine, Reconciliation
 from apps.budgets.models import Anomaly
 from apps.closing.checklist import month_open_items, month_total_spend
 from apps.closing.models import MonthClose, MonthReopening
@@ -30,6 +30,10 @@ def everything_open(bills, api_key):
     """The closed-to-be month with one of each open item: an unpriced event, a provider (openai)
     without a bill, an unmapped scope, an unacknowledged reconciliation anomaly, unallocated spend."""
     day = bills.closed_day
+    # The bill has ghost-team's $3.00 call too: the month balances, so its total is what events recorded.
+    BillingLine.objects.create(
+        source=BillingLine.Source.FOCUS, provider="anthropic", day=day, billed_cost=3, effective_cost=3
+    )
     ingest(
         api_key,
         event(day=day, team="search", model="mystery-model"),
