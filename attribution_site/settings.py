@@ -241,6 +241,14 @@ CELERY_BEAT_SCHEDULE = {
     # Providers finish a day's cost report hours after midnight UTC: pull the last days again daily.
     "sync-provider-costs": {"task": "billing.sync_provider_costs", "schedule": crontab(hour=6, minute=15)},
 }
+# PostgreSQL: months of events partitions are created ahead of (apps.usage.partitions), daily by beat.
+EVENT_PARTITIONS_AHEAD = env.int("EVENT_PARTITIONS_AHEAD", default=3)
+CELERY_BEAT_SCHEDULE["create-event-partitions"] = {"task": "usage.create_partitions_ahead", "schedule": 86400}
+# Archived months of raw events (manage.py archive_events): Parquet files in ARCHIVE_DIR, or under
+# ARCHIVE_URL when set (any URI pyarrow.fs opens, e.g. s3://bucket/prefix?endpoint_override=host:9000).
+ARCHIVE_DIR = Path(env.str("ARCHIVE_DIR", default=str(VAR_DIR / "archive")))
+ARCHIVE_URL = env.str("ARCHIVE_URL", default="")
+CELERY_BEAT_SCHEDULE["archive-old-months"] = {"task": "closing.archive_old_months", "schedule": 86400}
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
 

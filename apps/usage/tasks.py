@@ -21,3 +21,11 @@ def rerate(run_id: int) -> int:
 @shared_task(name="usage.reattribute")
 def reattribute() -> int:
     return events_reattribute()
+
+
+@shared_task(name="usage.create_partitions_ahead")
+def create_partitions_ahead() -> int:
+    """PostgreSQL: the coming months' event partitions exist before their first event."""
+    from .partitions import partitions_create_ahead
+
+    return len(partitions_create_ahead())
