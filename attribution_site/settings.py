@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "attribution_site.replica.ReplicaReadMiddleware",
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
@@ -148,6 +149,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.showback.context_processors.navigation",
+                "attribution_site.replica.replica_lag",
             ],
         },
     },
@@ -168,6 +170,17 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
     )
 DATABASES["default"].setdefault("TEST", {})
+# A streaming replica of the primary: pages, read APIs and exports read from it (attribution_site.replica).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["attribution_site.replica.ReplicaRouter"]
+# A page read from the replica says how far behind it is past this many seconds.
+REPLICA_LAG_WARNING_SECONDS = env.int("REPLICA_LAG_WARNING_SECONDS", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) are PostgreSQL's; SQLite builds the same index without those columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
