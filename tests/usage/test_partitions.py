@@ -10,7 +10,13 @@ import time_machine
 from django.db import connection
 
 from apps.usage.models import EventKey, UsageEvent
-from apps.usage.partitions import DEFAULT, partition_months, partition_name, partitions_create_ahead
+from apps.usage.partitions import (
+    DEFAULT,
+    partition_months,
+    partition_name,
+    partitions_create_ahead,
+    partitions_ensure,
+)
 from apps.usage.tasks import create_partitions_ahead
 from tests.factories import EventPayloadFactory, UsageEventFactory
 
@@ -79,6 +85,7 @@ def test_the_daily_task_creates_the_coming_months(db, settings):
 
 
 def test_a_day_rebuild_reads_only_its_months_partition(db):
+    partitions_ensure([date(2026, 10, 1), date(2026, 11, 1)])
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN SELECT count(*) FROM usage_usageevent WHERE day = '2026-11-20'")
         plan = "\n".join(row[0] for row in cursor.fetchall())
