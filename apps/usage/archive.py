@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
 import orjson
 import pyarrow as pa
@@ -111,36 +111,55 @@ def _month_events(month: date):
     return UsageEvent.objects.filter(day__gte=month, day__lt=next_month(month))
 
 
-def _columns_of(rows: list[tuple]) -> list[pa.Array]:
+def _columns_of(rows: list[tuple], *, raw: bool = False) -> list[pa.Array]:
+    """Arrow columns of rows read through the ORM (money as Decimal, JSON as objects), or `raw`
+    from PostgreSQL (money as nanodollars, JSON as its text)."""
     arrays = []
     for index, field in enumerate(_FIELDS):
         values = [row[index] for row in rows]
-        if field.column in _MONEY:
+        if field.column in _MONEY and not raw:
             values = [None if v is None else to_nanos(v) for v in values]
-        elif field.column in _JSON:
+        elif field.column in _JSON and not raw:
             values = [orjson.dumps(v).decode() for v in values]
-        elif field.get_internal_type() == "DateTimeField":
-            values = [v.astimezone(UTC) for v in values]
         arrays.append(pa.array(values, type=SCHEMA.field(index).type))
     return arrays
+
+
+def _month_rows(month: date):
+    """The month's rows in id order, in chunks, without holding the month in memory: a
+    server-side cursor of plain columns on PostgreSQL (`raw`), the ORM's iterator elsewhere."""
+    if connection.vendor != "postgresql":
+        query = _month_events(month).order_by("id").values_list(*(f.attname for f in _FIELDS))
+        chunk: list[tuple] = []
+        for row in query.iterator(chunk_size=READ_CHUNK):
+            chunk.append(row)
+            if len(chunk) == READ_CHUNK:
+                yield chunk, False
+                chunk = []
+        yield chunk, False
+        return
+    columns = ", ".join(f"{c}::text" if c in _JSON else c for c in COLUMNS)
+    connection.ensure_connection()
+    with transaction.atomic(), connection.connection.cursor(name="events_archive") as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {UsageEvent._meta.db_table} WHERE day >= %s AND day < %s ORDER BY id",
+            [month, next_month(month)],
+        )
+        while chunk := cursor.fetchmany(READ_CHUNK):
+            yield chunk, True
+    yield [], True
 
 
 def _write(month: date, filesystem: arrow_fs.FileSystem, path: str) -> tuple[int, int]:
     """Write the month's events to `path` in id order; return (rows, billed nanodollars)."""
     rows = billed = 0
-    query = _month_events(month).order_by("id").values_list(*(f.attname for f in _FIELDS))
     with filesystem.open_output_stream(path) as sink, pq.ParquetWriter(sink, SCHEMA, compression="zstd") as writer:
-        chunk: list[tuple] = []
-        for row in query.iterator(chunk_size=READ_CHUNK):
-            chunk.append(row)
-            if len(chunk) == READ_CHUNK:
-                table = pa.Table.from_arrays(_columns_of(chunk), schema=SCHEMA)
+        for chunk, raw in _month_rows(month):
+            if chunk or rows == 0:
+                table = pa.Table.from_arrays(_columns_of(chunk, raw=raw), schema=SCHEMA)
                 writer.write_table(table)
-                rows, chunk = rows + table.num_rows, []
-        if chunk or rows == 0:
-            writer.write_table(pa.Table.from_arrays(_columns_of(chunk), schema=SCHEMA))
-            rows += len(chunk)
-    billed = to_nanos(_month_events(month).aggregate(total=Sum("billed_cost"))["total"] or 0)
+                rows += table.num_rows
+                billed += pc.sum(table.column("billed_cost")).as_py() or 0
     return rows, billed
 
 
@@ -167,6 +186,12 @@ def month_archive(*, month: date) -> ArchivedMonth:
     name = f"events-{month:%Y-%m}.parquet"
     path = f"{base.rstrip('/')}/{name}"
     rows, billed = _write(month, filesystem, path)
+    stored = _month_events(month)
+    expected = stored.count(), to_nanos(stored.aggregate(total=Sum("billed_cost"))["total"] or 0)
+    if (rows, billed) != expected:
+        raise ArchiveError(
+            f"{month:%Y-%m} changed while it was being written (events still arriving?): nothing removed."
+        )
     with filesystem.open_input_file(path) as source:
         _check(pq.read_table(source), rows=rows, billed=billed, what=f"{path} does not hold the month's events")
     manifest = Manifest(month=month, rows=rows, billed_cost=billed, sha256=_file_sha256(filesystem, path), file=name)
