@@ -251,7 +251,8 @@ def events_table_partition(*, batch: int = COPY_BATCH, log: Callable[[str], None
         for (partition,) in _execute(_CHILDREN, [EVENTS]):
             _execute(f'ALTER TABLE "{partition}" RENAME TO "{partition.replace(NEW, EVENTS, 1)}"')
     seconds = time.monotonic() - started
-    log(f"partitioned {copied} events in {seconds:.1f} s (writes waited {time.monotonic() - locked:.2f} s)")
+    if copied:
+        log(f"partitioned {copied} events in {seconds:.1f} s (writes waited {time.monotonic() - locked:.2f} s)")
     forget_known()
     return {"rows": copied, "seconds": seconds, "locked_seconds": time.monotonic() - locked}
 
