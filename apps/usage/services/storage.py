@@ -9,6 +9,7 @@ order and cannot deadlock. A batch holds each (api_key, event_id) once (events_i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
 
@@ -63,6 +64,7 @@ def _claiming(source: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _typed_values(count: int) -> str:
     # Values in a CTE have no target column to take their type from: each says its own.
     types = [UsageEvent._meta.get_field(_field_name(c)).db_type(connection) for c in COLUMNS]
