@@ -65,6 +65,10 @@ def _claiming(source: str) -> str:
 
 
 @functools.lru_cache(maxsize=64)
+def _small_batch_sql(count: int) -> str:
+    return _claiming(_typed_values(count))
+
+
 def _typed_values(count: int) -> str:
     # Values in a CTE have no target column to take their type from: each says its own.
     types = [UsageEvent._meta.get_field(_field_name(c)).db_type(connection) for c in COLUMNS]
@@ -85,7 +89,7 @@ def _store_postgresql(rows: list[tuple]) -> list[tuple[str, date]]:
     with connection.cursor() as cursor:
         if len(rows) < COPY_FROM_ROWS:
             # A single statement is atomic on its own: no BEGIN/COMMIT round trips.
-            cursor.execute(_claiming(_typed_values(len(rows))), [value for row in rows for value in row])
+            cursor.execute(_small_batch_sql(len(rows)), [value for row in rows for value in row])
             return _stored(cursor.fetchall())
         with transaction.atomic():
             cursor.execute(
