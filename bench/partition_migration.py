@@ -88,7 +88,7 @@ def measure(url: str, events: int, *, batch: int | None = None) -> dict:
     if batch:
         partitions.COPY_BATCH = batch
     started = time.perf_counter()
-    partitions.events_table_partition(batch=batch or partitions.COPY_BATCH, log=lambda line: None)
+    run = partitions.events_table_partition(batch=batch or partitions.COPY_BATCH, log=lambda line: None)
     seconds = time.perf_counter() - started
     call_command("migrate", verbosity=0, interactive=False)
     with connection.cursor() as cursor:
@@ -108,6 +108,7 @@ def measure(url: str, events: int, *, batch: int | None = None) -> dict:
         "events": events,
         "seconds": round(seconds, 2),
         "seconds_per_million": round(seconds * 1_000_000 / events, 1),
+        "writes_waited_seconds": round(run["locked_seconds"], 3),
         "bytes_per_event_before": round(bytes_before / events),
         "bytes_per_event_after": round(bytes_after / events),
     }

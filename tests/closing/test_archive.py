@@ -160,3 +160,12 @@ def test_beat_leaves_a_month_younger_than_the_setting(closed_ledger):
 
     assert archive_old_months.delay().get() == []
     assert not ArchivedMonth.objects.exists()
+
+
+def test_the_admin_lists_archived_months_read_only(closed_ledger, admin_client):
+    month_archive(month=closed_ledger.closed)
+
+    page = admin_client.get("/admin/usage/archivedmonth/").content.decode()
+
+    assert f"{closed_ledger.closed:%Y-%m}" in page and "0.004500000" in page
+    assert admin_client.get("/admin/usage/archivedmonth/add/").status_code == 403
