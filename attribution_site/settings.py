@@ -132,6 +132,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "attribution_site.replica.ReplicaReadMiddleware",
 ]
 
 ROOT_URLCONF = "attribution_site.urls"
@@ -148,6 +149,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.showback.context_processors.navigation",
+                "attribution_site.replica.replica_lag",
             ],
         },
     },
@@ -168,6 +170,17 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
     )
 DATABASES["default"].setdefault("TEST", {})
+# A streaming replica of the primary: pages, read APIs and exports read from it (attribution_site.replica).
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **env.db("DATABASE_REPLICA_URL"),
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "OPTIONS": dict(DATABASES["default"].get("OPTIONS", {})),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["attribution_site.replica.ReplicaRouter"]
+# A page read from the replica says how far behind it is past this many seconds.
+REPLICA_LAG_WARNING_SECONDS = env.int("REPLICA_LAG_WARNING_SECONDS", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Covering indexes (INCLUDE) are PostgreSQL's; SQLite builds the same index without those columns.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]
@@ -248,6 +261,14 @@ CELERY_BEAT_SCHEDULE["rerate-pending"] = {"task": "usage.rerate_pending", "sched
 RERATE_IN_PERIODIC = env_bool("RERATE_IN_PERIODIC", default=False)
 if RERATE_IN_PERIODIC and not CELERY_TASK_ALWAYS_EAGER:
     raise ImproperlyConfigured("RERATE_IN_PERIODIC is for the in-process mode: with a broker a worker re-rates.")
+# PostgreSQL: months of events partitions are created ahead of (apps.usage.partitions), daily by beat.
+EVENT_PARTITIONS_AHEAD = env.int("EVENT_PARTITIONS_AHEAD", default=3)
+CELERY_BEAT_SCHEDULE["create-event-partitions"] = {"task": "usage.create_partitions_ahead", "schedule": 86400}
+# Archived months of raw events (manage.py archive_events): Parquet files in ARCHIVE_DIR, or under
+# ARCHIVE_URL when set (any URI pyarrow.fs opens, e.g. s3://bucket/prefix?endpoint_override=host:9000).
+ARCHIVE_DIR = Path(env.str("ARCHIVE_DIR", default=str(VAR_DIR / "archive")))
+ARCHIVE_URL = env.str("ARCHIVE_URL", default="")
+CELERY_BEAT_SCHEDULE["archive-old-months"] = {"task": "closing.archive_old_months", "schedule": 86400}
 # Embedded (tasks in-process, no beat): refresh a day's rollups as soon as ingestion dirties it.
 ROLLUP_REFRESH_ON_INGEST = env_bool("ROLLUP_REFRESH_ON_INGEST", default=CELERY_TASK_ALWAYS_EAGER)
 

@@ -6,6 +6,7 @@ the gateway under load."""
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from .config import config_load
@@ -19,24 +20,45 @@ BUSY_WARNING_CORES = 0.25
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("parts", nargs="*", metavar="part", help=f"run these only: {', '.join(PARTS)}, or profile")
+    parser.add_argument(
+        "parts", nargs="*", metavar="part", help=f"run these only: {', '.join(PARTS)}, or profile, or scale"
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append the results to docs/benchmarks.md")
     parser.add_argument(
         "--smoke", action="store_true", help="every part at a small size, checked as in a full run; records nothing"
     )
     args = parser.parse_args()
     parts = [p for p in PARTS if p in args.parts] or (["profile"] if args.parts else list(PARTS))
-    unknown = sorted(set(args.parts) - {*PARTS, "profile"})
+    unknown = sorted(set(args.parts) - {*PARTS, "profile", "scale"})
     if unknown:
-        parser.error(f"unknown part {', '.join(unknown)}: choose from {', '.join(PARTS)}, or profile")
+        parser.error(f"unknown part {', '.join(unknown)}: choose from {', '.join(PARTS)}, or profile, or scale")
     if "profile" in args.parts and args.parts not in (["profile"], ["profile", "gateway"]):
         parser.error("profile runs on its own (`profile` for ingestion, `profile gateway` for the gateway)")
+    if "scale" in args.parts and args.parts != ["scale"]:
+        parser.error("scale runs on its own")
+    if args.parts == ["scale"]:
+        parts = ["scale"]
     config = config_load(smoke=args.smoke)
     record = not (args.no_record or args.smoke)
     started = time.monotonic()
     size = "smoke sizes, nothing recorded" if config.smoke else "full sizes"
     print(f"== bench database {config.database} ({size}): recreate, migrate, load prices", flush=True)
     django_start(config, fresh=True)
+    if parts == ["scale"]:
+        import tempfile
+
+        from .scale import scale_run
+
+        print(f"== scale benchmark ({config.scale_events} events)", flush=True)
+        with tempfile.TemporaryDirectory() as archive_dir:
+            os.environ["ARCHIVE_DIR"] = archive_dir
+            from django.conf import settings
+
+            settings.ARCHIVE_DIR = archive_dir
+            figures = scale_run(config, archive_dir)
+        print(f"== scale: {figures}", flush=True)
+        print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
+        return
     if "profile" in args.parts:
         if "gateway" in args.parts:
             from .gateway_profile import profile_gateway_run

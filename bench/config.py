@@ -57,6 +57,8 @@ class Config:
     pages_warmup: int
     pages_requests: int
     pages_seconds: int
+    # Scale (`python -m bench scale`)
+    scale_events: int
     # OpenTelemetry and the gateway
     otlp_spans: int
     gateway_requests: int
@@ -84,6 +86,7 @@ SMOKE = {
     "BENCH_PAGES_CUSTOMERS": 500,
     "BENCH_PAGES_WARMUP": 1,
     "BENCH_PAGES_REQUESTS": 3,
+    "BENCH_SCALE_EVENTS": 40_000,
     "BENCH_OTLP_SPANS": 2_000,
     "BENCH_GATEWAY_REQUESTS": 40,
     "BENCH_GATEWAY_SECONDS": 1,
@@ -126,6 +129,7 @@ def config_load(*, smoke: bool = False) -> Config:
         rollup_groups=size("BENCH_ROLLUP_GROUPS", 5_000),
         rollup_repeat=size("BENCH_ROLLUP_REPEAT", 3),
         pages_events=size("BENCH_PAGES_EVENTS", 10_000_000),
+        scale_events=size("BENCH_SCALE_EVENTS", 30_000_000),
         pages_days=size("BENCH_PAGES_DAYS", 90),
         pages_teams=size("BENCH_PAGES_TEAMS", 100),
         pages_products=size("BENCH_PAGES_PRODUCTS", 300),

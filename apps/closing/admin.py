@@ -154,7 +154,7 @@ class MonthReopeningAdmin(admin.ModelAdmin):
 
 @admin.register(CloseSettings)
 class CloseSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "auto_close_after_days")
+    list_display = ("__str__", "auto_close_after_days", "archive_after_months")
 
     def has_add_permission(self, request):
         return not CloseSettings.objects.exists()  # one row

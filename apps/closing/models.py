@@ -41,6 +41,12 @@ class CloseSettings(models.Model):
         blank=True,
         help_text="Close each month automatically this many days after it ends. Blank: months close only by hand.",
     )
+    archive_after_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Archive each closed month's raw events to Parquet once it is this many months old "
+        "(manage.py archive_events, daily). Blank: months are archived only by hand.",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "month close settings"

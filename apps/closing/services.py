@@ -12,13 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.allocation.services import day_allocate, day_refresh, days_in_range
-from apps.usage.models import ClosedMonth, DirtyMark
+from apps.usage.archive import archive_due, month_archive
+from apps.usage.models import ArchivedMonth, ClosedMonth, DirtyMark
 from apps.usage.selectors import next_month
 from apps.usage.services import month_close_record
 from apps.usage.services.closing import close_lock
 
 from .checklist import OpenItem, month_open_items, month_total_spend
-from .models import MonthClose, MonthReopening
+from .models import CloseSettings, MonthClose, MonthReopening
 from .selectors import month_totals, months_due
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,12 @@ def months_reopen(*, months: Iterable[date], by, reason: str, change: str) -> li
     """Reopen the closed months among `months` so a change can re-derive them, each recorded with
     who, why, the change and the totals it was frozen at; return those reopened."""
     closed = sorted(ClosedMonth.objects.filter(month__in=list(months)).values_list("month", flat=True))
+    archived = ArchivedMonth.objects.filter(month__in=closed).order_by("month").first()
+    if archived is not None:  # its events are in a file: re-deriving it would read none
+        raise ValidationError(
+            f"{archived.month:%Y-%m} is archived: restore its events first "
+            f"(manage.py restore_events {archived.location}), then rewrite it."
+        )
     reopenings = []
     for month in closed:
         totals = month_totals(month)  # still frozen
@@ -153,3 +160,14 @@ def months_auto_close(*, today: date) -> list[date]:
 
 def today_utc() -> date:
     return timezone.now().date()
+
+
+def months_auto_archive(*, today: date) -> list[date]:
+    """Archive the closed months older than the admin's setting, oldest first (none while it is blank)."""
+    after = CloseSettings.objects.values_list("archive_after_months", flat=True).first()
+    if after is None:
+        return []
+    due = archive_due(today=today, after_months=after)
+    for month in due:
+        month_archive(month=month)
+    return due

@@ -1,4 +1,4 @@
-"""Admin for API keys (the secret is shown once, on creation) and, read-only, usage events."""
+"""Admin for API keys (the secret is shown once, on creation) and, read-only, usage events and archived months."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -7,7 +7,7 @@ from apps.org.selectors import user_may_create_api_key
 from apps.org.tags import EVENT_TAGS, TAG_LENGTHS
 from apps.pricing.admin_columns import money_column
 
-from .models import ApiKey, RerateRun, UsageEvent
+from .models import ApiKey, ArchivedMonth, RerateRun, UsageEvent
 from .services import api_keys_revoke
 
 TAG_KINDS = {"pinned_tags": "pinned", "default_tags": "default"}
@@ -180,4 +180,28 @@ class RerateRunAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in RerateRun._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ArchivedMonth)
+class ArchivedMonthAdmin(admin.ModelAdmin):
+    """Months whose raw events are in Parquet files (manage.py archive_events / restore_events)."""
+
+    list_display = ("month_label", "rows", "billed", "location", "sha256", "archived_at")
+
+    @admin.display(description="Month", ordering="month")
+    def month_label(self, obj: ArchivedMonth) -> str:
+        return f"{obj.month:%Y-%m}"
+
+    @admin.display(description="Billed cost")
+    def billed(self, obj: ArchivedMonth) -> str:
+        return f"{obj.billed_cost:f}"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -121,7 +121,9 @@ class UsageEvent(models.Model):
         GATEWAY = "gateway", "Gateway"
         OTLP = "otlp", "OpenTelemetry"
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="events")
+    # Foreign keys without an index of their own: no query reads events by key, price, product or
+    # environment alone, and each index costs every event its bytes (docs/scaling.md, "Indexes").
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="events", db_index=False)
     event_id = models.CharField(max_length=128)
     timestamp = models.DateTimeField()
     day = models.DateField(
@@ -147,7 +149,7 @@ class UsageEvent(models.Model):
     cache_write_1h_tokens = models.PositiveBigIntegerField(default=0)
     reasoning_tokens = models.PositiveBigIntegerField(default=0)
 
-    price = models.ForeignKey(ModelPrice, on_delete=models.PROTECT, null=True, related_name="+")
+    price = models.ForeignKey(ModelPrice, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     list_cost = MoneyField(default=0)
     billed_cost = MoneyField(default=0)
     cache_savings = MoneyField(default=0)
@@ -160,26 +162,25 @@ class UsageEvent(models.Model):
     # to the registry row it resolved to; a NULL row with a tag is an unknown value, which a later
     # registration or alias re-attributes (apps.usage.services.events_reattribute).
     team_tag = models.CharField(max_length=128, blank=True)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     product_tag = models.CharField(max_length=128, blank=True)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     environment_tag = models.CharField(max_length=64, blank=True)
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     # The other tags (feature, customer, agent, trace_id, …) have a column each, added below from TAGS.
     missing_tags = models.CharField(max_length=128, blank=True, help_text="Required tags the event lacked.")
     raw_tags = models.JSONField(default=dict, help_text="Tag values exactly as the event sent them.")
     attributes = models.JSONField(default=dict)
 
     class Meta:
-        constraints = [
-            # Idempotency is the database's job: concurrent resends cannot both insert.
-            models.UniqueConstraint(fields=["api_key", "event_id"], name="unique_event_per_key"),
-        ]
+        # Idempotency is EventKey's unique primary key: on PostgreSQL this table is partitioned by
+        # month of `day` (apps.usage.partitions), and a unique constraint there would have to
+        # include the day, so a resend in another month would not collide.
         indexes = [
             models.Index(fields=["day"], name="usage_event_day"),
             models.Index(fields=["team", "id"], name="usage_event_team_id"),
-            models.Index(fields=["provider", "model", "timestamp"], name="usage_event_rating"),
-            models.Index(fields=["trace_id"], name="usage_event_trace"),
+            # Most events carry no trace id: the empty ones stay out of the index.
+            models.Index(fields=["trace_id"], name="usage_event_trace", condition=~models.Q(trace_id="")),
         ]
 
     def __str__(self) -> str:
@@ -199,6 +200,24 @@ class UsageEvent(models.Model):
 
 for _name in PLAIN_TAGS:
     UsageEvent.add_to_class(_name, models.CharField(max_length=TAGS[_name].max_length, blank=True))
+
+
+class EventKey(models.Model):
+    """The idempotency key of a stored event, (API key, event_id), with where the event is.
+
+    One small table for all months, so a resend months later is still found (the events table is
+    partitioned by month on PostgreSQL). Kept when a month is archived: a resend of an archived
+    event stays a duplicate, and restoring the month finds its keys in place.
+    """
+
+    pk = models.CompositePrimaryKey("api_key_id", "event_id")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.PROTECT, related_name="+", db_index=False)
+    event_id = models.CharField(max_length=128)
+    day = models.DateField(help_text="The stored event's day (its partition).")
+    event_pk = models.BigIntegerField(null=True, help_text="The stored event's id.")
+
+    def __str__(self) -> str:
+        return self.event_id
 
 
 class DirtyMark(models.Model):
@@ -278,3 +297,22 @@ class ClosedMonth(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}"
+
+
+class ArchivedMonth(models.Model):
+    """A closed month whose raw events were written to Parquet and removed from the database
+    (apps.usage.archive). Its rollups and allocations stay; re-deriving it needs the events back
+    first (`manage.py restore_events FILE`), which deletes this row."""
+
+    month = models.DateField(unique=True, help_text="The month's first day.")
+    location = models.CharField(max_length=1000, help_text="Where the Parquet file is (folder path or URL).")
+    rows = models.PositiveBigIntegerField()
+    billed_cost = MoneyField()
+    sha256 = models.CharField(max_length=64)
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} ({self.rows} events)"

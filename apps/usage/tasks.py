@@ -35,3 +35,11 @@ def rerate_pending() -> int:
     for run_id in run_ids:
         rerate(run_id)
     return len(run_ids)
+
+
+@shared_task(name="usage.create_partitions_ahead")
+def create_partitions_ahead() -> int:
+    """PostgreSQL: the coming months' event partitions exist before their first event."""
+    from .partitions import partitions_create_ahead
+
+    return len(partitions_create_ahead())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -56,7 +56,11 @@ def events_rerate(*, run: RerateRun) -> RerateRun:
 
 
 def _events_rerate(*, run: RerateRun, prices) -> RerateRun:
-    events = UsageEvent.objects.filter(open_days(), provider=run.provider, timestamp__gte=run.start)
+    # An event's day is never before its timestamp's (a late one is booked later): the day bound
+    # lets PostgreSQL skip the months before the run's start (apps.usage.partitions).
+    events = UsageEvent.objects.filter(
+        open_days(), provider=run.provider, timestamp__gte=run.start, day__gte=run.start.astimezone(UTC).date()
+    )
     if run.end is not None:
         events = events.filter(timestamp__lt=run.end)
     if run.model:

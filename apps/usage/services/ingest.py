@@ -21,7 +21,7 @@ from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
 from apps.usage.event import FIELDS, STRING_FIELDS, Event, echo, event_validate, event_values
 from apps.usage.keys import ApiKeyInfo, api_keys
-from apps.usage.models import ApiKey, UsageEvent
+from apps.usage.models import ApiKey, EventKey, UsageEvent
 from apps.usage.tagging import tags_resolve
 
 from .closing import late_events_store
@@ -178,14 +178,25 @@ def _resends_compare(
     if not sent:
         return
     if stored is None:
-        rows = UsageEvent.objects.filter(api_key_id=key.id, event_id__in=[e for _, e, _ in sent])
-        stored = {row["event_id"]: row for row in rows.values("event_id", *COMPARED, "raw_tags")}
+        stored = _stored_payloads(key_id=key.id, event_ids=[e for _, e, _ in sent])
     for index, event_id, payload in sent:
+        if event_id not in stored:  # stored, then archived with its month: still not stored twice
+            result.duplicates += 1
+            continue
         differing = _differences(payload, stored[event_id])
         if differing:
             result.conflicts.append({"index": index, "event_id": event_id, "fields": differing})
         else:
             result.duplicates += 1
+
+
+def _stored_payloads(*, key_id: int, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored payloads of a key's events, found through their keys by id and day (the day
+    picks the month's partition; the id is its primary key)."""
+    keys = EventKey.objects.filter(api_key_id=key_id, event_id__in=event_ids).values_list("event_pk", "day")
+    pks, days = {pk for pk, _ in keys}, {day for _, day in keys}
+    rows = UsageEvent.objects.filter(pk__in=pks, day__in=days, api_key_id=key_id)
+    return {row["event_id"]: row for row in rows.values("event_id", *COMPARED, "raw_tags")}
 
 
 def api_key_create(

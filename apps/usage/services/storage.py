@@ -1,19 +1,23 @@
 """Storing rated event rows exactly once, and marking their days dirty, in few round trips.
 
-Idempotency is the unique constraint on (api_key, event_id) with ON CONFLICT DO NOTHING: the
-database, not a lookup, decides what is new. Rows arrive in event_id order so that two batches
-sharing events take their row locks in the same order and cannot deadlock.
+Idempotency is EventKey's primary key (api_key, event_id), claimed with ON CONFLICT DO NOTHING in
+the statement that inserts the events: the database, not a lookup, decides what is new, across
+every month (the events table itself is partitioned by month on PostgreSQL, apps.usage.partitions).
+Rows arrive in event_id order so that two batches sharing events take their key locks in the same
+order and cannot deadlock. A batch holds each (api_key, event_id) once (events_ingest sees to it).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.usage.models import DirtyMark, UsageEvent
+from apps.usage.models import DirtyMark, EventKey, UsageEvent
+from apps.usage.partitions import SEQUENCE, partitions_ensure
 from apps.usage.signals import days_dirtied
 
 # The stored columns, in the order of the rows ingest.py builds: every column of the model but its id.
@@ -26,9 +30,11 @@ COPY_FROM_ROWS = 50
 STAGE = "usage_ingest_stage"
 
 _EVENTS = UsageEvent._meta.db_table
+_KEYS = EventKey._meta.db_table
 _MARKS = DirtyMark._meta.db_table
 _COLUMN_LIST = ", ".join(COLUMNS)
-_ON_CONFLICT = "ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING event_id, day"
+_KEY = COLUMNS.index("api_key_id"), COLUMNS.index("event_id")
+_DAY = COLUMNS.index("day")
 
 
 def _stored(returned: Iterable[tuple]) -> list[tuple[str, date]]:
@@ -38,23 +44,52 @@ def _stored(returned: Iterable[tuple]) -> list[tuple[str, date]]:
 
 def _values_sql(count: int) -> str:
     row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    return f"INSERT INTO {_EVENTS} ({_COLUMN_LIST}) VALUES {', '.join([row] * count)} {_ON_CONFLICT}"
+    values = ", ".join([row] * count)
+    return f"INSERT INTO {_EVENTS} ({_COLUMN_LIST}) VALUES {values} RETURNING id, api_key_id, event_id, day"
 
 
-def _marking(insert_sql: str) -> str:
-    """One PostgreSQL statement: the insert, and a dirty mark per day it inserted into."""
+def _claiming(source: str) -> str:
+    """One PostgreSQL statement over the CTE `rows`: claim each row's key (an id from the events'
+    sequence with it), insert the rows whose key was new, and mark each day inserted into dirty."""
+    picked = ", ".join(f"r.{c}" for c in COLUMNS)
     return (
-        f"WITH inserted AS ({insert_sql}), "
+        f"WITH rows AS ({source}), "
+        f"claimed AS (INSERT INTO {_KEYS} (api_key_id, event_id, day, event_pk) "
+        f"SELECT api_key_id, event_id, day, nextval('{SEQUENCE}') FROM rows ORDER BY api_key_id, event_id "
+        f"ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING api_key_id, event_id, event_pk), "
+        f"inserted AS (INSERT INTO {_EVENTS} (id, {_COLUMN_LIST}) SELECT c.event_pk, {picked} FROM rows r "
+        f"JOIN claimed c ON c.api_key_id = r.api_key_id AND c.event_id = r.event_id RETURNING event_id, day), "
         f"marked AS (INSERT INTO {_MARKS} (day, marked_at) SELECT DISTINCT day, now() FROM inserted) "
         f"SELECT event_id, day FROM inserted"
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _small_batch_sql(count: int) -> str:
+    return _claiming(_typed_values(count))
+
+
+def _typed_values(count: int) -> str:
+    # Values in a CTE have no target column to take their type from: each says its own.
+    types = [UsageEvent._meta.get_field(_field_name(c)).db_type(connection) for c in COLUMNS]
+    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    return f"SELECT * FROM (VALUES {', '.join([row] * count)}) AS v ({_COLUMN_LIST})"
+
+
+def _field_name(column: str) -> str:
+    return next(f.name for f in UsageEvent._meta.concrete_fields if f.column == column)
+
+
+def _day(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
 def _store_postgresql(rows: list[tuple]) -> list[tuple[str, date]]:
+    partitions_ensure(_day(row[_DAY]) for row in rows)  # a month seen first here (checked in memory)
     with connection.cursor() as cursor:
         if len(rows) < COPY_FROM_ROWS:
             # A single statement is atomic on its own: no BEGIN/COMMIT round trips.
-            cursor.execute(_marking(_values_sql(len(rows))), [value for row in rows for value in row])
+            cursor.execute(_small_batch_sql(len(rows)), [value for row in rows for value in row])
             return _stored(cursor.fetchall())
         with transaction.atomic():
             cursor.execute(
@@ -64,22 +99,34 @@ def _store_postgresql(rows: list[tuple]) -> list[tuple[str, date]]:
             with cursor.copy(f"COPY {STAGE} ({_COLUMN_LIST}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cursor.execute(
-                _marking(f"INSERT INTO {_EVENTS} ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM {STAGE} "
-                         f"ORDER BY event_id {_ON_CONFLICT}")
-            )  # fmt: skip
+            cursor.execute(_claiming(f"SELECT * FROM {STAGE}"))
             stored = _stored(cursor.fetchall())
             cursor.execute(f"DELETE FROM {STAGE}")  # an enclosing transaction may store another batch
             return stored
 
 
 def _store_values(rows: list[tuple]) -> list[tuple[str, date]]:
+    """SQLite: claim the keys, insert the rows whose key was new, then note each event's id on its key."""
     stored: list[tuple[str, date]] = []
     with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, len(rows), VALUES_CHUNK):
             chunk = rows[start : start + VALUES_CHUNK]
+            cursor.execute(
+                f"INSERT INTO {_KEYS} (api_key_id, event_id, day) VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
+                f"ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING api_key_id, event_id",
+                [value for row in chunk for value in (row[_KEY[0]], row[_KEY[1]], row[_DAY])],
+            )
+            claimed = set(cursor.fetchall())
+            chunk = [row for row in chunk if (row[_KEY[0]], row[_KEY[1]]) in claimed]
+            if not chunk:
+                continue
             cursor.execute(_values_sql(len(chunk)), [value for row in chunk for value in row])
-            stored += _stored(cursor.fetchall())
+            inserted = cursor.fetchall()
+            cursor.executemany(
+                f"UPDATE {_KEYS} SET event_pk = %s WHERE api_key_id = %s AND event_id = %s",
+                [(pk, api_key_id, event_id) for pk, api_key_id, event_id, _ in inserted],
+            )
+            stored += _stored((event_id, day) for _, _, event_id, day in inserted)
         _marks_insert(day for _, day in stored)
     return stored
 

@@ -1,0 +1,282 @@
+"""Archiving a closed month's raw events to Parquet and restoring them exactly.
+
+A month is archived once it is closed: its rollups, allocations and reconciliation are frozen, so
+nothing reads its raw events any more. The file (zstd) holds every column of every event, the
+manifest beside it the row count, the billed total and the file's SHA-256. The file is read back
+and checked before the month's events leave the database (its partition dropped on PostgreSQL).
+The idempotency keys stay (EventKey): a resend of an archived event is still a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Sum
+from pyarrow import fs as arrow_fs
+
+from apps.pricing.fields import MoneyField, from_nanos, to_nanos
+from apps.pricing.money import usd_exact
+
+from .models import ArchivedMonth, ClosedMonth, UsageEvent
+from .partitions import forget_known, partition_drop, partitions_ensure
+from .selectors import next_month
+from .services.closing import close_lock
+
+READ_CHUNK = 50_000
+_FIELDS = list(UsageEvent._meta.concrete_fields)
+COLUMNS = [f.column for f in _FIELDS]
+_MONEY = {f.column for f in _FIELDS if isinstance(f, MoneyField)}
+_JSON = {f.column for f in _FIELDS if f.get_internal_type() == "JSONField"}
+_ARROW_TYPES = {
+    "BigAutoField": pa.int64(),
+    "BigIntegerField": pa.int64(),
+    "PositiveBigIntegerField": pa.int64(),
+    "PositiveIntegerField": pa.int64(),
+    "ForeignKey": pa.int64(),
+    "CharField": pa.string(),
+    "DateTimeField": pa.timestamp("us", tz="UTC"),
+    "DateField": pa.date32(),
+    "BooleanField": pa.bool_(),
+    "JSONField": pa.string(),
+}
+
+
+def _arrow_type(field) -> pa.DataType:
+    if field.column in _MONEY:
+        return pa.int64()  # nanodollars, exact
+    return _ARROW_TYPES[field.get_internal_type()]
+
+
+SCHEMA = pa.schema([pa.field(f.column, _arrow_type(f), nullable=f.null) for f in _FIELDS])
+
+
+@dataclass(frozen=True)
+class Manifest:
+    month: date
+    rows: int
+    billed_cost: int  # nanodollars
+    sha256: str
+    file: str
+
+    def as_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "month": f"{self.month:%Y-%m}",
+                "rows": self.rows,
+                "billed_cost_usd": f"{from_nanos(self.billed_cost):f}",
+                "billed_cost_nanos": self.billed_cost,
+                "sha256": self.sha256,
+                "file": self.file,
+                "columns": COLUMNS,
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+
+
+class ArchiveError(ValidationError):
+    """A month that cannot be archived or restored, and why."""
+
+
+def _destination(location: str | None = None) -> tuple[arrow_fs.FileSystem, str]:
+    """The filesystem and base path of ARCHIVE_URL (S3-compatible and others, through pyarrow.fs)
+    or ARCHIVE_DIR; or of one file's `location` as given."""
+    target = location or settings.ARCHIVE_URL
+    if target and "://" in target:
+        return arrow_fs.FileSystem.from_uri(target)
+    if location:
+        return arrow_fs.LocalFileSystem(), str(location)
+    filesystem = arrow_fs.LocalFileSystem()
+    filesystem.create_dir(str(settings.ARCHIVE_DIR), recursive=True)
+    return filesystem, str(settings.ARCHIVE_DIR)
+
+
+def _file_sha256(filesystem: arrow_fs.FileSystem, path: str) -> str:
+    digest = hashlib.sha256()
+    with filesystem.open_input_stream(path) as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _month_events(month: date):
+    return UsageEvent.objects.filter(day__gte=month, day__lt=next_month(month))
+
+
+def _columns_of(rows: list[tuple], *, raw: bool = False) -> list[pa.Array]:
+    """Arrow columns of rows read through the ORM (money as Decimal, JSON as objects), or `raw`
+    from PostgreSQL (money as nanodollars, JSON as its text)."""
+    arrays = []
+    for index, field in enumerate(_FIELDS):
+        values = [row[index] for row in rows]
+        if field.column in _MONEY and not raw:
+            values = [None if v is None else to_nanos(v) for v in values]
+        elif field.column in _JSON and not raw:
+            values = [orjson.dumps(v).decode() for v in values]
+        arrays.append(pa.array(values, type=SCHEMA.field(index).type))
+    return arrays
+
+
+def _month_rows(month: date):
+    """The month's rows in id order, in chunks, without holding the month in memory: a
+    server-side cursor of plain columns on PostgreSQL (`raw`), the ORM's iterator elsewhere."""
+    if connection.vendor != "postgresql":
+        query = _month_events(month).order_by("id").values_list(*(f.attname for f in _FIELDS))
+        chunk: list[tuple] = []
+        for row in query.iterator(chunk_size=READ_CHUNK):
+            chunk.append(row)
+            if len(chunk) == READ_CHUNK:
+                yield chunk, False
+                chunk = []
+        yield chunk, False
+        return
+    columns = ", ".join(f"{c}::text" if c in _JSON else c for c in COLUMNS)
+    connection.ensure_connection()
+    with transaction.atomic(), connection.connection.cursor(name="events_archive") as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {UsageEvent._meta.db_table} WHERE day >= %s AND day < %s ORDER BY id",
+            [month, next_month(month)],
+            binary=True,  # timestamps and integers without parsing text: most of the read's cost
+        )
+        while chunk := cursor.fetchmany(READ_CHUNK):
+            yield chunk, True
+    yield [], True
+
+
+def _write(month: date, filesystem: arrow_fs.FileSystem, path: str) -> tuple[int, int]:
+    """Write the month's events to `path` in id order; return (rows, billed nanodollars)."""
+    rows = billed = 0
+    with filesystem.open_output_stream(path) as sink, pq.ParquetWriter(sink, SCHEMA, compression="zstd") as writer:
+        for chunk, raw in _month_rows(month):
+            if chunk or rows == 0:
+                table = pa.Table.from_arrays(_columns_of(chunk, raw=raw), schema=SCHEMA)
+                writer.write_table(table)
+                rows += table.num_rows
+                billed += pc.sum(table.column("billed_cost")).as_py() or 0
+    return rows, billed
+
+
+def _check(table: pa.Table, *, rows: int, billed: int, what: str) -> None:
+    read_billed = pc.sum(table.column("billed_cost")).as_py() or 0
+    if table.num_rows != rows or read_billed != billed:
+        raise ArchiveError(
+            f"{what}: {table.num_rows} events billed {usd_exact(from_nanos(read_billed))} read back, "
+            f"{rows} billed {usd_exact(from_nanos(billed))} expected"
+        )
+
+
+def month_archive(*, month: date) -> ArchivedMonth:
+    """Write a closed month's events to Parquet with its manifest, read the file back to check it,
+    then remove the events from the database. A month archived already is left as it is."""
+    month = month.replace(day=1)
+    done = ArchivedMonth.objects.filter(month=month).first()
+    if done:
+        return done
+    if not ClosedMonth.objects.filter(month=month).exists():
+        raise ArchiveError(f"{month:%Y-%m} is open: only a closed month is archived (close it first).")
+    partitions_ensure([month])  # events of the month still in the default partition move in
+    filesystem, base = _destination()
+    name = f"events-{month:%Y-%m}.parquet"
+    path = f"{base.rstrip('/')}/{name}"
+    rows, billed = _write(month, filesystem, path)
+    stored = _month_events(month)
+    expected = stored.count(), to_nanos(stored.aggregate(total=Sum("billed_cost"))["total"] or 0)
+    if (rows, billed) != expected:
+        raise ArchiveError(
+            f"{month:%Y-%m} changed while it was being written (events still arriving?): nothing removed."
+        )
+    with filesystem.open_input_file(path) as source:
+        _check(pq.read_table(source), rows=rows, billed=billed, what=f"{path} does not hold the month's events")
+    manifest = Manifest(month=month, rows=rows, billed_cost=billed, sha256=_file_sha256(filesystem, path), file=name)
+    with filesystem.open_output_stream(_manifest_path(path)) as out:
+        out.write(manifest.as_json())
+    location = f"{settings.ARCHIVE_URL.rstrip('/')}/{name}" if settings.ARCHIVE_URL else path
+    with transaction.atomic():
+        close_lock(shared=False)  # no reopening between the check and the drop
+        if not ClosedMonth.objects.filter(month=month).exists():
+            raise ArchiveError(f"{month:%Y-%m} was reopened while it was being archived: nothing was removed.")
+        events = _month_events(month)
+        if events.count() != rows:
+            raise ArchiveError(f"{month:%Y-%m} changed while it was being archived: nothing was removed.")
+        archived = ArchivedMonth.objects.create(
+            month=month, location=location, rows=rows, billed_cost=from_nanos(billed), sha256=manifest.sha256
+        )
+        if connection.vendor == "postgresql":
+            partition_drop(month)
+        else:
+            events._raw_delete(events.db)  # SQLite keeps one table; nothing cascades from events
+    return archived
+
+
+def _manifest_path(path: str) -> str:
+    return path.removesuffix(".parquet") + ".manifest.json"
+
+
+def month_restore(*, location: str) -> ArchivedMonth:
+    """Bring an archived month's events back exactly, after checking the file against its
+    manifest; the month stays closed and is no longer archived. Returns the archive record removed."""
+    filesystem, path = _destination(location)
+    try:
+        with filesystem.open_input_stream(_manifest_path(path)) as stream:
+            manifest = orjson.loads(stream.read())
+    except (FileNotFoundError, OSError) as exc:
+        raise ArchiveError(f"{location}: no manifest beside it ({_manifest_path(path)}).") from exc
+    if _file_sha256(filesystem, path) != manifest["sha256"]:
+        raise ArchiveError(f"{location}: its SHA-256 is not the manifest's; the file changed since it was archived.")
+    month = date.fromisoformat(manifest["month"] + "-01")
+    archived = ArchivedMonth.objects.filter(month=month).first()
+    if archived is None:
+        raise ArchiveError(f"{manifest['month']} is not archived: its events are in the database already.")
+    with filesystem.open_input_file(path) as source:
+        table = pq.read_table(source)
+    _check(table, rows=manifest["rows"], billed=manifest["billed_cost_nanos"], what=f"{location} is damaged")
+    if table.schema.names != COLUMNS:
+        raise ArchiveError(f"{location} has columns {table.schema.names}; the events table has {COLUMNS}.")
+    forget_known()
+    partitions_ensure([month])
+    with transaction.atomic():
+        _insert(table)
+        stored = _month_events(month)
+        total = to_nanos(stored.aggregate(total=Sum("billed_cost"))["total"] or 0)
+        if stored.count() != manifest["rows"] or total != manifest["billed_cost_nanos"]:
+            raise ArchiveError(f"{manifest['month']}: the restored events do not match the manifest; nothing restored.")
+        archived.delete()
+    return archived
+
+
+def _insert(table: pa.Table) -> None:
+    names = ", ".join(COLUMNS)
+    events = UsageEvent._meta.db_table
+    with connection.cursor() as cursor:
+        for batch in table.to_batches(max_chunksize=READ_CHUNK):
+            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
+            if connection.vendor == "postgresql":
+                with cursor.copy(f"COPY {events} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                adapt = connection.ops.adapt_datetimefield_value
+                kinds = [f.get_internal_type() for f in _FIELDS]
+                rows = [
+                    tuple(adapt(v) if k == "DateTimeField" else v for v, k in zip(row, kinds, strict=True))
+                    for row in rows
+                ]
+                cursor.executemany(f"INSERT INTO {events} ({names}) VALUES ({', '.join(['%s'] * len(COLUMNS))})", rows)
+
+
+def archive_due(*, today: date, after_months: int) -> list[date]:
+    """The closed, unarchived months that ended more than `after_months` months before `today`'s month."""
+    limit = today.replace(day=1)
+    for _ in range(after_months):
+        limit = (limit - timedelta(days=1)).replace(day=1)
+    archived = set(ArchivedMonth.objects.values_list("month", flat=True))
+    closed = ClosedMonth.objects.order_by("month").values_list("month", flat=True)
+    return [month for month in closed if month < limit and month not in archived]
