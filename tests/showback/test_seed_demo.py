@@ -182,7 +182,12 @@ def test_the_logins_have_their_roles(demo):
     assert (member.team.slug, member.role) == ("search", TeamMembership.Role.MEMBER)
 
 
-def test_the_search_teams_coding_agents_show_spend_per_person(demo, now):
+@time_machine.travel(datetime(2026, 11, 20, 10, 30, tzinfo=UTC), tick=False)
+def test_the_search_teams_coding_agents_show_spend_per_person(db, settings):
+    # Mid-month, so this month has days of sessions whatever today is.
+    settings.ROLLUP_REFRESH_ON_INGEST = True
+    now = timezone.now()
+    demo_company_build(days=DAYS, scale=SCALE, now=now)
     search = Team.objects.get(slug="search")
     period = MonthPeriod.parse(None, today=now.date())
 
