@@ -39,7 +39,15 @@ from .rules import body_clamped, model_rules, requested_caps, rules_check
 from .selectors import HardLimits, hard_limits_in_force
 from .services import gateway_events_drain, model_rule_hits_add
 from .spend import slack_seconds
-from .upstream import Upstream, UpstreamFailed, UpstreamRequest, UpstreamUnreachable, request_build
+from .upstream import (
+    Upstream,
+    UpstreamFailed,
+    UpstreamRequest,
+    UpstreamUnreachable,
+    failed_outcome,
+    failed_refusal,
+    request_build,
+)
 from .usage import CallUsage
 
 logger = logging.getLogger(__name__)
@@ -388,14 +396,9 @@ class Gateway:
             if record is not None:
                 if form is not None:
                     record.request_model = form.values.get("model", "")
-                outcome = "upstream_timeout" if exc.timeout else "upstream_disconnected"
                 with contextlib.suppress(EventNotStored):  # the client gets an error either way
-                    await record.save(outcome=outcome, usage_missing=True)
-            raise Refused(
-                504 if exc.timeout else 502,
-                "upstream_timeout" if exc.timeout else "upstream_failed",
-                f"The provider did not answer: {exc.name}.",
-            ) from None
+                    await record.save(outcome=failed_outcome(exc), usage_missing=True)
+            raise failed_refusal(exc) from None
         if record is not None and form is not None:
             record.request_model = form.values.get("model", "")
         return response

@@ -14,7 +14,7 @@ from .errors import error_body, secret_mask
 from .outage import not_stored_event, not_stored_send
 from .recording import CallRecord, EventNotStored
 from .streams import StreamReader, sse_next
-from .upstream import UpstreamFailed, UpstreamResponse
+from .upstream import UpstreamFailed, UpstreamResponse, failed_outcome, failed_refusal
 from .usage import error_outcome
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,14 @@ def _length(body: bytes) -> tuple[bytes, bytes]:
 
 
 async def _whole(send, response, headers, record: CallRecord) -> None:
-    body = await response.read()
+    try:
+        body = await response.read()
+    except UpstreamFailed as exc:
+        # Cut or stalled mid-body: the provider ran (usage unknown); nothing was relayed yet.
+        logger.warning("Upstream response broke off: %s", exc)
+        with contextlib.suppress(EventNotStored):  # the client gets an error either way
+            await _save(record, outcome=failed_outcome(exc), usage_missing=True)
+        raise failed_refusal(exc) from None
     parsed = None
     with contextlib.suppress(orjson.JSONDecodeError):
         parsed = orjson.loads(body)

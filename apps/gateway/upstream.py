@@ -18,6 +18,8 @@ from aiohttp import http_writer
 from multidict import CIMultiDict
 from yarl import URL
 
+from .errors import Refused
+
 # An idle upstream connection is dropped before a provider's typical idle timeout.
 KEEPALIVE_SECONDS = 30
 CONNECT_SECONDS = 10.0
@@ -70,6 +72,19 @@ class UpstreamFailed(Exception):
         super().__init__(f"{name}: {cause!r}")
         self.name = name
         self.timeout = timeout
+
+
+def failed_outcome(exc: UpstreamFailed) -> str:
+    return "upstream_timeout" if exc.timeout else "upstream_disconnected"
+
+
+def failed_refusal(exc: UpstreamFailed) -> Refused:
+    """The answer to a call that failed upstream before anything of its response was relayed."""
+    return Refused(
+        504 if exc.timeout else 502,
+        "upstream_timeout" if exc.timeout else "upstream_failed",
+        f"The provider did not answer: {exc.name}.",
+    )
 
 
 def _failure(exc: BaseException) -> UpstreamFailed:
