@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -180,6 +181,8 @@ class Upstream:
             connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0, keepalive_timeout=KEEPALIVE_SECONDS),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_SECONDS, sock_read=read_timeout),
             auto_decompress=False,
+            # HTTP(S)_PROXY / NO_PROXY are honoured when set; unset, no call pays for looking them up.
+            trust_env=bool(urllib.request.getproxies()),
             # The provider's cookies are not kept between calls of different clients.
             cookie_jar=aiohttp.DummyCookieJar(),
             # A body goes on with the client's content type, or none: aiohttp would add its own.
