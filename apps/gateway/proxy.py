@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from datetime import date
 
-import httpx
 import redis
 from django.conf import settings
 from django.db import close_old_connections
@@ -40,6 +39,15 @@ from .rules import body_clamped, model_rules, requested_caps, rules_check
 from .selectors import HardLimits, hard_limits_in_force
 from .services import gateway_events_drain, model_rule_hits_add
 from .spend import slack_seconds
+from .upstream import (
+    Upstream,
+    UpstreamFailed,
+    UpstreamRequest,
+    UpstreamUnreachable,
+    failed_outcome,
+    failed_refusal,
+    request_build,
+)
 from .usage import CallUsage
 
 logger = logging.getLogger(__name__)
@@ -110,11 +118,7 @@ class Gateway:
             if self.started:
                 return
             self.loop = asyncio.get_running_loop()
-            self.client = httpx.AsyncClient(
-                timeout=httpx.Timeout(settings.GATEWAY_UPSTREAM_TIMEOUT_SECONDS, connect=10.0),
-                # An idle upstream connection is dropped before a provider's typical idle timeout.
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30),
-            )
+            self.client = Upstream(read_timeout=settings.GATEWAY_UPSTREAM_TIMEOUT_SECONDS)
             self.upstreams = {
                 "openai": settings.GATEWAY_OPENAI_UPSTREAM,
                 "anthropic": settings.GATEWAY_ANTHROPIC_UPSTREAM,
@@ -144,7 +148,7 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await self.rule_hits_flush()
             await self.recorder.close()
-            await self.client.aclose()
+            await self.client.close()
             self.key_finder.close()
         self.started = False
 
@@ -270,7 +274,7 @@ class Gateway:
                     hide_usage=hide_usage,
                 )
             finally:
-                await response.aclose()
+                response.close()
         finally:
             self.recorder.spend.release(reserved)
 
@@ -308,7 +312,7 @@ class Gateway:
             )
         return attributes
 
-    def _upstream_request(self, scope, *, route: Route, incoming: Incoming, credential: Credential) -> httpx.Request:
+    def _upstream_request(self, scope, *, route: Route, incoming: Incoming, credential: Credential) -> UpstreamRequest:
         """The provider's request: the client's headers less the dropped ones, the credential's own."""
         headers = [(n, v) for n, v in scope["headers"] if n.lower() not in DROPPED_REQUEST_HEADERS]
         headers += [*credential.headers(route.provider), (b"accept-encoding", b"identity")]
@@ -317,8 +321,8 @@ class Gateway:
         query = scope.get("query_string", b"")
         url = self.upstreams[route.provider] + route.upstream_path + (f"?{query.decode('latin-1')}" if query else "")
         try:
-            return self.client.build_request(route.method, url, headers=headers, content=incoming.body)
-        except (httpx.InvalidURL, ValueError) as exc:
+            return request_build(method=route.method, url=url, headers=headers, body=incoming.body)
+        except ValueError as exc:
             raise Refused(400, "invalid_request", f"The request cannot be forwarded: {exc}.") from None
 
     def _record_for(
@@ -379,32 +383,22 @@ class Gateway:
             body = body_clamped(body, endpoint=route.endpoint, cap=verdict.clamp_to)
         return body
 
-    async def _send(
-        self, request: httpx.Request, *, record: CallRecord | None, form: FormFields | None
-    ) -> httpx.Response:
+    async def _send(self, request: UpstreamRequest, *, record: CallRecord | None, form: FormFields | None):
         """The provider's response (headers only, its body still to come). A call that failed after
         it may have reached the provider is recorded (usage unknown) and answered 502 / 504."""
         try:
-            response = await self.client.send(request, stream=True)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            logger.warning("Upstream %s unreachable: %r", request.url, exc)
-            raise Refused(
-                502, "upstream_unreachable", f"The provider could not be reached: {type(exc).__name__}."
-            ) from None
-        except httpx.HTTPError as exc:
-            logger.warning("Upstream %s failed: %r", request.url, exc)
-            timeout = isinstance(exc, httpx.TimeoutException)
+            response = await self.client.send(request)
+        except UpstreamUnreachable as exc:
+            logger.warning("Upstream %s unreachable: %s", request.url, exc)
+            raise Refused(502, "upstream_unreachable", f"The provider could not be reached: {exc.name}.") from None
+        except UpstreamFailed as exc:
+            logger.warning("Upstream %s failed: %s", request.url, exc)
             if record is not None:
                 if form is not None:
                     record.request_model = form.values.get("model", "")
-                outcome = "upstream_timeout" if timeout else "upstream_disconnected"
                 with contextlib.suppress(EventNotStored):  # the client gets an error either way
-                    await record.save(outcome=outcome, usage_missing=True)
-            raise Refused(
-                504 if timeout else 502,
-                "upstream_timeout" if timeout else "upstream_failed",
-                f"The provider did not answer: {type(exc).__name__}.",
-            ) from None
+                    await record.save(outcome=failed_outcome(exc), usage_missing=True)
+            raise failed_refusal(exc) from None
         if record is not None and form is not None:
             record.request_model = form.values.get("model", "")
         return response

@@ -8,13 +8,13 @@ import contextlib
 import logging
 import time
 
-import httpx
 import orjson
 
 from .errors import error_body, secret_mask
 from .outage import not_stored_event, not_stored_send
 from .recording import CallRecord, EventNotStored
 from .streams import StreamReader, sse_next
+from .upstream import UpstreamFailed, UpstreamResponse, failed_outcome, failed_refusal
 from .usage import error_outcome
 
 logger = logging.getLogger(__name__)
@@ -37,12 +37,19 @@ DROPPED_RESPONSE_HEADERS = {name.encode() for name in HOP_BY_HOP | {"content-enc
 ERROR_BODY_BYTES = 1024 * 1024
 
 
-def response_headers(response: httpx.Response) -> list[tuple[bytes, bytes]]:
-    return [(name, value) for name, value in response.headers.raw if name.lower() not in DROPPED_RESPONSE_HEADERS]
+def response_headers(response: UpstreamResponse) -> list[tuple[bytes, bytes]]:
+    return [(name, value) for name, value in response.raw_headers if name.lower() not in DROPPED_RESPONSE_HEADERS]
 
 
 async def response_relay(
-    send, receive, response: httpx.Response, *, provider: str, secret: str, record: CallRecord | None, hide_usage: bool
+    send,
+    receive,
+    response: UpstreamResponse,
+    *,
+    provider: str,
+    secret: str,
+    record: CallRecord | None,
+    hide_usage: bool,
 ) -> None:
     headers = response_headers(response)
     if record is not None and provider == "openai" and response.headers.get("openai-project"):
@@ -70,7 +77,7 @@ async def _error(send, response, headers, *, provider: str, secret: str, record:
     page, a cut body) is answered in the provider's format with the same status."""
     status = response.status_code
     body, size = bytearray(), 0
-    async for chunk in response.aiter_raw():
+    async for chunk in response.chunks():
         size += len(chunk)
         if size <= ERROR_BODY_BYTES:
             body += chunk
@@ -102,7 +109,14 @@ def _length(body: bytes) -> tuple[bytes, bytes]:
 
 
 async def _whole(send, response, headers, record: CallRecord) -> None:
-    body = await response.aread()
+    try:
+        body = await response.read()
+    except UpstreamFailed as exc:
+        # Cut or stalled mid-body: the provider ran (usage unknown); nothing was relayed yet.
+        logger.warning("Upstream response broke off: %s", exc)
+        with contextlib.suppress(EventNotStored):  # the client gets an error either way
+            await _save(record, outcome=failed_outcome(exc), usage_missing=True)
+        raise failed_refusal(exc) from None
     parsed = None
     with contextlib.suppress(orjson.JSONDecodeError):
         parsed = orjson.loads(body)
@@ -121,7 +135,7 @@ async def _chunks(send, response, headers, *, record: CallRecord | None) -> None
     until the event is durable."""
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     held = b""
-    async for chunk in response.aiter_raw():
+    async for chunk in response.chunks():
         if held:
             await send({"type": "http.response.body", "body": held, "more_body": True})
         held = chunk
@@ -155,8 +169,9 @@ async def _stream(send, receive, response, headers, record: CallRecord, *, secre
     watcher.cancel()
     if relay in done and relay.exception() is not None:
         logger.warning("Upstream stream broke off: %r", relay.exception())
+        failure = relay.exception()
         outcome = (
-            "upstream_timeout" if isinstance(relay.exception(), httpx.TimeoutException) else "upstream_disconnected"
+            "upstream_timeout" if isinstance(failure, UpstreamFailed) and failure.timeout else "upstream_disconnected"
         )
     # Durable before the client receives the terminal event (held back in `tail`).
     try:
@@ -172,7 +187,7 @@ async def _stream_relay(
 ) -> None:
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
     buffer, ended = b"", False
-    async for chunk in response.aiter_raw():
+    async for chunk in response.chunks():
         buffer += chunk
         while (found := sse_next(buffer)) is not None:
             event, buffer = found

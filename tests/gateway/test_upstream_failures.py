@@ -87,3 +87,19 @@ def test_an_unreachable_provider_is_a_502_and_nothing_is_stored(gateway_server, 
         openai_for(gateway_server, api_key.raw_key).chat.completions.create(model="gpt-4o", messages=HI)
 
     assert not UsageEvent.objects.exists()
+
+
+def test_a_json_answer_cut_halfway_is_a_502_and_recorded_with_its_usage_unknown(openai_client, provider):
+    provider.cut = True
+
+    with pytest.raises(openai.InternalServerError, match="The provider did not answer") as error:
+        openai_client.chat.completions.create(model="gpt-4o", messages=HI)
+
+    assert error.value.status_code == 502
+    event = UsageEvent.objects.get()
+    assert (event.outcome, event.usage_missing, event.model, event.input_tokens) == (
+        "upstream_disconnected",
+        True,
+        "gpt-4o",
+        0,
+    )

@@ -58,6 +58,7 @@ class FakeProvider(ThreadingHTTPServer):
         self.raw_error: tuple[int, bytes, str] | None = None  # (status, body, content type), e.g. an HTML 502
         self.delay = 0.0  # seconds to wait before answering
         self.drop = False  # close the connection instead of answering
+        self.cut = False  # close the connection halfway through a JSON answer's body
         self.keep_bodies = True  # False: keep only each body's size (large uploads)
         self.response_id: str | None = None  # answer with this id instead of a fresh one
         self.chunks = 5  # content chunks per stream
@@ -161,6 +162,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("openai-project"):  # as OpenAI does: the project the call billed to
             self.send_header("openai-project", self.headers["openai-project"])
         self.end_headers()
+        if self.server.cut:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self.wfile.write(data)
 
     def _stream(self, events: list[bytes]) -> None:
