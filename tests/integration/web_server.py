@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,20 @@ def database_url() -> str:
     user = db["USER"] or "postgres"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@functools.cache
+def static_root() -> str:
+    """The hashed, compressed static files a served page names (the production storage), collected
+    once per test session into a folder of its own."""
+    root = tempfile.mkdtemp(prefix="attribution-static-")
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity=0"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "STATIC_ROOT": root},
+        check=True,
+    )
+    return root
 
 
 def _free_port() -> int:
@@ -50,6 +66,7 @@ class WebServer:
             CELERY_TASK_ALWAYS_EAGER="1",
             ROLLUP_REFRESH_ON_INGEST="0",
             LOG_LEVEL="WARNING",
+            STATIC_ROOT=static_root(),
         )
         env.update(extra_env or {})
         command = [
