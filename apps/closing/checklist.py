@@ -3,7 +3,6 @@ the admin and auto-close all apply (apps.closing.services.month_close_reviewed).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -11,7 +10,8 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from apps.allocation.selectors import costs_report, fixed_costs_due
-from apps.billing.models import BillingLine, ProviderReport, Reconciliation
+from apps.billing.models import BillingLine, ProviderReport
+from apps.billing.selectors import unmapped_scopes
 from apps.budgets.models import Anomaly
 from apps.pricing.money import ZERO, usd
 from apps.rollups.models import DailyBreakdown, DailyRollup
@@ -86,13 +86,10 @@ def _no_bill(month: date, last_day: date) -> OpenItem | None:
 
 
 def _unmapped_scopes(month: date, last_day: date) -> OpenItem | None:
-    rows = Reconciliation.objects.filter(day__gte=month, day__lte=last_day, team__isnull=True).exclude(scopes="")
-    amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for r in rows.order_by("provider", "scopes"):
-        amounts[f"{r.provider} {r.scopes}"] += r.billed
-    if not amounts:
+    scopes = unmapped_scopes(start=month, end=last_day)
+    if not scopes:
         return None
-    listed = ", ".join(f"{scope} ({usd(amount)} billed)" for scope, amount in amounts.items())
+    listed = ", ".join(f"{u.provider} {u.scope} ({usd(u.billed)} billed)" for u in scopes)
     return OpenItem("unmapped_scopes", KINDS["unmapped_scopes"], f"billed to no team: {listed}")
 
 
