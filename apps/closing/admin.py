@@ -55,6 +55,19 @@ class CloseMonthForm(forms.ModelForm):
         return cleaned
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what happened: read, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(ClosedMonth)
 class ClosedMonthAdmin(admin.ModelAdmin):
     """Adding a closed month closes it (apps.closing.services.month_close); a month is reopened only
@@ -97,7 +110,7 @@ class ClosedMonthAdmin(admin.ModelAdmin):
 
 
 @admin.register(MonthReopening)
-class MonthReopeningAdmin(admin.ModelAdmin):
+class MonthReopeningAdmin(RecordAdmin):
     list_display = (
         "month_label",
         "reopened_at",
@@ -142,15 +155,6 @@ class MonthReopeningAdmin(admin.ModelAdmin):
             closed.append(month)
         self.message_user(request, f"Closed {len(closed)} month(s): {', '.join(f'{m:%Y-%m}' for m in closed)}.")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(CloseSettings)
 class CloseSettingsAdmin(admin.ModelAdmin):
@@ -161,7 +165,7 @@ class CloseSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(MonthClose)
-class MonthCloseAdmin(admin.ModelAdmin):
+class MonthCloseAdmin(RecordAdmin):
     """Every close on record, forced ones with the open items they went past and why."""
 
     list_display = ("month_label", "closed_at", "closed_by", "via", "total", "forced", "reason")
@@ -171,12 +175,3 @@ class MonthCloseAdmin(admin.ModelAdmin):
     @admin.display(description="Month", ordering="month")
     def month_label(self, obj):
         return f"{obj.month:%Y-%m}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
