@@ -39,6 +39,13 @@ $(FAKETIME):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq faketime >/dev/null
 
+# The gateway benchmark's load comes from Debian's wrk.
+WRK := /usr/bin/wrk
+
+$(WRK):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null
+
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	# Hashed, gzipped copies of the static files, which WhiteNoise serves (settings.STORAGES).
@@ -69,11 +76,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: install $(WRK)
 	$(BIN)/python -m bench
 
 # Every benchmark small (about 2 minutes), with the full run's checks, recording nothing; CI runs it.
-bench-smoke: install
+bench-smoke: install $(WRK)
 	$(BIN)/python -m bench --smoke
 
 worker: install

@@ -42,7 +42,8 @@ def database_recreate(config: Config) -> None:
 
 
 def django_start(config: Config, *, fresh: bool) -> None:
-    """Point Django at the bench database (recreated when `fresh`), migrate and load prices."""
+    """Point Django at the bench database (recreated when `fresh`), migrate, load prices and collect
+    the static files the pages name by their hashed names, as a deployment does."""
     for name in _CLEARED:
         os.environ.pop(name, None)
     os.environ.update(bench_environment(config))
@@ -54,6 +55,7 @@ def django_start(config: Config, *, fresh: bool) -> None:
     django.setup()
     call_command("migrate", verbosity=0, interactive=False)
     call_command("load_prices", stdout=sys.stderr)
+    call_command("collectstatic", verbosity=0, interactive=False)
 
 
 def parts_clear() -> None:
