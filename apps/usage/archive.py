@@ -10,12 +10,14 @@ The idempotency keys stay (EventKey): a resend of an archived event is still a d
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -111,56 +113,104 @@ def _month_events(month: date):
     return UsageEvent.objects.filter(day__gte=month, day__lt=next_month(month))
 
 
-def _columns_of(rows: list[tuple], *, raw: bool = False) -> list[pa.Array]:
-    """Arrow columns of rows read through the ORM (money as Decimal, JSON as objects), or `raw`
-    from PostgreSQL (money as nanodollars, JSON as its text)."""
+def _columns_of(rows: list[tuple]) -> list[pa.Array]:
+    """Arrow columns of rows read through the ORM (money as Decimal, JSON as objects)."""
     arrays = []
     for index, field in enumerate(_FIELDS):
         values = [row[index] for row in rows]
-        if field.column in _MONEY and not raw:
+        if field.column in _MONEY:
             values = [None if v is None else to_nanos(v) for v in values]
-        elif field.column in _JSON and not raw:
+        elif field.column in _JSON:
             values = [orjson.dumps(v).decode() for v in values]
         arrays.append(pa.array(values, type=SCHEMA.field(index).type))
     return arrays
 
 
 def _month_rows(month: date):
-    """The month's rows in id order, in chunks, without holding the month in memory: a
-    server-side cursor of plain columns on PostgreSQL (`raw`), the ORM's iterator elsewhere."""
+    """The month's rows in id order, in chunks, read through the ORM (SQLite)."""
+    query = _month_events(month).order_by("id").values_list(*(f.attname for f in _FIELDS))
+    chunk: list[tuple] = []
+    for row in query.iterator(chunk_size=READ_CHUNK):
+        chunk.append(row)
+        if len(chunk) == READ_CHUNK:
+            yield chunk
+            chunk = []
+    yield chunk
+
+
+# PostgreSQL's CSV as COPY writes it: NULL unquoted and empty, an empty string quoted, booleans t/f.
+_CSV_PARSE = pa_csv.ParseOptions(newlines_in_values=True)
+_CSV_CONVERT = pa_csv.ConvertOptions(
+    column_types=SCHEMA,
+    null_values=[""],
+    strings_can_be_null=True,
+    quoted_strings_can_be_null=False,
+    true_values=["t"],
+    false_values=["f"],
+)
+_CSV_WRITE = pa_csv.WriteOptions(include_header=False, batch_size=READ_CHUNK)
+
+
+class _CopyOut(io.RawIOBase):
+    """COPY TO STDOUT's chunks as a file, for Arrow's streaming CSV reader."""
+
+    def __init__(self, copy) -> None:
+        self._chunks = iter(copy)
+        self._rest = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._rest:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._rest = memoryview(chunk)
+        size = min(len(buffer), len(self._rest))
+        buffer[:size] = self._rest[:size]
+        self._rest = self._rest[size:]
+        return size
+
+
+def _month_batches(month: date):
+    """The month's events in id order as Arrow batches. On PostgreSQL a COPY of the month in CSV,
+    parsed by Arrow in C++ (money is stored in nanodollars, JSON read as its text); elsewhere rows
+    through the ORM."""
     if connection.vendor != "postgresql":
-        query = _month_events(month).order_by("id").values_list(*(f.attname for f in _FIELDS))
-        chunk: list[tuple] = []
-        for row in query.iterator(chunk_size=READ_CHUNK):
-            chunk.append(row)
-            if len(chunk) == READ_CHUNK:
-                yield chunk, False
-                chunk = []
-        yield chunk, False
+        for chunk in _month_rows(month):
+            yield pa.RecordBatch.from_arrays(_columns_of(chunk), schema=SCHEMA)
         return
-    columns = ", ".join(f"{c}::text" if c in _JSON else c for c in COLUMNS)
-    connection.ensure_connection()
-    with transaction.atomic(), connection.connection.cursor(name="events_archive") as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {UsageEvent._meta.db_table} WHERE day >= %s AND day < %s ORDER BY id",
-            [month, next_month(month)],
-            binary=True,  # timestamps and integers without parsing text: most of the read's cost
-        )
-        while chunk := cursor.fetchmany(READ_CHUNK):
-            yield chunk, True
-    yield [], True
+    columns = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+    query = (
+        f"COPY (SELECT {columns} FROM {UsageEvent._meta.db_table} WHERE day >= %s AND day < %s ORDER BY id) "
+        "TO STDOUT (FORMAT csv)"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        cursor.execute("SET LOCAL DateStyle = 'ISO'")
+        with cursor.copy(query, [month, next_month(month)]) as copy:
+            source = io.BufferedReader(_CopyOut(copy), buffer_size=1 << 20)
+            reader = pa_csv.open_csv(
+                source,
+                read_options=pa_csv.ReadOptions(column_names=COLUMNS, block_size=8 << 20),
+                parse_options=_CSV_PARSE,
+                convert_options=_CSV_CONVERT,
+            )
+            for batch in reader:
+                yield pa.RecordBatch.from_arrays(batch.columns, schema=SCHEMA)
 
 
 def _write(month: date, filesystem: arrow_fs.FileSystem, path: str) -> tuple[int, int]:
     """Write the month's events to `path` in id order; return (rows, billed nanodollars)."""
     rows = billed = 0
     with filesystem.open_output_stream(path) as sink, pq.ParquetWriter(sink, SCHEMA, compression="zstd") as writer:
-        for chunk, raw in _month_rows(month):
-            if chunk or rows == 0:
-                table = pa.Table.from_arrays(_columns_of(chunk, raw=raw), schema=SCHEMA)
-                writer.write_table(table)
-                rows += table.num_rows
-                billed += pc.sum(table.column("billed_cost")).as_py() or 0
+        for batch in _month_batches(month):
+            writer.write_batch(batch)
+            rows += batch.num_rows
+            billed += pc.sum(batch.column("billed_cost")).as_py() or 0
+        if rows == 0:
+            writer.write_table(SCHEMA.empty_table())
     return rows, billed
 
 
@@ -253,23 +303,27 @@ def month_restore(*, location: str) -> ArchivedMonth:
 
 
 def _insert(table: pa.Table) -> None:
-    names = ", ".join(COLUMNS)
+    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
     events = UsageEvent._meta.db_table
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Arrow writes the CSV in C++ (timestamps in UTC with a Z, NULL unquoted and empty, every
+            # string quoted), which COPY reads as it reads its own.
+            for batch in table.to_batches(max_chunksize=READ_CHUNK):
+                buffer = io.BytesIO()
+                pa_csv.write_csv(batch, buffer, write_options=_CSV_WRITE)
+                with cursor.copy(f"COPY {events} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(buffer.getbuffer())
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        kinds = [f.get_internal_type() for f in _FIELDS]
         for batch in table.to_batches(max_chunksize=READ_CHUNK):
-            rows = list(zip(*(column.to_pylist() for column in batch.columns), strict=True))
-            if connection.vendor == "postgresql":
-                with cursor.copy(f"COPY {events} ({names}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                adapt = connection.ops.adapt_datetimefield_value
-                kinds = [f.get_internal_type() for f in _FIELDS]
-                rows = [
-                    tuple(adapt(v) if k == "DateTimeField" else v for v, k in zip(row, kinds, strict=True))
-                    for row in rows
-                ]
-                cursor.executemany(f"INSERT INTO {events} ({names}) VALUES ({', '.join(['%s'] * len(COLUMNS))})", rows)
+            columns = [
+                [adapt(v) for v in column.to_pylist()] if kind == "DateTimeField" else column.to_pylist()
+                for column, kind in zip(batch.columns, kinds, strict=True)
+            ]
+            rows = list(zip(*columns, strict=True))
+            cursor.executemany(f"INSERT INTO {events} ({names}) VALUES ({', '.join(['%s'] * len(COLUMNS))})", rows)
 
 
 def archive_due(*, today: date, after_months: int) -> list[date]:

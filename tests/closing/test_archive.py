@@ -11,15 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.allocation.models import AllocationResult
 from apps.billing.models import Reconciliation
 from apps.closing.models import CloseSettings
-from apps.closing.services import months_reopen
+from apps.closing.services import month_close, months_reopen
 from apps.closing.tasks import archive_old_months
 from apps.rollups.models import DailyBreakdown, DailyRollup
-from apps.usage.archive import ArchiveError, month_archive
+from apps.usage.archive import ArchiveError, month_archive, month_restore
 from apps.usage.models import ArchivedMonth, EventKey, UsageEvent
 from apps.usage.selectors import next_month
 from tests.rollups.events import event, ingest
@@ -98,6 +99,34 @@ def test_restoring_brings_the_events_back_exactly(closed_ledger, finance, archiv
     assert _events(closed_ledger.closed) == events
     assert _figures(closed_ledger, finance) == before
     assert not ArchivedMonth.objects.exists()
+
+
+def test_awkward_values_come_back_exactly(ledger, api_key, archive_dir):
+    """Commas, quotes, an empty string beside a missing value, non-ASCII JSON and microseconds
+    survive the file both ways (PostgreSQL reads and writes it as CSV through COPY)."""
+    day = ledger.closed_day
+    ingest(
+        api_key,
+        event(
+            day=day,
+            team="search",
+            timestamp=f"{day}T23:59:59.999999+00:00",
+            feature='summary, "long"',
+            customer="",
+            latency_ms=17,
+            attributes={"note": 'a,b\n"c"', "größe": 3, "ok": True},
+        ),
+        event(day=day, team="search", agent="café ☕", trace_id="t,1"),
+    )
+    month_close(month=ledger.closed, today=timezone.now().date())
+    events = _events(ledger.closed)
+    assert len(events) == 3 and {e["latency_ms"] for e in events} == {None, 17}
+
+    archived = month_archive(month=ledger.closed)
+    assert _events(ledger.closed) == []
+    month_restore(location=archived.location)
+
+    assert _events(ledger.closed) == events
 
 
 def test_an_archived_event_resent_is_still_a_duplicate(closed_ledger, api_key):
