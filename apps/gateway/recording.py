@@ -93,6 +93,7 @@ class RedisAppender:
         self.client = client
         self._pending: list[tuple[bytes, asyncio.Future]] = []
         self._writing = False
+        self._task: asyncio.Task | None = None  # held: the loop keeps only a weak reference to a task
 
     async def append(self, entry: bytes) -> None:
         future = asyncio.get_running_loop().create_future()
@@ -100,7 +101,7 @@ class RedisAppender:
         if not self._writing:
             # Starts on the next tick: every event appended in this one joins the first write.
             self._writing = True
-            asyncio.get_running_loop().create_task(self._write())
+            self._task = asyncio.get_running_loop().create_task(self._write())
         await future
 
     async def _write(self) -> None:
