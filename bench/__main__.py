@@ -1,7 +1,7 @@
 """`python -m bench [--smoke] [ingest|rollup|pages|otlp|gateway …|profile]`: run the benchmarks (ingest,
 rollup, pages, otlp, gateway and runaway by default), check their results and record them in docs/benchmarks.md;
 `--smoke` runs them small and records nothing (CI); `profile` profiles one ingestion path, `profile gateway`
-the gateway under load."""
+the gateway under load; `gateway --soak SECONDS` soaks the gateway with faults (bench.soak)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import time
 from .config import config_load
 from .cpu import quiet_wait
 from .database import bench_environment, django_start, parts_clear
+from .soak import SOAK_RPS
 
 PARTS = ("ingest", "rollup", "pages", "otlp", "gateway", "runaway")
+# The smoke's gateway part ends with a soak this long: every fault and check, in seconds.
+SMOKE_SOAK_SECONDS = 10
 # Above this many busy cores before a part starts, its figures are flagged as unreliable.
 BUSY_WARNING_CORES = 0.25
 
@@ -27,7 +30,15 @@ def main() -> None:
     parser.add_argument(
         "--smoke", action="store_true", help="every part at a small size, checked as in a full run; records nothing"
     )
+    parser.add_argument(
+        "--soak",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"with gateway only: the gateway at {SOAK_RPS} req/s for SECONDS, with faults, checked call by call",
+    )
     args = parser.parse_args()
+    if args.soak and args.parts != ["gateway"]:
+        parser.error("--soak runs with the gateway part only: python -m bench gateway --soak SECONDS")
     parts = [p for p in PARTS if p in args.parts] or (["profile"] if args.parts else list(PARTS))
     unknown = sorted(set(args.parts) - {*PARTS, "profile", "scale"})
     if unknown:
@@ -101,22 +112,47 @@ def main() -> None:
 
             print("== runaway against a hard limit", flush=True)
             runaway_figures = runaway_run(config, bench_environment(config))
+        elif args.soak:
+            from .soak import soak_run
+
+            print(f"== gateway soak ({args.soak} s)", flush=True)
+            soak_figures = soak_run(config, bench_environment(config), seconds=args.soak)
         else:
             from .gateway import gateway_run
 
             print("== gateway benchmark", flush=True)
             gateway_figures = gateway_run(config, bench_environment(config))
+            if config.smoke:
+                from .soak import soak_run
+
+                print(f"== gateway soak ({SMOKE_SOAK_SECONDS} s)", flush=True)
+                parts_clear()
+                soak_figures = soak_run(config, bench_environment(config), seconds=SMOKE_SOAK_SECONDS)
     print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
     if results:
         results_record(results, background, record=record)
-    if "gateway" in parts:
+    if "gateway" in parts and not args.soak:
         from .gateway import gateway_record
 
         gateway_record(gateway_figures, head=_head(background["gateway"]), record=record)
+    if "gateway" in parts and (args.soak or config.smoke):
+        from .soak import soak_record
+
+        soak_record(soak_figures, head=_head(background["gateway"]), record=record)
     if "runaway" in parts:
         from .runaway import runaway_record
 
         runaway_record(runaway_figures, head=_head(background["runaway"]), record=record)
+
+
+def _seconds(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be positive")
+    return value
 
 
 def _head(busy_cores: float) -> list[str]:

@@ -1,7 +1,9 @@
 """Making a call's event durable before its response ends: a Redis list, else the database.
 
 Redis mode: RPUSH the event and let a drainer (this process's background loop and the Celery
-beat task `gateway.drain_events`) ingest the list in batches. Direct mode (no Redis, or Redis
+beat task `gateway.drain_events`) ingest the list in batches. The events of calls that end in the
+same event-loop tick, or while the previous RPUSH is on its way, go as one RPUSH (RedisAppender):
+each call still waits for Redis's reply before its answer ends. Direct mode (no Redis, or Redis
 down): calls wait for a group commit; every call that arrives while one batch is being written
 joins the next, so the database sees batches, not one insert per call. With Redis down, direct
 mode touches Redis for nothing (attribution_site.redis_outage, attribution_site.snapshots).
@@ -81,6 +83,56 @@ class DirectWriter:
             self._task.cancel()
 
 
+class RedisAppender:
+    """RPUSHes events to the list, every event handed over while no write is in flight in one
+    command: a call's `append` returns once Redis has taken its event, or raises what the write
+    raised (then the caller writes it elsewhere; a write that failed may have landed all the same,
+    which the drain's idempotence makes harmless)."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self._pending: list[tuple[bytes, asyncio.Future]] = []
+        self._writing = False
+        self._task: asyncio.Task | None = None  # held: the loop keeps only a weak reference to a task
+
+    async def append(self, entry: bytes) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((entry, future))
+        if not self._writing:
+            # Starts on the next tick: every event appended in this one joins the first write.
+            self._writing = True
+            self._task = asyncio.get_running_loop().create_task(self._write())
+        await future
+
+    async def _write(self) -> None:
+        batch: list[tuple[bytes, asyncio.Future]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                error = None
+                try:
+                    await self.client.rpush(EVENTS_LIST, *(entry for entry, _ in batch))
+                except Exception as exc:
+                    error = exc
+                _settle(batch, error)
+        except BaseException as exc:  # cancelled as the process stops: no call waits for ever
+            _settle([*batch, *self._pending], exc)
+            self._pending = []
+            raise
+        finally:
+            self._writing = False
+
+
+def _settle(batch: list[tuple[bytes, asyncio.Future]], error: BaseException | None) -> None:
+    for _, future in batch:
+        if future.done():
+            continue  # its call was cancelled (the client left); the event is written all the same
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+
 def _database_ping() -> None:
     close_old_connections()
     with connection.cursor() as cursor:
@@ -91,6 +143,7 @@ class Recorder:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.redis = async_redis_client(redis_url) if redis_url else None
+        self.appender = RedisAppender(self.redis)
         self.spend = SpendCounts(self.redis)
         self.direct = DirectWriter()
         # True from an event that could be stored nowhere until Redis or the database answers.
@@ -110,7 +163,7 @@ class Recorder:
         if self.redis is not None and not redis_url_down(self.redis_url):
             try:
                 if not limits:
-                    await self.redis.rpush(EVENTS_LIST, entry)
+                    await self.appender.append(entry)
                     return
                 async with self.redis.pipeline(transaction=True) as pipeline:
                     pipeline.rpush(EVENTS_LIST, entry)
