@@ -46,6 +46,10 @@ class Phase:
     load: LoadResult
     cpu: CpuUse
     waits: str
+    wal_flushes: int  # WAL syncs of the whole server meanwhile (pg_stat_wal; other databases' too)
+
+    def requests_per_flush(self) -> float:
+        return self.load.requests / max(1, self.wal_flushes)
 
     def rate(self, count: int) -> float:
         return count / self.load.seconds
@@ -122,8 +126,10 @@ def _phase(
         path=path,
         content_type="application/x-protobuf" if path == OTLP_PATH else "application/json",
     )
+    flushes_before = _wal_flushes(config)
     with CpuMeter(config.database, server.workers_cpu_seconds) as meter, WaitSampler(config.database_url) as waits:
         load = pool.run()
+    wal_flushes = _wal_flushes(config) - flushes_before
     meter.use.clients = load.client_cpu_seconds
     if load.error_count:
         print(f"gunicorn log:\n{server.log_tail()}")
@@ -131,7 +137,13 @@ def _phase(
     require_equal(load.rejected, 0, f"{name}: events rejected by validation")
     print(f"    {load.requests} requests in {load.seconds:.1f} s; CPU: {meter.use.describe()}", flush=True)
     print(f"    PostgreSQL backends, average: {waits.describe()}", flush=True)
-    return Phase(load=load, cpu=meter.use, waits=waits.describe())
+    print(f"    WAL flushes (whole server): {wal_flushes:,}, {load.requests / max(1, wal_flushes):.2f} requests each")
+    return Phase(load=load, cpu=meter.use, waits=waits.describe(), wal_flushes=wal_flushes)
+
+
+def _wal_flushes(config: Config) -> int:
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        return conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]
 
 
 def _require_stored(api_key_id: int, expected: Totals, when: str) -> None:

@@ -237,6 +237,11 @@ def _ingest_details(f, busy_before: float) -> list[str]:
     lines += ["", f"Worker peak RSS (VmHWM, MB): {rss}.", ""]
     alone, read = f.single.load, f.single_read.load
     lines += [
+        f"**Single events and WAL flushes.** {c.workers} {c.worker_class} workers × {c.worker_threads} "
+        f"thread(s): {f.single.wal_flushes:,} WAL flushes on the whole server during the single-event phase, "
+        f"{f.single.requests_per_flush():.2f} requests a flush (group commit shares one among the requests "
+        f"a web process has in flight; PostgreSQL shares one among concurrent commits of its own).",
+        "",
         f"**Single events with four heavy readers.** {read.requests:,} single events in {read.seconds:.1f} s "
         f"({read.requests / read.seconds:,.0f}/s) from {c.single_clients} clients while four clients asked "
         f"/api/v1/costs for the widest reports it answers over {f.rollup_rows:,} rollup rows, back to back. "
