@@ -38,6 +38,16 @@ WHERE c.relkind = 'r' AND (c.relname LIKE 'usage\\_usageevent\\_%%' OR c.relname
 
 
 @dataclass
+class PagesAtScale:
+    month: str
+    month_events: int
+    refresh_seconds: float  # day_refresh of the month's days, one after another
+    team: str
+    team_ms: tuple[float, float]  # p50, p95
+    overview_ms: tuple[float, float]
+
+
+@dataclass
 class ScaleFigures:
     events: int
     load_seconds: float
@@ -51,6 +61,7 @@ class ScaleFigures:
     ingest_alone: tuple[float, float]
     ingest_archiving: tuple[float, float]
     archive_again_seconds: float
+    pages: PagesAtScale
 
 
 def _month_totals(month: date) -> tuple[int, object]:
@@ -106,6 +117,7 @@ def scale_run(config, archive_dir) -> ScaleFigures:
     print(f"  restore: {restore_seconds:.1f} s", flush=True)
     require(rows > 0, "the oldest month holds events")
     alone, archiving, again_seconds = _ingest_while_archiving(config, month, window_s=max(5.0, archive_seconds))
+    pages = _pages_at_scale(config, days)
     return ScaleFigures(
         events=config.scale_events,
         load_seconds=load_seconds,
@@ -117,6 +129,55 @@ def scale_run(config, archive_dir) -> ScaleFigures:
         ingest_alone=(alone.requests / alone.seconds, alone.percentile_ms(99)),
         ingest_archiving=(archiving.requests / archiving.seconds, archiving.percentile_ms(99)),
         archive_again_seconds=again_seconds,
+        pages=pages,
+    )
+
+
+def _pages_at_scale(config, days: list[date]) -> PagesAtScale:
+    """The team page (the month's largest team) and the overview of last month, its days rolled up
+    with `day_refresh`, timed as the page benchmark times them (bench.pages.measure)."""
+    from django.test import Client
+
+    from apps.allocation.services import dirty_day_refresh
+    from attribution_site.periods import MonthPeriod
+
+    from .pages import company
+    from .pages.measure import page_time
+    from .pages.run import _largest_team
+
+    month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    month_days = [day for day in days if day.replace(day=1) == month]
+    print(f"  pages: day_refresh of {month:%Y-%m}'s {len(month_days)} days …", flush=True)
+    with transaction.atomic():
+        days_mark_dirty(month_days)
+    began = time.perf_counter()
+    for day in month_days:
+        dirty_day_refresh(day=day)
+    refresh_seconds = time.perf_counter() - began
+    with connection.cursor() as cursor:
+        for table in ("rollups_dailyrollup", "rollups_dailybreakdown", "allocation_allocationresult"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("CHECKPOINT")  # the refresh's dirty buffers, written before the timing
+    team, _ = _largest_team(MonthPeriod.parse(f"{month:%Y-%m}"))
+    client = Client()
+    client.force_login(company.staff_user())
+    timings = {}
+    for name, path in (
+        ("team", f"/teams/{team.slug}/?month={month:%Y-%m}"),
+        ("overview", f"/overview/?month={month:%Y-%m}"),
+    ):
+        timing = page_time(
+            client, name, path, warmup=config.pages_warmup, repeat=config.pages_requests, budget_s=config.pages_seconds
+        )
+        timings[name] = (timing.percentile_ms(50), timing.percentile_ms(95))
+        print(f"    {path}: p50 {timings[name][0]:.0f} ms, p95 {timings[name][1]:.0f} ms", flush=True)
+    return PagesAtScale(
+        month=f"{month:%Y-%m}",
+        month_events=_month_totals(month)[0],
+        refresh_seconds=refresh_seconds,
+        team=team.slug,
+        team_ms=timings["team"],
+        overview_ms=timings["overview"],
     )
 
 
