@@ -99,24 +99,29 @@ class GroupCommitter:
         storing = [m for m in group if m.rows is not None]
         try:
             if storing:
-                connection.close_if_unusable_or_obsolete()
-                try:
-                    self._together(storing)
-                except Exception:
-                    # One member's data, or a deadlock with another process, failed the shared
-                    # transaction: each member again on its own, so only a failing one fails.
-                    logger.warning("group commit of %d stores failed; storing each alone", len(storing), exc_info=True)
-                    self._alone(storing)
+                self._store(storing)
             if len(storing) < len(group):
                 connection.close()
-        except BaseException as exc:  # never leave a request waiting
-            for member in group:
-                if not member.done.is_set() and member.error is None:
-                    member.error = exc
-            raise
+        except Exception:  # the thread serves every later group: it must not die of one
+            logger.exception("group commit: closing the connection failed")
         finally:
             for member in group:
                 member.done.set()
+
+    def _store(self, group: list[_Member]) -> None:
+        try:
+            connection.close_if_unusable_or_obsolete()
+            try:
+                self._together(group)
+            except Exception:
+                # One member's data, or a deadlock with another process, failed the shared
+                # transaction: each member again on its own, so only a failing one fails.
+                logger.warning("group commit of %d stores failed; storing each alone", len(group), exc_info=True)
+                connection.close_if_unusable_or_obsolete()  # a lost connection: a new one
+                self._alone(group)
+        except Exception as exc:  # no connection to be had: nothing was stored
+            for member in group:
+                member.error = exc
 
     def _together(self, group: list[_Member]) -> None:
         rows = [row for member in group for row in member.rows]
@@ -126,8 +131,8 @@ class GroupCommitter:
             # Distinct keys: one statement for the group (atomic on its own, one commit).
             inserted = {(key_id, event_id): day for key_id, event_id, day in self._claim(rows)}
             for member in group:
-                keys = [self._row_key(row) for row in member.rows]
-                member.stored = [(key[1], inserted[key]) for key in keys if key in inserted]
+                own = [self._row_key(row) for row in member.rows]
+                member.stored = [(key[1], inserted[key]) for key in own if key in inserted]
             return
         # An event sent by two requests of the group: each request's statement in turn, in one
         # transaction, so the later one finds the earlier one's key claimed as it would after a commit.
