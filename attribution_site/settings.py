@@ -383,6 +383,9 @@ OTLP_MAX_SPANS = env.int("OTLP_MAX_SPANS", default=8192)
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 INGEST_MAX_EVENT_AGE_DAYS = env.int("INGEST_MAX_EVENT_AGE_DAYS", default=180)
 INGEST_MAX_FUTURE_SECONDS = env.int("INGEST_MAX_FUTURE_SECONDS", default=300)
+# PostgreSQL: small ingests arriving together in one web process (threads) share one transaction
+# and one WAL flush (apps.usage.services.group_commit); off, each request commits on its own.
+INGEST_GROUP_COMMIT = env_bool("INGEST_GROUP_COMMIT", default=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES
 
 # Bounded reads (attribution_site.reads, apps.allocation.apis): a report's statements are cancelled

@@ -7,8 +7,14 @@ what was sent.
 from __future__ import annotations
 
 import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 import psycopg
@@ -25,6 +31,14 @@ from .waits import WaitSampler
 # A count-bounded phase (batches, duplicates) that has not finished by then fails the run.
 PHASE_LIMIT_S = 240
 HEAVY_READERS = 4
+# The pgbench baseline runs this long (or the single-event phase's time, if shorter).
+PGBENCH_SECONDS = 15
+PGBENCH_TABLE = "bench_pgbench_insert"
+# One durable single-row insert a transaction: what PostgreSQL alone does at the single-event phase's
+# client count, the ceiling a request storing one event can approach.
+PGBENCH_SCRIPT = f"""\\set n random(1, 1000000000)
+INSERT INTO {PGBENCH_TABLE} (event_id, day, billed_cost) VALUES ('evt-' || :n, current_date, 0.004500000);
+"""
 
 
 @dataclass
@@ -32,6 +46,10 @@ class Phase:
     load: LoadResult
     cpu: CpuUse
     waits: str
+    wal_flushes: int  # WAL syncs of the whole server meanwhile (pg_stat_wal; other databases' too)
+
+    def requests_per_flush(self) -> float:
+        return self.load.requests / max(1, self.wal_flushes)
 
     def rate(self, count: int) -> float:
         return count / self.load.seconds
@@ -53,6 +71,11 @@ class IngestFigures:
     single_read: Phase  # single events again, with HEAVY_READERS clients reading costs meanwhile
     reads: ReadResult
     rollup_rows: int
+    pgbench_rate: float  # durable single-row inserts/s at the single-event phase's client count
+
+    @property
+    def single_vs_pgbench(self) -> float:
+        return self.single_rate / self.pgbench_rate
 
     @property
     def copy_rate(self) -> float:
@@ -103,8 +126,10 @@ def _phase(
         path=path,
         content_type="application/x-protobuf" if path == OTLP_PATH else "application/json",
     )
+    flushes_before = _wal_flushes(config)
     with CpuMeter(config.database, server.workers_cpu_seconds) as meter, WaitSampler(config.database_url) as waits:
         load = pool.run()
+    wal_flushes = _wal_flushes(config) - flushes_before
     meter.use.clients = load.client_cpu_seconds
     if load.error_count:
         print(f"gunicorn log:\n{server.log_tail()}")
@@ -112,7 +137,13 @@ def _phase(
     require_equal(load.rejected, 0, f"{name}: events rejected by validation")
     print(f"    {load.requests} requests in {load.seconds:.1f} s; CPU: {meter.use.describe()}", flush=True)
     print(f"    PostgreSQL backends, average: {waits.describe()}", flush=True)
-    return Phase(load=load, cpu=meter.use, waits=waits.describe())
+    print(f"    WAL flushes (whole server): {wal_flushes:,}, {load.requests / max(1, wal_flushes):.2f} requests each")
+    return Phase(load=load, cpu=meter.use, waits=waits.describe(), wal_flushes=wal_flushes)
+
+
+def _wal_flushes(config: Config) -> int:
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        return conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()[0]
 
 
 def _require_stored(api_key_id: int, expected: Totals, when: str) -> None:
@@ -150,6 +181,32 @@ def copy_baseline(config: Config, api_key_id: int, expected_rows: int) -> tuple[
         conn.execute("DROP TABLE bench_copy_baseline")
         conn.commit()
     return rows, seconds
+
+
+def pgbench_baseline(config: Config, clients: int) -> float:
+    """Transactions/s of pgbench inserting one row per transaction into a scratch table from
+    `clients` connections, with synchronous_commit on (each insert durable before the next)."""
+    pgbench = shutil.which("pgbench") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None)
+    require(pgbench is not None, "pgbench not found (it comes with PostgreSQL's client programs)")
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {PGBENCH_TABLE}")
+        conn.execute(
+            f"CREATE TABLE {PGBENCH_TABLE} (id bigserial PRIMARY KEY, event_id text NOT NULL, day date NOT NULL, "
+            "billed_cost numeric(20, 9) NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
+        )
+    seconds = min(PGBENCH_SECONDS, config.single_seconds)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_SCRIPT)
+        script.flush()
+        command = [str(pgbench), "-n", "-M", "prepared", f"-c{clients}", "-j2", f"-T{seconds}", "-f", script.name]
+        env = {**os.environ, "PGOPTIONS": "-c synchronous_commit=on"}
+        done = subprocess.run([*command, config.database_url], capture_output=True, text=True, env=env)
+    require(done.returncode == 0, f"pgbench failed: {done.stderr.strip()[-500:]}")
+    found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", done.stdout)
+    require(found is not None, f"pgbench printed no rate: {done.stdout[-500:]}")
+    with psycopg.connect(config.database_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE {PGBENCH_TABLE}")
+    return float(found.group(1))
 
 
 def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
@@ -220,6 +277,13 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
         require_equal(single.load.accepted, single.load.requests, "single-event ingestion: events accepted")
         expected_all = batch_rated + Totals.of([single_rated[i] for i in single.load.sent])
         _require_stored(key_id, expected_all, "single-event ingestion")
+        print(f"  pgbench baseline: one durable insert a transaction, {config.single_clients} clients …", flush=True)
+        pgbench_rate = pgbench_baseline(config, config.single_clients)
+        print(
+            f"    {pgbench_rate:,.0f} inserts/s; single events {single.rate(single.load.requests):,.0f} req/s "
+            f"({single.rate(single.load.requests) / pgbench_rate:.1%} of it)",
+            flush=True,
+        )
 
         duplicates = _phase(
             server,
@@ -252,6 +316,7 @@ def ingest_run(config: Config, env: dict[str, str]) -> IngestFigures:
         single_read=single_read,
         reads=reads,
         rollup_rows=rollup_rows,
+        pgbench_rate=pgbench_rate,
     )
 
 

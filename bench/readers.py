@@ -43,7 +43,7 @@ class ReadResult:
         return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
     def describe(self) -> str:
-        statuses = ", ".join(f"{n} × HTTP {s}" for s, n in sorted(self.statuses.items()))
+        statuses = ", ".join(f"{n} × HTTP {s}" for s, n in sorted(self.statuses.items(), key=str))
         return (
             f"{sum(self.statuses.values())} reports ({statuses}), {self.rows:,} rows, "
             f"p50 {self.percentile_ms(50):.0f} ms, p95 {self.percentile_ms(95):.0f} ms"
@@ -93,6 +93,7 @@ def _reader(port: int, session_key: str, queries: list[str], first: int, stop, q
         elif response.status == 429:
             # As a well-behaved client: wait as told (reports run a few at a time), then ask again.
             stop.wait(float(response.getheader("Retry-After") or 1))
+            conn.close()  # a server that keeps connections alive (gthread: 2 s) closes an idle one
             continue
         elif len(out.errors) < 3:
             out.errors.append(f"HTTP {response.status}: {payload[:200]!r}")

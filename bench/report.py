@@ -21,6 +21,7 @@ LATEST_START, LATEST_END = "<!-- bench:latest -->", "<!-- /bench:latest -->"
 BATCH_VS_COPY = 0.25
 SINGLE_RPS = 1000
 SINGLE_P99_MS = 25
+SINGLE_VS_PGBENCH = 0.20
 WORKER_RSS_MB = 200
 REBUILD_VS_BARE = 0.50
 
@@ -39,6 +40,8 @@ INGEST_COLUMNS = (
     "p99 ms (≤ 25)",
     "Duplicate events/s",
     "Worker peak RSS MB (≤ 200)",
+    "pgbench inserts/s",
+    "Single / pgbench (≥ 20%)",
 )
 ROLLUP_COLUMNS = (
     "Date (UTC)",
@@ -134,6 +137,8 @@ def _ingest_row(f, head: list[str]) -> str:
             f"{p99:.1f} {_mark(p99 <= SINGLE_P99_MS)}",
             f"{f.duplicate_rate:,.0f}",
             f"{f.worker_rss_mb:.0f} {_mark(f.worker_rss_mb <= WORKER_RSS_MB)}",
+            f"{f.pgbench_rate:,.0f}",
+            f"{f.single_vs_pgbench:.1%} {_mark(f.single_vs_pgbench >= SINGLE_VS_PGBENCH)}",
         ]
     )
 
@@ -209,7 +214,9 @@ def _ingest_details(f, busy_before: float) -> list[str]:
         f"**Ingestion.** gunicorn {c.workers} {c.worker_class} workers; batches of {c.batch_size:,} from "
         f"{c.batch_clients} clients; single events for {c.single_seconds} s from {c.single_clients} clients "
         f"({c.client_processes} client processes). Other load before starting: {busy_before:.2f} cores. "
-        f"COPY baseline: {f.copy_events:,} rows in {f.copy_seconds:.2f} s.",
+        f"COPY baseline: {f.copy_events:,} rows in {f.copy_seconds:.2f} s. pgbench baseline (after the "
+        f"single events, same {c.single_clients} clients, one durable single-row insert a transaction, "
+        f"prepared): {f.pgbench_rate:,.0f} inserts/s; single events reached {f.single_vs_pgbench:.1%} of it.",
         "",
         "| Phase | Seconds | Cores busy (average) | Web CPU µs / item | PostgreSQL CPU µs / item "
         "| Active backends (average) |",
@@ -230,6 +237,11 @@ def _ingest_details(f, busy_before: float) -> list[str]:
     lines += ["", f"Worker peak RSS (VmHWM, MB): {rss}.", ""]
     alone, read = f.single.load, f.single_read.load
     lines += [
+        f"**Single events and WAL flushes.** {c.workers} {c.worker_class} workers × {c.worker_threads} "
+        f"thread(s): {f.single.wal_flushes:,} WAL flushes on the whole server during the single-event phase, "
+        f"{f.single.requests_per_flush():.2f} requests a flush (group commit shares one among the requests "
+        f"a web process has in flight; PostgreSQL shares one among concurrent commits of its own).",
+        "",
         f"**Single events with four heavy readers.** {read.requests:,} single events in {read.seconds:.1f} s "
         f"({read.requests / read.seconds:,.0f}/s) from {c.single_clients} clients while four clients asked "
         f"/api/v1/costs for the widest reports it answers over {f.rollup_rows:,} rollup rows, back to back. "

@@ -5,11 +5,13 @@ and restoring the oldest month. Every figure is checked (rows and billed totals 
 from __future__ import annotations
 
 import statistics
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import SimpleNamespace
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -23,13 +25,26 @@ from apps.usage.services import days_mark_dirty, month_close_record
 
 from . import rollup
 from .checks import require, require_equal
-from .events import api_key_new, models_check, registry_create
+from .client import ClientPool, LoadResult
+from .database import bench_environment
+from .events import api_key_new, events_generate, models_check, registry_create
+from .server import WebServer
 
 DAYS = 365
 _BYTES = """
 SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
 WHERE c.relkind = 'r' AND (c.relname LIKE 'usage\\_usageevent\\_%%' OR c.relname = 'usage_eventkey')
 """
+
+
+@dataclass
+class PagesAtScale:
+    month: str
+    month_events: int
+    refresh_seconds: float  # day_refresh of the month's days, one after another
+    team: str
+    team_ms: tuple[float, float]  # p50, p95
+    overview_ms: tuple[float, float]
 
 
 @dataclass
@@ -41,6 +56,12 @@ class ScaleFigures:
     month_events: int
     archive_events_per_s: float
     restore_events_per_s: float
+    # Single events (req/s, p99 ms) for as long as the archive took: alone, then while the month
+    # was archived a second time (taking archive_again_seconds).
+    ingest_alone: tuple[float, float]
+    ingest_archiving: tuple[float, float]
+    archive_again_seconds: float
+    pages: PagesAtScale
 
 
 def _month_totals(month: date) -> tuple[int, object]:
@@ -95,6 +116,8 @@ def scale_run(config, archive_dir) -> ScaleFigures:
     require_equal(_month_totals(month), (rows, billed), "restored month's rows and billed total")
     print(f"  restore: {restore_seconds:.1f} s", flush=True)
     require(rows > 0, "the oldest month holds events")
+    alone, archiving, again_seconds = _ingest_while_archiving(config, month, window_s=max(5.0, archive_seconds))
+    pages = _pages_at_scale(config, days)
     return ScaleFigures(
         events=config.scale_events,
         load_seconds=load_seconds,
@@ -103,4 +126,114 @@ def scale_run(config, archive_dir) -> ScaleFigures:
         month_events=rows,
         archive_events_per_s=rows / archive_seconds,
         restore_events_per_s=rows / restore_seconds,
+        ingest_alone=(alone.requests / alone.seconds, alone.percentile_ms(99)),
+        ingest_archiving=(archiving.requests / archiving.seconds, archiving.percentile_ms(99)),
+        archive_again_seconds=again_seconds,
+        pages=pages,
     )
+
+
+def _pages_at_scale(config, days: list[date]) -> PagesAtScale:
+    """The team page (the month's largest team) and the overview of last month, its days rolled up
+    with `day_refresh`, timed as the page benchmark times them (bench.pages.measure)."""
+    from django.test import Client
+
+    from apps.allocation.services import dirty_day_refresh
+    from attribution_site.periods import MonthPeriod
+
+    from .pages import company
+    from .pages.measure import page_time
+    from .pages.run import _largest_team
+
+    month = (timezone.now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    month_days = [day for day in days if day.replace(day=1) == month]
+    print(f"  pages: day_refresh of {month:%Y-%m}'s {len(month_days)} days …", flush=True)
+    with transaction.atomic():
+        days_mark_dirty(month_days)
+    began = time.perf_counter()
+    for day in month_days:
+        dirty_day_refresh(day=day)
+    refresh_seconds = time.perf_counter() - began
+    with connection.cursor() as cursor:
+        for table in ("rollups_dailyrollup", "rollups_dailybreakdown", "allocation_allocationresult"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+        cursor.execute("CHECKPOINT")  # the refresh's dirty buffers, written before the timing
+    team, _ = _largest_team(MonthPeriod.parse(f"{month:%Y-%m}"))
+    client = Client()
+    client.force_login(company.staff_user())
+    timings = {}
+    for name, path in (
+        ("team", f"/teams/{team.slug}/?month={month:%Y-%m}"),
+        ("overview", f"/overview/?month={month:%Y-%m}"),
+    ):
+        timing = page_time(
+            client, name, path, warmup=config.pages_warmup, repeat=config.pages_requests, budget_s=config.pages_seconds
+        )
+        timings[name] = (timing.percentile_ms(50), timing.percentile_ms(95))
+        print(f"    {path}: p50 {timings[name][0]:.0f} ms, p95 {timings[name][1]:.0f} ms", flush=True)
+    return PagesAtScale(
+        month=f"{month:%Y-%m}",
+        month_events=_month_totals(month)[0],
+        refresh_seconds=refresh_seconds,
+        team=team.slug,
+        team_ms=timings["team"],
+        overview_ms=timings["overview"],
+    )
+
+
+def _ingest_while_archiving(config, month: date, *, window_s: float) -> tuple[LoadResult, LoadResult, float]:
+    """Single events from the ingestion benchmark's clients through gunicorn for `window_s`, first
+    alone, then while the month is archived again; every event must be stored once."""
+    key_id, key = api_key_new("bench-scale-live")
+    count = int(window_s * 3000) + 1000  # more than the window can send
+    events = events_generate(2 * count, seed=7, now=timezone.now())
+    bodies = [orjson.dumps(e) for e in events]
+    results, archive_seconds = [], []
+    _, warmup_key = api_key_new("bench-scale-warmup")
+    warmup = [orjson.dumps(e) for e in events_generate(config.workers * 50, seed=8, now=timezone.now())]
+    with WebServer(config, bench_environment(config)) as server:
+        # First requests build each worker's snapshots of keys, registry and prices: not measured.
+        ClientPool(
+            port=server.port, api_key=warmup_key, bodies=warmup, clients=config.workers, processes=1, stop_after_s=60
+        ).run()
+        for name, part in (("alone", bodies[:count]), ("while archiving", bodies[count:])):
+            print(f"  single events {name}, {config.single_clients} clients for {window_s:.0f} s …", flush=True)
+            pool = ClientPool(
+                port=server.port,
+                api_key=key,
+                bodies=part,
+                clients=config.single_clients,
+                processes=config.client_processes,
+                stop_after_s=window_s,
+            )
+            archive = threading.Thread(target=_archive_timed, args=(month, archive_seconds)) if results else None
+            if archive:
+                archive.start()
+            load = pool.run()
+            if archive:
+                archive.join()
+            require(load.error_count == 0, f"single events {name}: {load.error_count} failed, e.g. {load.errors[:3]}")
+            require_equal(load.accepted, load.requests, f"single events {name}: events accepted")
+            print(
+                f"    {load.requests / load.seconds:,.0f} req/s, p50 / p99 {load.percentile_ms(50):.1f} / "
+                f"{load.percentile_ms(99):.1f} ms",
+                flush=True,
+            )
+            results.append(load)
+    (alone, archiving), (again_seconds,) = results, archive_seconds
+    stored = UsageEvent.objects.filter(api_key_id=key_id).count()
+    require_equal(stored, alone.requests + archiving.requests, "single events stored while archiving")
+    require_equal(_month_totals(month)[0], 0, "events left in the month archived again")
+    print(f"    the archive took {again_seconds:.1f} s", flush=True)
+    return alone, archiving, again_seconds
+
+
+def _archive_timed(month: date, seconds: list[float]) -> None:
+    from django.db import connection as thread_connection
+
+    began = time.perf_counter()
+    try:
+        month_archive(month=month)
+    finally:
+        thread_connection.close()
+    seconds.append(time.perf_counter() - began)

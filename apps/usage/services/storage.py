@@ -13,12 +13,15 @@ import functools
 from collections.abc import Iterable
 from datetime import date
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.usage.models import DirtyMark, EventKey, UsageEvent
 from apps.usage.partitions import SEQUENCE, partitions_ensure
 from apps.usage.signals import days_dirtied
+
+from .group_commit import GroupCommitter
 
 # The stored columns, in the order of the rows ingest.py builds: every column of the model but its id.
 COLUMNS = tuple(f.column for f in UsageEvent._meta.concrete_fields if not f.primary_key)
@@ -58,13 +61,14 @@ def _claiming(source: str) -> str:
         f"SELECT api_key_id, event_id, day, nextval('{SEQUENCE}') FROM rows ORDER BY api_key_id, event_id "
         f"ON CONFLICT (api_key_id, event_id) DO NOTHING RETURNING api_key_id, event_id, event_pk), "
         f"inserted AS (INSERT INTO {_EVENTS} (id, {_COLUMN_LIST}) SELECT c.event_pk, {picked} FROM rows r "
-        f"JOIN claimed c ON c.api_key_id = r.api_key_id AND c.event_id = r.event_id RETURNING event_id, day), "
+        f"JOIN claimed c ON c.api_key_id = r.api_key_id AND c.event_id = r.event_id "
+        f"RETURNING api_key_id, event_id, day), "
         f"marked AS (INSERT INTO {_MARKS} (day, marked_at) SELECT DISTINCT day, now() FROM inserted) "
-        f"SELECT event_id, day FROM inserted"
+        f"SELECT api_key_id, event_id, day FROM inserted"
     )
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _small_batch_sql(count: int) -> str:
     return _claiming(_typed_values(count))
 
@@ -84,25 +88,46 @@ def _day(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _store_postgresql(rows: list[tuple]) -> list[tuple[str, date]]:
-    partitions_ensure(_day(row[_DAY]) for row in rows)  # a month seen first here (checked in memory)
+def rows_claim(rows: list[tuple]) -> list[tuple[int, str, date]]:
+    """PostgreSQL, fewer than COPY_FROM_ROWS rows or a group commit's few requests: one statement
+    (atomic on its own, so outside a transaction it needs no BEGIN/COMMIT round trips). Returns
+    (api_key_id, event_id, day) of each row inserted; the rows' months must have their partitions."""
     with connection.cursor() as cursor:
-        if len(rows) < COPY_FROM_ROWS:
-            # A single statement is atomic on its own: no BEGIN/COMMIT round trips.
-            cursor.execute(_small_batch_sql(len(rows)), [value for row in rows for value in row])
-            return _stored(cursor.fetchall())
-        with transaction.atomic():
-            cursor.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DELETE ROWS AS "
-                f"SELECT {_COLUMN_LIST} FROM {_EVENTS} WITH NO DATA"
-            )
-            with cursor.copy(f"COPY {STAGE} ({_COLUMN_LIST}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(_claiming(f"SELECT * FROM {STAGE}"))
-            stored = _stored(cursor.fetchall())
-            cursor.execute(f"DELETE FROM {STAGE}")  # an enclosing transaction may store another batch
-            return stored
+        cursor.execute(_small_batch_sql(len(rows)), [value for row in rows for value in row])
+        return [(key_id, event_id, _day(day)) for key_id, event_id, day in cursor.fetchall()]
+
+
+def rows_months_ensure(rows: list[tuple]) -> None:
+    partitions_ensure(_day(row[_DAY]) for row in rows)  # a month seen first here (checked in memory)
+
+
+def row_key(row: tuple) -> tuple[int, str]:
+    """A row's idempotency key: (api_key_id, event_id)."""
+    return row[_KEY[0]], row[_KEY[1]]
+
+
+GROUP_COMMITTER = GroupCommitter(claim=rows_claim, months_ensure=rows_months_ensure, row_key=row_key)
+
+
+def _store_postgresql(rows: list[tuple]) -> list[tuple[str, date]]:
+    if len(rows) < COPY_FROM_ROWS:
+        if settings.INGEST_GROUP_COMMIT and not connection.in_atomic_block:
+            return GROUP_COMMITTER.store(rows)
+        rows_months_ensure(rows)
+        return [(event_id, day) for _, event_id, day in rows_claim(rows)]
+    rows_months_ensure(rows)
+    with connection.cursor() as cursor, transaction.atomic():
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {_COLUMN_LIST} FROM {_EVENTS} WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {STAGE} ({_COLUMN_LIST}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(_claiming(f"SELECT * FROM {STAGE}"))
+        stored = _stored((event_id, day) for _, event_id, day in cursor.fetchall())
+        cursor.execute(f"DELETE FROM {STAGE}")  # an enclosing transaction may store another batch
+        return stored
 
 
 def _store_values(rows: list[tuple]) -> list[tuple[str, date]]:
