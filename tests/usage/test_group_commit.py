@@ -17,8 +17,10 @@ from apps.usage.services import events_ingest, storage
 from apps.usage.services.group_commit import GroupCommitter
 from tests.factories import ApiKeyFactory, EventPayloadFactory
 
+# serialized_rollback, as every transactional test here: a plain flush afterwards re-creates the
+# content types, which the next serialized test then finds already there.
 pytestmark = [
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="group commit is PostgreSQL's"),
 ]
 
