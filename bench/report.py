@@ -305,6 +305,15 @@ def results_record(results: dict, background: dict[str, float], *, record: bool)
     print(f"recorded in {DOC.relative_to(ROOT)}")
 
 
+def row_record(marker: str, cells: list[str], *, record: bool) -> None:
+    """Print a table row and, when `record`, append it above `marker` in docs/benchmarks.md."""
+    row = _row(cells)
+    print(row)
+    if record:
+        DOC.write_text(_insert_row(DOC.read_text(), marker, row))
+        print(f"recorded in {DOC.relative_to(ROOT)}")
+
+
 def _insert_row(text: str, marker: str, row: str) -> str:
     if marker not in text:
         raise SystemExit(f"{DOC} lost its marker {marker}; put it back under its table to record results.")

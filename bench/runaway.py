@@ -133,8 +133,7 @@ def runaway_run(config: Config, env: dict[str, str]) -> RunawayFigures:
 
 def runaway_record(figures: RunawayFigures, *, head: list[str], record: bool) -> None:
     """Append a row to the runaway table of docs/benchmarks.md (history kept)."""
-    from .report import DOC
-    from .server import ROOT
+    from .report import row_record
 
     f = figures
     met = "met" if f.overshoot < TARGET_OVERSHOOT else "NOT met"
@@ -146,14 +145,4 @@ def runaway_record(figures: RunawayFigures, *, head: list[str], record: bool) ->
         f"${f.overshoot:.2f} ({met})",
         f"{f.first_refusal_s:.2f} s",
     ]
-    row = "| " + " | ".join(cells) + " |"
-    print(row)
-    if not record:
-        return
-    marker = "<!-- bench:runaway:rows -->"
-    text = DOC.read_text()
-    if marker not in text:
-        raise SystemExit(f"{DOC} lost its marker {marker}; put it back under the runaway table.")
-    before, _, after = text.partition(marker)
-    DOC.write_text(before.rstrip("\n") + "\n" + row + "\n\n" + marker + after)
-    print(f"recorded in {DOC.relative_to(ROOT)}")
+    row_record("<!-- bench:runaway:rows -->", cells, record=record)

@@ -321,8 +321,7 @@ def soak_summary(f: SoakFigures) -> str:
 
 def soak_record(figures: SoakFigures, *, head: list[str], record: bool) -> None:
     """Append a row to the soak table of docs/benchmarks.md (history kept)."""
-    from .report import DOC
-    from .server import ROOT
+    from .report import row_record
 
     f, t = figures, figures.tally
     faults = Counter(fault for (_, fault), n in f.calls.items() for _ in range(n))
@@ -344,14 +343,4 @@ def soak_record(figures: SoakFigures, *, head: list[str], record: bool) -> None:
         f"{f.cpu_ms_per_call:.2f}",
         f"{f.p50_ms:.1f} / {f.p99_ms:.1f}",
     ]
-    row = "| " + " | ".join(cells) + " |"
-    print(row)
-    if not record:
-        return
-    marker = "<!-- bench:gateway-soak:rows -->"
-    text = DOC.read_text()
-    if marker not in text:
-        raise SystemExit(f"{DOC} lost its marker {marker}; put it back under the soak table.")
-    before, _, after = text.partition(marker)
-    DOC.write_text(before.rstrip("\n") + "\n" + row + "\n\n" + marker + after)
-    print(f"recorded in {DOC.relative_to(ROOT)}")
+    row_record("<!-- bench:gateway-soak:rows -->", cells, record=record)
