@@ -1,9 +1,11 @@
 """Scale benchmark (`python -m bench scale`): BENCH_SCALE_EVENTS events over twelve months in the
-partitioned table, with their idempotency keys; bytes per event, the day rebuild, and archiving
-and restoring the oldest month. Every figure is checked (rows and billed totals exact)."""
+partitioned table, with their idempotency keys; bytes per event, the day rebuild (against the
+rollup benchmark's smaller table, rebuilt first in the same run), and archiving and restoring the
+oldest month. Every figure is checked (rows and billed totals exact)."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -53,8 +55,12 @@ class ScaleFigures:
     load_seconds: float
     bytes_per_event: float
     rebuild_events_per_s: float
+    # The rollup benchmark's events (BENCH_ROLLUP_EVENTS over BENCH_ROLLUP_DAYS) rebuilt the same
+    # way, on the empty table before the load: the smaller-scale figure the target compares with.
+    rebuild_baseline_events_per_s: float
     month_events: int
     archive_events_per_s: float
+    archive_bytes_per_event: float  # the month's Parquet file (zstd) over its events
     restore_events_per_s: float
     # Single events (req/s, p99 ms) for as long as the archive took: alone, then while the month
     # was archived a second time (taking archive_again_seconds).
@@ -69,11 +75,41 @@ def _month_totals(month: date) -> tuple[int, object]:
     return events.count(), events.aggregate(total=Sum("billed_cost"))["total"]
 
 
+def _rebuild_rates(days: list[date]) -> list[float]:
+    """Events per second of `day_rebuild`, one figure per day."""
+    with transaction.atomic():
+        days_mark_dirty(days)
+    rates = []
+    for day in days:
+        count = UsageEvent.objects.filter(day=day).count()
+        began = time.perf_counter()
+        rollups.day_rebuild(day=day)
+        rates.append(count / (time.perf_counter() - began))
+    return rates
+
+
+def _rebuild_baseline(config, key_id: int, today: date) -> float:
+    """The day rebuild's rate on the rollup benchmark's events and days, measured as at scale (the
+    median per day over its passes), then the table emptied for the scale load."""
+    days = [today - timedelta(days=config.rollup_days - n) for n in range(config.rollup_days)]
+    partitions_ensure(days)
+    print(f"  baseline: the rollup benchmark's {config.rollup_events} events over {len(days)} days …", flush=True)
+    rollup._events_load(config, key_id, days)
+    rates = [rate for _ in range(config.rollup_repeat) for rate in _rebuild_rates(days)]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE usage_usageevent, usage_dirtymark, rollups_dailyrollup, rollups_dailybreakdown")
+    print(
+        f"    day rebuild: {statistics.median(rates):,.0f} events/s (median of {len(rates)} day rebuilds)", flush=True
+    )
+    return statistics.median(rates)
+
+
 def scale_run(config, archive_dir) -> ScaleFigures:
     registry_create()
     models_check()
     key_id, _ = api_key_new("bench-scale")
     today = timezone.now().date()
+    baseline = _rebuild_baseline(config, key_id, today)
     days = [today - timedelta(days=DAYS - n) for n in range(DAYS)]
     partitions_ensure(days)
     print(f"  loading {config.scale_events} events over {DAYS} days, with their keys …", flush=True)
@@ -90,16 +126,12 @@ def scale_run(config, archive_dir) -> ScaleFigures:
     load_seconds = time.perf_counter() - start
     print(f"    {load_seconds:.1f} s; {size / config.scale_events:.0f} bytes per event", flush=True)
 
-    rebuild_days = days[-4:-1]
-    with transaction.atomic():
-        days_mark_dirty(rebuild_days)
-    rates = []
-    for day in rebuild_days:
-        count = UsageEvent.objects.filter(day=day).count()
-        began = time.perf_counter()
-        rollups.day_rebuild(day=day)
-        rates.append(count / (time.perf_counter() - began))
-    print(f"  day rebuild: {statistics.median(rates):,.0f} events/s (median of {len(rates)} days)", flush=True)
+    rates = _rebuild_rates(days[-4:-1])
+    print(
+        f"  day rebuild: {statistics.median(rates):,.0f} events/s (median of {len(rates)} days), "
+        f"{statistics.median(rates) / baseline:.0%} of the rollup benchmark's {baseline:,.0f}",
+        flush=True,
+    )
 
     month = next_month(days[0].replace(day=1))  # the oldest whole month
     rows, billed = _month_totals(month)
@@ -109,7 +141,11 @@ def scale_run(config, archive_dir) -> ScaleFigures:
     archive_seconds = time.perf_counter() - began
     require_equal((archived.rows, archived.billed_cost), (rows, billed), "archived month's rows and billed total")
     require_equal(_month_totals(month)[0], 0, "events left in the archived month")
-    print(f"  archive {month:%Y-%m}: {rows} events in {archive_seconds:.1f} s", flush=True)
+    archive_bytes = os.path.getsize(archived.location) / rows
+    print(
+        f"  archive {month:%Y-%m}: {rows} events in {archive_seconds:.1f} s, {archive_bytes:.0f} bytes per event",
+        flush=True,
+    )
     began = time.perf_counter()
     month_restore(location=archived.location)
     restore_seconds = time.perf_counter() - began
@@ -123,8 +159,10 @@ def scale_run(config, archive_dir) -> ScaleFigures:
         load_seconds=load_seconds,
         bytes_per_event=size / config.scale_events,
         rebuild_events_per_s=statistics.median(rates),
+        rebuild_baseline_events_per_s=baseline,
         month_events=rows,
         archive_events_per_s=rows / archive_seconds,
+        archive_bytes_per_event=archive_bytes,
         restore_events_per_s=rows / restore_seconds,
         ingest_alone=(alone.requests / alone.seconds, alone.percentile_ms(99)),
         ingest_archiving=(archiving.requests / archiving.seconds, archiving.percentile_ms(99)),
