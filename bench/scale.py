@@ -33,10 +33,84 @@ from .events import api_key_new, events_generate, models_check, registry_create
 from .server import WebServer
 
 DAYS = 365
-_BYTES = """
-SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c
-WHERE c.relkind = 'r' AND (c.relname LIKE 'usage\\_usageevent\\_%%' OR c.relname = 'usage_eventkey')
+
+
+# The same events in the leanest row PostgreSQL can hold them in: strings that repeat (provider,
+# model, tier, outcome, door, price; feature, customer, agent) as 4-byte ids, token counts and
+# foreign keys in 4 bytes, no raw tags or attributes, and a BRIN index on day in place of its
+# B-tree. It measures how far a new row layout could go, not a layout the product stores.
+_LEAN = """
+CREATE TEMP TABLE lean_kinds AS
+    SELECT row_number() OVER ()::int AS id, k.* FROM (
+        SELECT DISTINCT provider, model, service_tier, outcome, source, price_id FROM {month}) AS k;
+CREATE TEMP TABLE lean_events (
+    id bigint NOT NULL, timestamp timestamptz NOT NULL, received_at timestamptz NOT NULL,
+    list_cost bigint NOT NULL, billed_cost bigint NOT NULL, cache_savings bigint NOT NULL,
+    day date NOT NULL, api_key_id int NOT NULL, kind_id int NOT NULL, latency_ms int,
+    input_tokens int NOT NULL, output_tokens int NOT NULL, cache_read_tokens int NOT NULL,
+    cache_write_tokens int NOT NULL, cache_write_1h_tokens int NOT NULL, reasoning_tokens int NOT NULL,
+    team_id int, product_id int, environment_id int, feature_id int, customer_id int, agent_id int,
+    flags smallint NOT NULL, event_id text NOT NULL, trace_id text NOT NULL);
+INSERT INTO lean_events
+    SELECT e.id, e.timestamp, e.received_at, e.list_cost, e.billed_cost, e.cache_savings, e.day, e.api_key_id,
+        k.id, e.latency_ms, e.input_tokens, e.output_tokens, e.cache_read_tokens, e.cache_write_tokens,
+        e.cache_write_1h_tokens, e.reasoning_tokens, e.team_id, e.product_id, e.environment_id,
+        hashtext(e.feature), hashtext(e.customer), NULLIF(hashtext(e.agent), hashtext('')),
+        (e.unpriced::int + 2 * e.usage_missing::int)::smallint, e.event_id, e.trace_id
+    FROM {month} AS e JOIN lean_kinds AS k
+        ON (k.provider, k.model, k.service_tier, k.outcome, k.source)
+            = (e.provider, e.model, e.service_tier, e.outcome, e.source)
+        AND k.price_id IS NOT DISTINCT FROM e.price_id
+    ORDER BY e.day, e.id;
+CREATE INDEX ON lean_events USING brin (day);
+CREATE INDEX ON lean_events (id);
+CREATE INDEX ON lean_events (team_id, id);
+CREATE INDEX ON lean_events (trace_id) WHERE trace_id <> '';
 """
+
+
+@dataclass
+class BytesPerEvent:
+    heap: float  # the events' partitions (with their TOAST)
+    indexes: float  # the events' indexes
+    keys: float  # the idempotency keys table with its index
+    # One month copied into the lean layout (_LEAN): its heap and indexes.
+    lean_heap: float
+    lean_indexes: float
+
+    @property
+    def total(self) -> float:
+        return self.heap + self.indexes + self.keys
+
+    @property
+    def lean_total(self) -> float:
+        return self.lean_heap + self.lean_indexes + self.keys
+
+
+def _bytes_per_event(events: int, month: date) -> BytesPerEvent:
+    from apps.usage.partitions import partition_name
+
+    def per_event(sql: str, *params) -> float:
+        cursor.execute(sql, params)
+        return float(cursor.fetchone()[0]) / events
+
+    children = "SELECT inhrelid FROM pg_inherits WHERE inhparent = 'usage_usageevent'::regclass"
+    with connection.cursor() as cursor:
+        sizes = BytesPerEvent(
+            heap=per_event(f"SELECT sum(pg_table_size(inhrelid)) FROM ({children}) AS c"),
+            indexes=per_event(f"SELECT sum(pg_indexes_size(inhrelid)) FROM ({children}) AS c"),
+            keys=per_event("SELECT pg_total_relation_size('usage_eventkey')"),
+            lean_heap=0.0,
+            lean_indexes=0.0,
+        )
+        cursor.execute(_LEAN.format(month=partition_name(month)))
+        cursor.execute("VACUUM ANALYZE lean_events")
+        cursor.execute("SELECT count(*), pg_table_size('lean_events'), pg_indexes_size('lean_events') FROM lean_events")
+        rows, heap, indexes = cursor.fetchone()
+        cursor.execute("DROP TABLE lean_events, lean_kinds")
+    require(rows > 0, "the lean copy holds the month's events")
+    sizes.lean_heap, sizes.lean_indexes = heap / rows, indexes / rows
+    return sizes
 
 
 @dataclass
@@ -53,7 +127,7 @@ class PagesAtScale:
 class ScaleFigures:
     events: int
     load_seconds: float
-    bytes_per_event: float
+    bytes_per_event: BytesPerEvent
     rebuild_events_per_s: float
     # The rollup benchmark's events (BENCH_ROLLUP_EVENTS over BENCH_ROLLUP_DAYS) rebuilt the same
     # way, on the empty table before the load: the smaller-scale figure the target compares with.
@@ -121,10 +195,15 @@ def scale_run(config, archive_dir) -> ScaleFigures:
             "SELECT api_key_id, event_id, day, id FROM usage_usageevent"
         )
         cursor.execute("VACUUM ANALYZE usage_eventkey")
-        cursor.execute(_BYTES)
-        size = cursor.fetchone()[0]
     load_seconds = time.perf_counter() - start
-    print(f"    {load_seconds:.1f} s; {size / config.scale_events:.0f} bytes per event", flush=True)
+    month = next_month(days[0].replace(day=1))  # the oldest whole month
+    size = _bytes_per_event(config.scale_events, month)
+    print(
+        f"    {load_seconds:.1f} s; {size.total:.0f} bytes per event (heap {size.heap:.0f}, indexes "
+        f"{size.indexes:.0f}, keys {size.keys:.0f}); in the lean layout {size.lean_total:.0f} (heap "
+        f"{size.lean_heap:.0f}, indexes {size.lean_indexes:.0f}, keys {size.keys:.0f})",
+        flush=True,
+    )
 
     rates = _rebuild_rates(days[-4:-1])
     print(
@@ -133,7 +212,6 @@ def scale_run(config, archive_dir) -> ScaleFigures:
         flush=True,
     )
 
-    month = next_month(days[0].replace(day=1))  # the oldest whole month
     rows, billed = _month_totals(month)
     month_close_record(month=month)
     began = time.perf_counter()
@@ -157,7 +235,7 @@ def scale_run(config, archive_dir) -> ScaleFigures:
     return ScaleFigures(
         events=config.scale_events,
         load_seconds=load_seconds,
-        bytes_per_event=size / config.scale_events,
+        bytes_per_event=size,
         rebuild_events_per_s=statistics.median(rates),
         rebuild_baseline_events_per_s=baseline,
         month_events=rows,
