@@ -13,6 +13,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pyarrow as pa
@@ -90,23 +91,64 @@ class ArchiveError(ValidationError):
 
 def _destination(location: str | None = None) -> tuple[arrow_fs.FileSystem, str]:
     """The filesystem and base path of ARCHIVE_URL (S3-compatible and others, through pyarrow.fs)
-    or ARCHIVE_DIR; or of one file's `location` as given."""
+    or ARCHIVE_DIR; or of one file's `location`: a path, a URL, or a bare file name, which is looked
+    for in the destination."""
+    if location and "/" not in location:
+        location = _in_destination(location)
     target = location or settings.ARCHIVE_URL
-    if target and "://" in target:
-        return arrow_fs.FileSystem.from_uri(target)
-    if location:
-        return arrow_fs.LocalFileSystem(), str(location)
-    filesystem = arrow_fs.LocalFileSystem()
-    filesystem.create_dir(str(settings.ARCHIVE_DIR), recursive=True)
+    try:
+        if target and "://" in target:
+            return arrow_fs.FileSystem.from_uri(_with_credentials(target))
+        if location:
+            return arrow_fs.LocalFileSystem(), str(location)
+        filesystem = arrow_fs.LocalFileSystem()
+        filesystem.create_dir(str(settings.ARCHIVE_DIR), recursive=True)
+    except (OSError, pa.ArrowException) as exc:
+        raise ArchiveError(f"{_shown(target or str(settings.ARCHIVE_DIR))} cannot be opened: {exc}") from exc
     return filesystem, str(settings.ARCHIVE_DIR)
 
 
-def _file_sha256(filesystem: arrow_fs.FileSystem, path: str) -> str:
-    digest = hashlib.sha256()
-    with filesystem.open_input_stream(path) as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _in_destination(name: str) -> str:
+    """`name` in ARCHIVE_URL (the file name joined to its path, its query kept) or in ARCHIVE_DIR."""
+    if not settings.ARCHIVE_URL:
+        return str(settings.ARCHIVE_DIR / name)
+    url = urlsplit(settings.ARCHIVE_URL)
+    return urlunsplit(url._replace(path=f"{url.path.rstrip('/')}/{name}"))
+
+
+def _shown(location: str) -> str:
+    """`location` without the credentials a URL may carry (user:secret@), for the database and messages."""
+    url = urlsplit(location)
+    if "://" not in location or "@" not in url.netloc:
+        return location
+    return urlunsplit(url._replace(netloc=url.netloc.rpartition("@")[2]))
+
+
+def _with_credentials(location: str) -> str:
+    """A URL recorded without credentials gets ARCHIVE_URL's back when it is in the same bucket."""
+    configured, wanted = urlsplit(settings.ARCHIVE_URL), urlsplit(location)
+    bucket = configured.netloc.rpartition("@")[2]
+    if "@" in configured.netloc and (wanted.scheme, wanted.netloc) == (configured.scheme, bucket):
+        return urlunsplit(wanted._replace(netloc=configured.netloc))
+    return location
+
+
+def _read(filesystem: arrow_fs.FileSystem, path: str, *, what: str) -> tuple[pa.Buffer, str]:
+    """The file's bytes and their SHA-256, from one read: the bytes checked against the manifest
+    are the bytes restored, wherever the file lives."""
+    try:
+        with filesystem.open_input_stream(path) as stream:
+            data = stream.read_buffer()
+    except (OSError, pa.ArrowException) as exc:
+        raise ArchiveError(f"{what} cannot be read: {exc}") from exc
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _parquet(data: pa.Buffer, *, what: str) -> pa.Table:
+    try:
+        return pq.read_table(pa.BufferReader(data))
+    except pa.ArrowException as exc:
+        raise ArchiveError(f"{what} is not a readable Parquet file: {exc}") from exc
 
 
 def _month_events(month: date):
@@ -236,19 +278,25 @@ def month_archive(*, month: date) -> ArchivedMonth:
     filesystem, base = _destination()
     name = f"events-{month:%Y-%m}.parquet"
     path = f"{base.rstrip('/')}/{name}"
-    rows, billed = _write(month, filesystem, path)
+    location = _shown(_in_destination(name))
+    try:
+        rows, billed = _write(month, filesystem, path)
+    except (OSError, pa.ArrowException) as exc:
+        raise ArchiveError(f"{month:%Y-%m} cannot be written to {location}, nothing was removed: {exc}") from exc
     stored = _month_events(month)
     expected = stored.count(), to_nanos(stored.aggregate(total=Sum("billed_cost"))["total"] or 0)
     if (rows, billed) != expected:
         raise ArchiveError(
             f"{month:%Y-%m} changed while it was being written (events still arriving?): nothing removed."
         )
-    with filesystem.open_input_file(path) as source:
-        _check(pq.read_table(source), rows=rows, billed=billed, what=f"{path} does not hold the month's events")
-    manifest = Manifest(month=month, rows=rows, billed_cost=billed, sha256=_file_sha256(filesystem, path), file=name)
-    with filesystem.open_output_stream(_manifest_path(path)) as out:
-        out.write(manifest.as_json())
-    location = f"{settings.ARCHIVE_URL.rstrip('/')}/{name}" if settings.ARCHIVE_URL else path
+    data, sha256 = _read(filesystem, path, what=location)
+    _check(_parquet(data, what=location), rows=rows, billed=billed, what=f"{location} does not hold the month's events")
+    manifest = Manifest(month=month, rows=rows, billed_cost=billed, sha256=sha256, file=name)
+    try:
+        with filesystem.open_output_stream(_manifest_path(path)) as out:
+            out.write(manifest.as_json())
+    except (OSError, pa.ArrowException) as exc:
+        raise ArchiveError(f"{month:%Y-%m}: its manifest cannot be written, nothing was removed: {exc}") from exc
     with transaction.atomic():
         close_lock(shared=False)  # no reopening between the check and the drop
         if not ClosedMonth.objects.filter(month=month).exists():
@@ -274,19 +322,22 @@ def month_restore(*, location: str) -> ArchivedMonth:
     """Bring an archived month's events back exactly, after checking the file against its
     manifest; the month stays closed and is no longer archived. Returns the archive record removed."""
     filesystem, path = _destination(location)
+    location = _shown(location)
     try:
         with filesystem.open_input_stream(_manifest_path(path)) as stream:
             manifest = orjson.loads(stream.read())
-    except (FileNotFoundError, OSError) as exc:
+    except FileNotFoundError as exc:
         raise ArchiveError(f"{location}: no manifest beside it ({_manifest_path(path)}).") from exc
-    if _file_sha256(filesystem, path) != manifest["sha256"]:
+    except (OSError, pa.ArrowException) as exc:
+        raise ArchiveError(f"{location}: its manifest cannot be read: {exc}") from exc
+    data, sha256 = _read(filesystem, path, what=location)
+    if sha256 != manifest["sha256"]:
         raise ArchiveError(f"{location}: its SHA-256 is not the manifest's; the file changed since it was archived.")
     month = date.fromisoformat(manifest["month"] + "-01")
     archived = ArchivedMonth.objects.filter(month=month).first()
     if archived is None:
         raise ArchiveError(f"{manifest['month']} is not archived: its events are in the database already.")
-    with filesystem.open_input_file(path) as source:
-        table = pq.read_table(source)
+    table = _parquet(data, what=location)
     _check(table, rows=manifest["rows"], billed=manifest["billed_cost_nanos"], what=f"{location} is damaged")
     if table.schema.names != COLUMNS:
         raise ArchiveError(f"{location} has columns {table.schema.names}; the events table has {COLUMNS}.")

@@ -4,7 +4,6 @@ and a month whose events are archived cannot be rewritten until they are restore
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import Decimal
 
 import pyarrow.parquet as pq
@@ -12,17 +11,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-from rest_framework.test import APIClient
 
-from apps.allocation.models import AllocationResult
-from apps.billing.models import Reconciliation
 from apps.closing.models import CloseSettings
 from apps.closing.services import month_close, months_reopen
 from apps.closing.tasks import archive_old_months
-from apps.rollups.models import DailyBreakdown, DailyRollup
 from apps.usage.archive import ArchiveError, month_archive, month_restore
 from apps.usage.models import ArchivedMonth, EventKey, UsageEvent
-from apps.usage.selectors import next_month
+from tests.closing.figures import figures, month_events
 from tests.rollups.events import event, ingest
 
 pytestmark = pytest.mark.django_db
@@ -35,45 +30,15 @@ def archive_dir(settings, tmp_path):
     return tmp_path
 
 
-def _events(month: date) -> list[dict]:
-    rows = UsageEvent.objects.filter(day__gte=month, day__lt=next_month(month)).order_by("id")
-    return list(rows.values())
-
-
-def _figures(months, finance) -> dict:
-    """Everything derived from the events that people read: rollups, splits, reconciliation, pages."""
-    client = APIClient()
-    client.force_authenticate(finance)
-    costs = client.get(
-        "/api/v1/costs", {"start": months.closed.isoformat(), "end": months.open_day.isoformat(), "group_by": "team"}
-    )
-    assert costs.status_code == 200, costs.content
-    client.force_login(finance)
-    page = client.get("/teams/search/", {"month": f"{months.closed:%Y-%m}"})
-    assert page.status_code == 200
-    return {
-        "rollups": list(
-            DailyRollup.objects.order_by("day", "id").values_list("day", "team_id", "billed_cost", "requests")
-        ),
-        "breakdowns": list(
-            DailyBreakdown.objects.order_by("id").values_list("day", "dimension", "value", "billed_cost")
-        ),
-        "allocations": list(AllocationResult.objects.order_by("id").values_list("day", "team_id", "amount")),
-        "reconciliations": list(Reconciliation.objects.order_by("id").values()),
-        "costs": costs.json(),
-        "team_page": page.content.decode().split("<main", 1)[-1],
-    }
-
-
 def test_a_closed_month_is_archived_and_every_figure_stays(closed_ledger, finance, archive_dir):
-    before = _figures(closed_ledger, finance)
-    events = _events(closed_ledger.closed)
+    before = figures(closed_ledger, finance)
+    events = month_events(closed_ledger.closed)
 
     call_command("archive_events", "--before", f"{closed_ledger.open:%Y-%m}")
 
-    assert _events(closed_ledger.closed) == []
-    assert _events(closed_ledger.open) != []
-    assert _figures(closed_ledger, finance) == before
+    assert month_events(closed_ledger.closed) == []
+    assert month_events(closed_ledger.open) != []
+    assert figures(closed_ledger, finance) == before
     archived = ArchivedMonth.objects.get()
     assert (archived.month, archived.rows, archived.billed_cost) == (closed_ledger.closed, 1, Decimal("0.004500000"))
     manifest = json.loads((archive_dir / f"events-{closed_ledger.closed:%Y-%m}.manifest.json").read_text())
@@ -90,15 +55,24 @@ def test_a_closed_month_is_archived_and_every_figure_stays(closed_ledger, financ
 
 
 def test_restoring_brings_the_events_back_exactly(closed_ledger, finance, archive_dir):
-    before = _figures(closed_ledger, finance)
-    events = _events(closed_ledger.closed)
+    before = figures(closed_ledger, finance)
+    events = month_events(closed_ledger.closed)
     call_command("archive_events", "--before", f"{closed_ledger.open:%Y-%m}")
 
     call_command("restore_events", str(archive_dir / f"events-{closed_ledger.closed:%Y-%m}.parquet"))
 
-    assert _events(closed_ledger.closed) == events
-    assert _figures(closed_ledger, finance) == before
+    assert month_events(closed_ledger.closed) == events
+    assert figures(closed_ledger, finance) == before
     assert not ArchivedMonth.objects.exists()
+
+
+def test_a_file_name_alone_is_restored_from_the_archive_folder(closed_ledger):
+    events = month_events(closed_ledger.closed)
+    call_command("archive_events", "--before", f"{closed_ledger.open:%Y-%m}")
+
+    call_command("restore_events", f"events-{closed_ledger.closed:%Y-%m}.parquet")
+
+    assert month_events(closed_ledger.closed) == events
 
 
 def test_awkward_values_come_back_exactly(ledger, api_key, archive_dir):
@@ -119,14 +93,14 @@ def test_awkward_values_come_back_exactly(ledger, api_key, archive_dir):
         event(day=day, team="search", agent="café ☕", trace_id="t,1"),
     )
     month_close(month=ledger.closed, today=timezone.now().date())
-    events = _events(ledger.closed)
+    events = month_events(ledger.closed)
     assert len(events) == 3 and {e["latency_ms"] for e in events} == {None, 17}
 
     archived = month_archive(month=ledger.closed)
-    assert _events(ledger.closed) == []
+    assert month_events(ledger.closed) == []
     month_restore(location=archived.location)
 
-    assert _events(ledger.closed) == events
+    assert month_events(ledger.closed) == events
 
 
 def test_an_archived_event_resent_is_still_a_duplicate(closed_ledger, api_key):

@@ -9,12 +9,16 @@ from apps.usage.archive import ArchiveError, month_restore
 
 class Command(BaseCommand):
     help = (
-        "Restore an archived month's events exactly from FILE (a path, or a URL under ARCHIVE_URL), after "
-        "checking it against its manifest. The month stays closed; reopen it afterwards to rewrite it."
+        "Restore an archived month's events exactly from FILE (a path, a URL under ARCHIVE_URL, or the file "
+        "name alone, looked for in ARCHIVE_URL or ARCHIVE_DIR), after checking it against its manifest. The "
+        "month stays closed; reopen it afterwards to rewrite it."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="The month's .parquet file, as archive_events reported it.")
+        parser.add_argument(
+            "file",
+            help="The month's .parquet file as archive_events reported it, or its name (events-YYYY-MM.parquet).",
+        )
 
     def handle(self, *args, file: str, **options):
         try:
