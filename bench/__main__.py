@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 from .config import config_load
 from .cpu import quiet_wait
@@ -65,7 +66,7 @@ def main() -> None:
             os.environ["ARCHIVE_DIR"] = archive_dir
             from django.conf import settings
 
-            settings.ARCHIVE_DIR = archive_dir
+            settings.ARCHIVE_DIR = Path(archive_dir)
             figures = scale_run(config, archive_dir)
         print(f"== scale: {figures}", flush=True)
         print(f"== all checks passed in {time.monotonic() - started:.0f} s", flush=True)
