@@ -32,6 +32,8 @@ class LoadResult:
     started: float = float("inf")
     finished: float = 0.0
     client_cpu_seconds: float = 0.0
+    # Percentiles a load generator reported itself (wrk keeps no list of latencies).
+    quantiles_ms: dict[float, float] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -51,6 +53,8 @@ class LoadResult:
         self.client_cpu_seconds += other.client_cpu_seconds
 
     def percentile_ms(self, p: float) -> float:
+        if p in self.quantiles_ms:
+            return self.quantiles_ms[p]
         ordered = sorted(self.latencies)
         return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 

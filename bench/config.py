@@ -73,7 +73,7 @@ class Config:
 # Sizes of `python -m bench --smoke`: every phase runs and is checked, in seconds rather than minutes.
 SMOKE = {
     "BENCH_EVENTS": 4_000,
-    "BENCH_SINGLE_REQUESTS": 3_000,
+    "BENCH_SINGLE_REQUESTS": 12_000,
     "BENCH_SINGLE_SECONDS": 4,
     "BENCH_QUIET_WAIT_SECONDS": 0,
     "BENCH_ROLLUP_EVENTS": 20_000,
@@ -113,7 +113,7 @@ def config_load(*, smoke: bool = False) -> Config:
         batch_size=size("BENCH_BATCH_SIZE", 1000),
         batch_clients=size("BENCH_BATCH_CLIENTS", 4),
         # Single events run for a fixed time (or until this many are sent, whichever comes first).
-        single_requests=size("BENCH_SINGLE_REQUESTS", 60_000),
+        single_requests=size("BENCH_SINGLE_REQUESTS", 100_000),
         single_seconds=size("BENCH_SINGLE_SECONDS", 45),
         single_clients=size("BENCH_SINGLE_CLIENTS", 8),
         duplicate_events=min(size("BENCH_DUPLICATE_EVENTS", batch_events), batch_events),

@@ -212,8 +212,8 @@ def _ingest_details(f, busy_before: float) -> list[str]:
     c = f.config
     lines = [
         f"**Ingestion.** gunicorn {c.workers} {c.worker_class} workers; batches of {c.batch_size:,} from "
-        f"{c.batch_clients} clients; single events for {c.single_seconds} s from {c.single_clients} clients "
-        f"({c.client_processes} client processes). Other load before starting: {busy_before:.2f} cores. "
+        f"{c.batch_clients} clients ({c.client_processes} client processes); single events for {c.single_seconds} s "
+        f"from {c.single_clients} wrk connections. Other load before starting: {busy_before:.2f} cores. "
         f"COPY baseline: {f.copy_events:,} rows in {f.copy_seconds:.2f} s. pgbench baseline (after the "
         f"single events, same {c.single_clients} clients, one durable single-row insert a transaction, "
         f"prepared): {f.pgbench_rate:,.0f} inserts/s; single events reached {f.single_vs_pgbench:.1%} of it.",
