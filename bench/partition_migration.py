@@ -102,8 +102,13 @@ def measure(url: str, events: int, *, batch: int | None = None) -> dict:
         kind = cursor.fetchone()[0]
         cursor.execute(_BYTES)
         bytes_after = cursor.fetchone()[0]
-    if after != before or keyed != events or kind != "p":
-        raise SystemExit(f"conversion changed the events: {before} → {after}, {keyed} keyed, relkind {kind}")
+        cursor.execute(f"SELECT relname FROM pg_class WHERE starts_with(relname, '{partitions.NEW}')")
+        leftovers = [name for (name,) in cursor.fetchall()]
+    if after != before or keyed != events or kind != "p" or leftovers:
+        raise SystemExit(
+            f"conversion changed the events: {before} → {after}, {keyed} keyed, relkind {kind}, "
+            f"names of the conversion's table left: {leftovers}"
+        )
     return {
         "events": events,
         "seconds": round(seconds, 2),

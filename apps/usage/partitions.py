@@ -250,6 +250,11 @@ def events_table_partition(*, batch: int = COPY_BATCH, log: Callable[[str], None
         _execute(f"ALTER SEQUENCE {SEQUENCE} OWNED BY {EVENTS}.id")
         for (partition,) in _execute(_CHILDREN, [EVENTS]):
             _execute(f'ALTER TABLE "{partition}" RENAME TO "{partition.replace(NEW, EVENTS, 1)}"')
+        # The partitions' own indexes were named after the new table (usage_usageevent_next_y…_pkey).
+        for (index,) in _execute(
+            "SELECT relname FROM pg_class WHERE relkind IN ('i', 'I') AND starts_with(relname, %s)", [f"{NEW}_"]
+        ):
+            _execute(f'ALTER INDEX "{index}" RENAME TO "{index.replace(NEW, EVENTS, 1)}"')
     seconds = time.monotonic() - started
     if copied:
         log(f"partitioned {copied} events in {seconds:.1f} s (writes waited {time.monotonic() - locked:.2f} s)")
