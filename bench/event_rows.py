@@ -30,10 +30,10 @@ def default_sql(column: str) -> str:
             "must give it a value"
         )
     value = field.get_default()
-    if field.get_internal_type() == "JSONField":
-        return _quoted(orjson.dumps(value).decode()) + "::jsonb"
     if value is None:
         return "NULL"
+    if field.get_internal_type() == "JSONField":
+        return _quoted(orjson.dumps(value).decode()) + "::jsonb"
     value = field.get_prep_value(value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"

@@ -72,6 +72,7 @@ def measure(url: str, events: int, *, batch: int | None = None) -> dict:
         "team_id": "%(team)s",
         "feature": "'feature-' || i %% 11",
         "trace_id": "CASE WHEN i %% 4 = 0 THEN 'trace-' || i ELSE '' END",
+        "raw_tags": '\'{"team": "search"}\'::jsonb',  # the whole object, as events held then
     }
     source = (
         "(SELECT i, %(end)s::timestamptz - (i * 15552000.0 / %(count)s) * interval '1 second' AS ts "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,3 +54,30 @@ def normalize_tag(value: str) -> str:
     """`  Search Team ` → `search-team`: trimmed, lowercased (Unicode-aware: `ＳＥＡＲＣＨ` → `search`,
     `検索` stays), runs of other characters as one dash."""
     return _NOT_SLUG.sub("-", unicodedata.normalize("NFKC", value).casefold()).strip("-")
+
+
+def tag_column(name: str) -> str:
+    """The events column holding a tag's stored value: a registry tag's normalized value is `<tag>_tag`."""
+    return name if name in PLAIN_TAGS else f"{name}_tag"
+
+
+def raw_tags_stored(sent: Mapping[str, str], stored: Mapping[str, str]) -> list[list[str | None]] | None:
+    """What an event's `raw_tags` holds: nothing when it sent exactly the tag values stored (most
+    events), else a [tag, value as sent] pair for each tag where they differ, the value None for a
+    tag the key's defaults or pins set that the event did not send. The tags columns hold the rest."""
+    pairs = [[name, sent.get(name)] for name in TAGS if sent.get(name) != (stored[name] or None)]
+    return pairs or None
+
+
+def raw_tags_sent(raw: dict | list | None, stored: Mapping[str, str]) -> dict[str, str]:
+    """The tags as the event sent them, from its `raw_tags` and its stored tag values. Events stored
+    before raw_tags held only the differences keep the whole object, taken as it is."""
+    if isinstance(raw, dict):
+        return raw
+    sent = {name: value for name, value in stored.items() if value}
+    for name, value in raw or ():
+        if value is None:
+            sent.pop(name, None)
+        else:
+            sent[name] = value
+    return sent

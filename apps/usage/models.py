@@ -11,7 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.org.models import Environment, Product, Team
-from apps.org.tags import EVENT_TAGS, PLAIN_TAGS, TAGS
+from apps.org.tags import EVENT_TAGS, PLAIN_TAGS, TAGS, raw_tags_sent, tag_column
 from apps.pricing.fields import MoneyField
 from apps.pricing.models import ModelPrice
 from apps.pricing.rating import TOKEN_FIELDS, TokenCounts
@@ -169,7 +169,12 @@ class UsageEvent(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, null=True, related_name="+", db_index=False)
     # The other tags (feature, customer, agent, trace_id, …) have a column each, added below from TAGS.
     missing_tags = models.CharField(max_length=128, blank=True, help_text="Required tags the event lacked.")
-    raw_tags = models.JSONField(default=dict, help_text="Tag values exactly as the event sent them.")
+    raw_tags = models.JSONField(
+        null=True,
+        default=None,
+        help_text="Where the tags the event sent differ from the stored ones: [tag, value sent] pairs "
+        "(apps.org.tags.raw_tags_stored); empty for most events. `tags_sent` gives the tags as sent.",
+    )
     attributes = models.JSONField(default=dict)
 
     class Meta:
@@ -189,6 +194,11 @@ class UsageEvent(models.Model):
     @property
     def tokens(self) -> TokenCounts:
         return TokenCounts(**{name: getattr(self, name) for name in TOKEN_FIELDS})
+
+    @property
+    def tags_sent(self) -> dict[str, str]:
+        """The tags exactly as the event sent them."""
+        return raw_tags_sent(self.raw_tags, {name: getattr(self, tag_column(name)) for name in TAGS})
 
     @property
     def unattributed_reason(self) -> str:

@@ -33,7 +33,8 @@ def test_a_column_a_loader_leaves_out_takes_the_models_default():
     assert expressions["source"] == "'api'"
     assert expressions["adjusts_month"] == "''"
     assert expressions["usage_missing"] == "FALSE"
-    assert expressions["raw_tags"] == "'{}'::jsonb"
+    assert expressions["raw_tags"] == "NULL"
+    assert expressions["attributes"] == "'{}'::jsonb"
 
 
 def test_a_required_column_left_out_is_named_in_the_error():

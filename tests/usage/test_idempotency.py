@@ -61,6 +61,22 @@ def test_a_conflict_names_every_differing_field_and_tag(send, price):
     assert body["conflicts"] == [{"index": 0, "event_id": "req_01", "fields": ["model", "attributes", "team"]}]
 
 
+def test_a_resend_is_compared_with_the_tags_as_first_sent_not_as_stored(send, client_for, price):
+    """Stored, "Search" became "search" and the key's default added an environment: a resend with
+    "Search" and no environment is the same payload; one sending "search" is not."""
+    client = client_for(default_tags={"environment": "staging"})
+    first = EventPayloadFactory(event_id="req_01", team="Search")
+    send(first, client=client)
+
+    assert send(first, client=client)["duplicates"] == 1
+    assert send({**first, "team": "search"}, client=client)["conflicts"] == [
+        {"index": 0, "event_id": "req_01", "fields": ["team"]}
+    ]
+    assert send({**first, "environment": "staging"}, client=client)["conflicts"] == [
+        {"index": 0, "event_id": "req_01", "fields": ["environment"]}
+    ]
+
+
 def test_the_same_instant_written_with_another_offset_is_the_same_payload(send, price):
     event = EventPayloadFactory(event_id="req_01")
     send(event)

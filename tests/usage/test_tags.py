@@ -27,13 +27,35 @@ def test_a_pinned_tag_overrides_the_events_value(send, client_for, team, other_t
 def test_a_pinned_tag_keeps_the_value_the_event_sent_in_raw_tags(send, client_for, team, other_team, price):
     client = client_for(pinned_tags={"team": "search"})
     event = ingested(send, client=client, team="billing")
-    assert event.raw_tags == {"team": "billing"}
+    assert (event.tags_sent, event.raw_tags) == ({"team": "billing"}, [["team", "billing"]])
 
 
 def test_a_default_tag_fills_a_missing_tag(send, client_for, price):
     client = client_for(default_tags={"environment": "staging"})
     event = ingested(send, client=client)
-    assert (event.environment.slug, event.raw_tags) == ("staging", {})
+    assert (event.environment.slug, event.tags_sent, event.raw_tags) == ("staging", {}, [["environment", None]])
+
+
+def test_tags_sent_as_they_are_stored_take_no_raw_tags(send, team, price):
+    event = ingested(send, team="search", feature="summarize", customer="cus_42")
+
+    assert event.raw_tags is None
+    assert event.tags_sent == {"team": "search", "feature": "summarize", "customer": "cus_42"}
+
+
+def test_raw_tags_keep_the_spelling_normalization_changed(send, team, price):
+    event = ingested(send, team="Search", feature="summarize")
+
+    assert event.team == team
+    assert event.raw_tags == [["team", "Search"]]
+    assert event.tags_sent == {"team": "Search", "feature": "summarize"}
+
+
+def test_an_event_stored_with_its_whole_raw_tags_object_reads_as_before(send, team, price):
+    event = ingested(send, team="search")
+    UsageEvent.objects.filter(pk=event.pk).update(raw_tags={"team": "Search", "environment": "Prod"})
+
+    assert UsageEvent.objects.get(pk=event.pk).tags_sent == {"team": "Search", "environment": "Prod"}
 
 
 def test_a_default_tag_does_not_replace_a_tag_the_event_sent(send, client_for, price):

@@ -54,7 +54,9 @@ class _EventOut(serializers.Serializer):
         allow_null=True,
     )
     tags = serializers.SerializerMethodField()
-    raw_tags = serializers.DictField(child=serializers.CharField())
+    raw_tags = serializers.DictField(
+        source="tags_sent", child=serializers.CharField(), help_text="The tags exactly as the event sent them."
+    )
     flags = serializers.SerializerMethodField()
 
     @extend_schema_field(

@@ -16,7 +16,7 @@ from django.utils import timezone
 from apps.org.models import Team
 from apps.org.registry import Registry, registry
 from apps.org.selectors import user_may_create_api_key
-from apps.org.tags import PLAIN_TAGS, TAGS, normalize_tag
+from apps.org.tags import PLAIN_TAGS, TAGS, normalize_tag, raw_tags_sent, raw_tags_stored, tag_column
 from apps.pricing.fields import to_nanos
 from apps.pricing.rating import Catalog, catalog, event_rate
 from apps.usage.event import FIELDS, STRING_FIELDS, Event, echo, event_validate, event_values
@@ -114,9 +114,13 @@ def _event_row(
         "cache_savings": to_nanos(rating.cache_savings),
         "unpriced": rating.unpriced,
         "missing_tags": ",".join(tags.missing),
-        "raw_tags": orjson.dumps(event.tags).decode(),
+        "raw_tags": _json_or_null(raw_tags_stored(event.tags, tags.values)),
     }
     return tuple(row[column] for column in COLUMNS), {**{n: values[n] for n in COMPARED}, "raw_tags": event.tags}
+
+
+def _json_or_null(value) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 def events_ingest(
@@ -196,7 +200,14 @@ def _stored_payloads(*, key_id: int, event_ids: list[str]) -> dict[str, dict[str
     keys = EventKey.objects.filter(api_key_id=key_id, event_id__in=event_ids).values_list("event_pk", "day")
     pks, days = {pk for pk, _ in keys}, {day for _, day in keys}
     rows = UsageEvent.objects.filter(pk__in=pks, day__in=days, api_key_id=key_id)
-    return {row["event_id"]: row for row in rows.values("event_id", *COMPARED, "raw_tags")}
+    columns = {name: tag_column(name) for name in TAGS}
+    return {
+        row["event_id"]: {
+            **row,
+            "raw_tags": raw_tags_sent(row["raw_tags"], {name: row[column] for name, column in columns.items()}),
+        }
+        for row in rows.values("event_id", *COMPARED, "raw_tags", *columns.values())
+    }
 
 
 def api_key_create(
