@@ -32,8 +32,10 @@ _BARE_SQL = (
     f"FROM {UsageEvent._meta.db_table} WHERE day = %s GROUP BY {_GROUP_BY}"
 )
 
-# Deterministic events: day d = i mod days; the tag combination g cycles through `groups` values
-# per day, and each tag takes g modulo a different prime, so every g is a distinct rollup row.
+# Deterministic events in day order, as ingestion appends them (event i falls on day i × days /
+# count, so a day's events lie together in its partition rather than spread over all of it); the
+# tag combination g cycles through `groups` values within each day, and each tag takes g modulo a
+# different prime, so every g is a distinct rollup row.
 _LOAD_VALUES = {
     "api_key_id": "%(key)s",
     "event_id": "'r-' || i",
@@ -70,11 +72,12 @@ _LOAD_VALUES = {
 }
 _LOAD_FROM = """(
     SELECT i, g,
-        %(start)s::timestamptz + (i %% %(days)s) * interval '1 day' + (i * 37 %% 86400) * interval '1 second' AS ts,
+        %(start)s::timestamptz + (i::bigint * %(days)s / %(count)s) * interval '1 day'
+            + (i * 37 %% 86400) * interval '1 second' AS ts,
         100 + i * 7 %% 30000 AS inp, 1 + i * 13 %% 4000 AS outp,
         CASE WHEN i %% 3 = 0 THEN (100 + i * 7 %% 30000) / 4 ELSE 0 END AS cr,
         CASE WHEN i %% 5 = 0 THEN (100 + i * 7 %% 30000) / 8 ELSE 0 END AS cw
-    FROM (SELECT i, (i / %(days)s * 7919) %% %(groups)s AS g FROM generate_series(0, %(count)s - 1) AS i) AS s
+    FROM (SELECT i, (i::bigint * 7919) %% %(groups)s AS g FROM generate_series(0, %(count)s - 1) AS i) AS s
 ) AS e"""
 
 # Every sum a rollup row carries, checked against the raw events of the same day.
