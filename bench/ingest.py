@@ -149,11 +149,17 @@ def _wal_flushes(config: Config) -> int:
 
 
 def _stored_indexes(api_key_id: int, indexes: dict[str, int]) -> list[int]:
-    """The indexes (into the bodies sent) of the events of `indexes` the key has stored."""
+    """The indexes (into the bodies sent) of the events of `indexes` the key has stored, once the
+    requests wrk left in flight at its deadline are done (the count holds still for half a second)."""
     from apps.usage.models import UsageEvent
 
-    stored = UsageEvent.objects.filter(api_key_id=api_key_id).values_list("event_id", flat=True)
-    return [indexes[event_id] for event_id in stored.iterator() if event_id in indexes]
+    stored = UsageEvent.objects.filter(api_key_id=api_key_id)
+    count, deadline = -1, time.monotonic() + 30
+    while (now := stored.count()) != count and time.monotonic() < deadline:
+        count = now
+        time.sleep(0.5)
+    event_ids = stored.values_list("event_id", flat=True).iterator()
+    return [indexes[event_id] for event_id in event_ids if event_id in indexes]
 
 
 def _require_stored(api_key_id: int, expected: Totals, when: str) -> None:
