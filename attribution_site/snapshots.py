@@ -19,8 +19,8 @@ during the outage bumped none, and the process that saved it may be gone.
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Generic, TypeVar
@@ -36,7 +36,7 @@ T = TypeVar("T")
 
 _all: list[VersionedSnapshot] = []
 # The versions read for the request being handled (None outside a request).
-_request_versions: ContextVar[dict[str, str] | None] = ContextVar("snapshot_versions", default=None)
+_request_versions: ContextVar[dict[str, int | str] | None] = ContextVar("snapshot_versions", default=None)
 
 
 def _request_begins(**kwargs) -> None:
@@ -71,7 +71,7 @@ def _outage_ended() -> None:
         _outage_seen = True
 
 
-def _version(key: str) -> str | None:
+def _version(key: str) -> int | str | None:
     """The shared version of a snapshot, or None when the cache is unreachable."""
     if not cache_reachable():
         _outage_noted()
@@ -87,6 +87,12 @@ def _version(key: str) -> str | None:
     return versions.get(key)
 
 
+def _new_version() -> int:
+    # A random integer rather than a string: django-redis stores an int as its digits and reads it
+    # back with int(), where a string is pickled, and every request reads the versions.
+    return secrets.randbits(62)
+
+
 def _clock() -> float:
     return time.monotonic()
 
@@ -96,7 +102,7 @@ class VersionedSnapshot(Generic[T]):
         self.key = f"snapshot:{key}"
         self.build = build
         self.max_age = max_age
-        self._version: str | None = None
+        self._version: int | str | None = None  # an int; a string from before they were ints
         self._value: T | None = None
         self._built_at = 0.0
         _all.append(self)
@@ -104,7 +110,7 @@ class VersionedSnapshot(Generic[T]):
     def get(self) -> T:
         version = _version(self.key)
         if version is None and cache_reachable():
-            cache.add(self.key, uuid.uuid4().hex, None)
+            cache.add(self.key, _new_version(), None)
             version = cache.get(self.key)
         now = _clock()
         if version is None:  # the cache failed: a miss by settings.CACHES' IGNORE_EXCEPTIONS
@@ -120,7 +126,7 @@ class VersionedSnapshot(Generic[T]):
         return self._value
 
     def invalidate(self) -> None:
-        version = uuid.uuid4().hex
+        version = _new_version()
         if cache_reachable():
             cache.set(self.key, version, None)
         if not cache_reachable():

@@ -10,7 +10,6 @@ from rest_framework.test import APIClient
 
 from apps.org.models import TeamMembership
 from apps.org.selectors import FINANCE_GROUP
-from apps.usage.services.storage import GROUP_COMMITTER
 from attribution_site import snapshots
 from attribution_site.celery import app as celery_app
 
@@ -33,14 +32,6 @@ def fresh_snapshots():
     snapshots.invalidate_all()
     yield
     snapshots.invalidate_all()
-
-
-@pytest.fixture(autouse=True)
-def group_committer_disconnected():
-    """The ingest group committer's thread keeps a connection of its own: closed after each test,
-    so the test database can be flushed and dropped."""
-    yield
-    GROUP_COMMITTER.connection_close()
 
 
 @pytest.fixture(autouse=True)

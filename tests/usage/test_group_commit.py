@@ -27,12 +27,13 @@ pytestmark = [
 
 class HeldCommitter:
     """The process's committer, its first statement held until `release()`: what queues meanwhile
-    is committed as one group. `statements` records each statement's row count and whether it ran
-    inside the group's transaction."""
+    is committed as one group, by one of the queued requests. `statements` records each
+    statement's row count and whether it ran inside the group's transaction."""
 
     def __init__(self):
         self.gate = threading.Event()
         self.statements: list[tuple[int, bool]] = []
+        self.threads: list[threading.Thread] = []
         self.committer = GroupCommitter(
             claim=self._claim, months_ensure=storage.rows_months_ensure, row_key=storage.row_key
         )
@@ -40,10 +41,11 @@ class HeldCommitter:
     def _claim(self, rows):
         self.gate.wait(timeout=10)
         self.statements.append((len(rows), connection.in_atomic_block))
+        self.threads.append(threading.current_thread())
         return storage.rows_claim(rows)
 
     def queued(self) -> int:
-        return self.committer._pending.qsize()
+        return len(self.committer._pending)
 
     def release(self) -> None:
         self.gate.set()
@@ -56,7 +58,6 @@ def held(monkeypatch, settings):
     monkeypatch.setattr(storage, "GROUP_COMMITTER", held.committer)
     yield held
     held.release()
-    held.committer.connection_close()
 
 
 @pytest.fixture
@@ -107,6 +108,13 @@ def test_concurrent_single_events_are_stored_once_in_one_statement(held, key_inf
     assert all((o.accepted, o.duplicates, o.rejected, o.conflicts) == (1, 0, [], []) for o in outcomes.values())
     assert UsageEvent.objects.count() == 6
     assert UsageEvent.objects.aggregate(total=Sum("billed_cost"))["total"] == Decimal("0.027000000")
+
+
+def test_a_lone_request_commits_on_its_own_thread_with_no_hand_over(held, key_info):
+    held.release()
+    result = events_ingest(key=key_info, events=[EventPayloadFactory()])
+    assert (result.accepted, held.statements, held.threads) == (1, [(1, False)], [threading.current_thread()])
+    assert UsageEvent.objects.get().billed_cost == Decimal("0.004500000")
 
 
 def test_small_batches_of_one_group_each_get_their_own_counts(held, key_info):

@@ -1,19 +1,22 @@
 """Group commit: the small ingests that arrive together in one web process share one transaction and
 one WAL flush, and each is answered only once that commit is done (an event is durable before its 202).
 
-A process serving requests on threads (gunicorn's gthread workers) hands each store of a few rows
-to its one committer thread (apps.usage.services.storage decides which stores). The committer takes
-whatever queued while it last committed, up to GROUP_MAX_ROWS rows, without waiting for more: while
-one group commits, the next gathers, so a group is as large as the load makes it and a lone request
-waits for nobody. A process serving one request at a time commits groups of one.
+A process serving requests on threads (gunicorn's gthread workers) queues each store of a few rows
+(apps.usage.services.storage decides which stores). The first request to find no commit in flight
+commits on its own thread and connection whatever queued, itself included, up to GROUP_MAX_ROWS
+rows, without waiting for more; the requests queuing meanwhile wait, and once that commit is done
+one of them commits the next group for all. While one group commits, the next gathers, so a group
+is as large as the load makes it and a lone request waits for nobody. A process serving one request
+at a time commits groups of one, on the request's own thread: no hand-over to another thread, which
+cost a sync worker ~50 µs of CPU a request (docs/benchmarks.md, "Single events against pgbench").
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from datetime import date
 
@@ -32,9 +35,9 @@ class _Member:
 
     __slots__ = ("done", "error", "rows", "stored")
 
-    def __init__(self, rows: list[tuple] | None):
-        self.rows = rows  # None asks the committer to close its database connection
-        self.done = threading.Event()
+    def __init__(self, rows: list[tuple]):
+        self.rows = rows
+        self.done = False
         self.stored: list[tuple[str, date]] = []
         self.error: BaseException | None = None
 
@@ -48,65 +51,60 @@ class GroupCommitter:
         self._claim = claim
         self._months_ensure = months_ensure
         self._row_key = row_key
-        self._lock = threading.Lock()
-        self._pending: queue.SimpleQueue[_Member] = queue.SimpleQueue()
         self._pid: int | None = None
+        self._state()
+
+    def _state(self) -> None:
+        # Per process: a fork may have copied the lock held, or members of the parent's requests.
+        self._changed = threading.Condition(threading.Lock())
+        self._pending: deque[_Member] = deque()
+        self._committing = False
+        self._pid = os.getpid()
 
     def store(self, rows: list[tuple]) -> list[tuple[str, date]]:
         """Store the rows in the next group; (event_id, day) of each inserted, once committed."""
-        member = self._submit(rows)
+        if self._pid != os.getpid():
+            self._state()
+        member = _Member(rows)
+        changed = self._changed
+        with changed:
+            self._pending.append(member)
+        while True:
+            with changed:  # wait for the commit in flight; then this thread commits what queued
+                while self._committing and not member.done:
+                    changed.wait()
+                if member.done:
+                    break
+                self._committing = True
+                group = self._next_group()
+            finished = False
+            try:
+                self._store(group)
+                finished = True
+            finally:
+                with changed:
+                    for other in group:
+                        if not finished and other is not member:
+                            # This thread was stopped mid-commit (a worker's timeout): the others'
+                            # rows are not known to be stored, so their requests fail, not wait.
+                            other.error = RuntimeError("The commit of this request's group was interrupted.")
+                        other.done = True
+                    self._committing = False
+                    changed.notify_all()
         if member.error is not None:
             raise member.error
         return member.stored
 
-    def connection_close(self) -> None:
-        """Close the committer's database connection (tests drop their database afterwards)."""
-        if self._pid == os.getpid():
-            self._submit(None)
-
-    def _submit(self, rows: list[tuple] | None) -> _Member:
-        member = _Member(rows)
-        self._pending_queue().put(member)
-        member.done.wait()
-        return member
-
-    def _pending_queue(self) -> queue.SimpleQueue[_Member]:
-        # Started on first use in each process: a thread started before a fork is not in the child.
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    self._pending = queue.SimpleQueue()
-                    threading.Thread(
-                        target=self._run, args=(self._pending,), name="ingest-group-commit", daemon=True
-                    ).start()
-                    self._pid = os.getpid()
-        return self._pending
-
-    def _run(self, pending: queue.SimpleQueue[_Member]) -> None:
-        while True:
-            group = [pending.get()]
-            size = len(group[0].rows or ())
-            while size < GROUP_MAX_ROWS:
-                try:
-                    member = pending.get_nowait()
-                except queue.Empty:
-                    break
-                group.append(member)
-                size += len(member.rows or ())
-            self._commit(group)
-
-    def _commit(self, group: list[_Member]) -> None:
-        storing = [m for m in group if m.rows is not None]
-        try:
-            if storing:
-                self._store(storing)
-            if len(storing) < len(group):
-                connection.close()
-        except Exception:  # the thread serves every later group: it must not die of one
-            logger.exception("group commit: closing the connection failed")
-        finally:
-            for member in group:
-                member.done.set()
+    def _next_group(self) -> list[_Member]:
+        """What queued, oldest first, up to GROUP_MAX_ROWS rows (at least one member)."""
+        pending = self._pending
+        group = [pending.popleft()]
+        size = len(group[0].rows)
+        while pending and size < GROUP_MAX_ROWS:
+            member = pending.popleft()
+            group.append(member)
+            size += len(member.rows)
+        return group
 
     def _store(self, group: list[_Member]) -> None:
         try:
