@@ -60,13 +60,16 @@ def _lua_string(text: str) -> str:
     return json.dumps(text)  # a JSON string literal is a valid Lua string literal for this ASCII text
 
 
+def _lua_headers(headers: dict[str, str]) -> str:
+    return "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
+
+
 def wrk_run(
     url: str, *, body: bytes, headers: dict[str, str], connections: int, seconds: float, rate: int | None = None
 ) -> WrkResult:
     """POST `body` to `url` on `connections` connections (one wrk thread each, at most 2) for `seconds`."""
-    lines = "\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
     pause_ms = round(connections * 1000 / rate) if rate else 0
-    script = _SCRIPT.format(body=_lua_string(body.decode()), headers=lines, pause_ms=pause_ms)
+    script = _SCRIPT.format(body=_lua_string(body.decode()), headers=_lua_headers(headers), pause_ms=pause_ms)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -175,7 +178,7 @@ class WrkPool:
             script.write_text(
                 _BODIES_SCRIPT.format(
                     path=_lua_string(self.path),
-                    headers="\n".join(f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items()),
+                    headers=_lua_headers(headers),
                     bodies_file=_lua_string(str(bodies_file)),
                     threads=threads,
                     status=202,
