@@ -90,27 +90,21 @@ class BytesPerEvent:
 def _bytes_per_event(events: int, month: date) -> BytesPerEvent:
     from apps.usage.partitions import partition_name
 
-    def per_event(sql: str, *params) -> float:
-        cursor.execute(sql, params)
-        return float(cursor.fetchone()[0]) / events
-
     children = "SELECT inhrelid FROM pg_inherits WHERE inhparent = 'usage_usageevent'::regclass"
     with connection.cursor() as cursor:
-        sizes = BytesPerEvent(
-            heap=per_event(f"SELECT sum(pg_table_size(inhrelid)) FROM ({children}) AS c"),
-            indexes=per_event(f"SELECT sum(pg_indexes_size(inhrelid)) FROM ({children}) AS c"),
-            keys=per_event("SELECT pg_total_relation_size('usage_eventkey')"),
-            lean_heap=0.0,
-            lean_indexes=0.0,
+        cursor.execute(
+            f"SELECT (SELECT sum(pg_table_size(inhrelid)) FROM ({children}) AS c), "
+            f"(SELECT sum(pg_indexes_size(inhrelid)) FROM ({children}) AS c), "
+            "pg_total_relation_size('usage_eventkey')"
         )
+        heap, indexes, keys = (float(size) / events for size in cursor.fetchone())
         cursor.execute(_LEAN.format(month=partition_name(month)))
         cursor.execute("VACUUM ANALYZE lean_events")
         cursor.execute("SELECT count(*), pg_table_size('lean_events'), pg_indexes_size('lean_events') FROM lean_events")
-        rows, heap, indexes = cursor.fetchone()
+        rows, lean_heap, lean_indexes = cursor.fetchone()
         cursor.execute("DROP TABLE lean_events, lean_kinds")
     require(rows > 0, "the lean copy holds the month's events")
-    sizes.lean_heap, sizes.lean_indexes = heap / rows, indexes / rows
-    return sizes
+    return BytesPerEvent(heap, indexes, keys, lean_heap=lean_heap / rows, lean_indexes=lean_indexes / rows)
 
 
 @dataclass
