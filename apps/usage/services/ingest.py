@@ -100,8 +100,7 @@ def _event_row(
         **{name: values[name] for name in SAME_NAMED},
         "timestamp": ops.adapt_datetimefield_value(timestamp),
         "attributes": orjson.dumps(event.attributes).decode(),
-        **{tag: tags.values[tag] for tag in PLAIN_TAGS},
-        **{f"{tag}_tag": tags.values[tag] for tag in REGISTRY_TAGS},
+        **{tag_column(tag): tags.values[tag] for tag in TAGS},
         **{f"{tag}_id": getattr(tags, f"{tag}_id") for tag in REGISTRY_TAGS},
         "api_key_id": key.id,
         "day": ops.adapt_datefield_value(timestamp.date()),
@@ -200,14 +199,11 @@ def _stored_payloads(*, key_id: int, event_ids: list[str]) -> dict[str, dict[str
     keys = EventKey.objects.filter(api_key_id=key_id, event_id__in=event_ids).values_list("event_pk", "day")
     pks, days = {pk for pk, _ in keys}, {day for _, day in keys}
     rows = UsageEvent.objects.filter(pk__in=pks, day__in=days, api_key_id=key_id)
-    columns = {name: tag_column(name) for name in TAGS}
-    return {
-        row["event_id"]: {
-            **row,
-            "raw_tags": raw_tags_sent(row["raw_tags"], {name: row[column] for name, column in columns.items()}),
-        }
-        for row in rows.values("event_id", *COMPARED, "raw_tags", *columns.values())
-    }
+    stored = {}
+    for row in rows.values("event_id", *COMPARED, "raw_tags", *map(tag_column, TAGS)):
+        row["raw_tags"] = raw_tags_sent(row["raw_tags"], {name: row[tag_column(name)] for name in TAGS})
+        stored[row["event_id"]] = row
+    return stored
 
 
 def api_key_create(
